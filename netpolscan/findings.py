@@ -1,0 +1,149 @@
+"""The vocabulary shared by rules, the engine and formatters: severities, rules, violations, findings."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from netpolscan.context import ScanContext
+    from netpolscan.sources.document import Document, Pointer
+
+
+class Severity(enum.Enum):
+    """A finding's level, as in SARIF."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "note": 1}[self.value]
+
+    @classmethod
+    def parse(cls, value: str) -> Severity:
+        try:
+            return cls(value.lower())
+        except ValueError:
+            raise ValueError(f"unknown level {value!r} (expected error, warning or note)") from None
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding points: a file (display path, POSIX), 1-based line and column.
+
+    ``rendered`` keeps the location in the scanned (rendered) file when ``path`` was mapped back to a
+    Helm template or Kustomize source.
+    """
+
+    path: str
+    line: int
+    column: int = 1
+    rendered: Location | None = None
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """A Kubernetes object by kind, namespace and name (namespace empty for cluster-scoped objects)."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a rule yields: a message about an object (or a bare document) and the field it is about."""
+
+    message: str
+    document: Document
+    pointer: Pointer = ()
+    obj: ObjectRef | None = None
+    key: str = ""  # distinguishes several violations of one rule on one field, for fingerprints
+    line: int | None = None  # explicit position, for documents without marks (NPS001)
+    column: int | None = None
+    location: Location | None = None  # explicit location outside the scanned input (e.g. a config file)
+
+
+CheckFunction = Callable[["ScanContext"], Iterable[Violation]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule: its public contract (id, name, level, docs) and the function that checks it."""
+
+    id: str
+    name: str
+    level: Severity
+    check: CheckFunction
+    summary: str
+    description: str = ""
+    help_markdown: str = ""
+    remediation: str = ""
+    security_severity: str | None = None
+    tags: tuple[str, ...] = ()
+    precision: str = "high"
+    plugin: str = ""
+    help_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """Why a finding is suppressed: an in-source annotation (or config/baseline)."""
+
+    kind: str  # "inSource" | "external"
+    justification: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A violation with its rule's metadata, its resolved location and its stable fingerprint."""
+
+    rule_id: str
+    rule_name: str
+    level: Severity
+    message: str
+    location: Location
+    obj: ObjectRef | None = None
+    fingerprint: str = ""
+    suppression: Suppression | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.location.path, self.location.line, self.location.column, self.rule_id, self.message)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A problem of the tool itself during a run (a rule that raised), reported beside the findings."""
+
+    message: str
+    rule_id: str | None = None
+    level: Severity = Severity.ERROR
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a formatter needs: sorted findings, the rules that ran, tool notifications."""
+
+    findings: tuple[Finding, ...]
+    rules: tuple[Rule, ...]
+    notifications: tuple[Notification, ...] = ()
+    tool_version: str = ""
+    category: str | None = None  # SARIF automationDetails.id
+    inputs: tuple[str, ...] = ()  # display paths of the scanned inputs
+    show_suppressed: bool = False
+
+    @property
+    def active(self) -> tuple[Finding, ...]:
+        """Findings that are not suppressed."""
+        return tuple(f for f in self.findings if f.suppression is None)
+
+
+Formatter = Callable[[Report], str]

@@ -1,0 +1,284 @@
+"""Split a YAML/JSON text into documents and parse each one with line/column marks.
+
+Every document is parsed on its own (libyaml's ``CSafeLoader`` composes it, we convert the node tree to
+plain Python values while recording marks, then drop the tree), so a broken document never hides the
+ones after it. Alias expansion and nesting depth are bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from netpolscan.sources.document import Document, Marks, Origin
+
+try:  # libyaml is the fast path; the pure-Python loader is the fallback
+    _Loader: type[Any] = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - only without libyaml
+    _Loader = yaml.SafeLoader
+
+MAX_NODES = 1_000_000  # expanded node count allowed per document (alias bombs stop here)
+MAX_DEPTH = 200  # nesting depth allowed per document (real manifests stay far below)
+
+_DOC_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+_SOURCE_COMMENT = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.MULTILINE)
+_FLOW_OPEN = re.compile(r"[\[{]{64,}")
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_MERGE = "tag:yaml.org,2002:merge"
+_CONSTRUCTORS = yaml.SafeLoader.yaml_constructors
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+
+
+class _TooBig(Exception):
+    def __init__(self, message: str, line: int, column: int):
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+class _Converter:
+    """Turns one composed node tree into Python values and a parallel :class:`Marks` tree."""
+
+    __slots__ = ("loader", "text", "line_offset", "memo", "count", "warnings")
+
+    def __init__(self, loader: Any, text: str, line_offset: int):
+        self.loader = loader
+        self.text = text
+        self.line_offset = line_offset
+        self.memo: dict[int, tuple[Any, Marks, int]] = {}
+        self.count = 0
+        self.warnings: list[tuple[str, int, int]] = []
+
+    def _pos(self, node: Any) -> tuple[int, int]:
+        mark = node.start_mark
+        return mark.line + 1 + self.line_offset, mark.column + 1
+
+    def convert(self, node: Any, depth: int = 0) -> tuple[Any, Marks]:
+        key = id(node)
+        cached = self.memo.get(key)
+        if cached is not None:  # an alias: shared value, but its size still counts
+            self.count += cached[2]
+            if self.count > MAX_NODES:
+                raise _TooBig(f"YAML aliases expand to more than {MAX_NODES:,} nodes", *self._pos(node))
+            return cached[0], cached[1]
+        if depth > MAX_DEPTH:
+            raise _TooBig(f"document is nested more than {MAX_DEPTH} levels deep", *self._pos(node))
+        before = self.count
+        self.count += 1
+        line, column = self._pos(node)
+        marks = Marks(line, column)
+        value: Any
+        if isinstance(node, yaml.ScalarNode):
+            tag = node.tag
+            value = node.value if tag == _STR else _CONSTRUCTORS.get(tag, _CONSTRUCTORS[None])(self.loader, node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = []
+            children: list[Marks] = []
+            marks.children = children
+            self.memo[key] = (value, marks, 1)
+            text = self.text
+            for item in node.value:
+                item_value, item_marks = self.convert(item, depth + 1)
+                index = item.start_mark.index
+                # point list entries at their "- " indicator when it is there
+                if index >= 2 and text[index - 2] == "-" and item_marks.line == item.start_mark.line + 1 + self.line_offset:
+                    item_marks = Marks(item_marks.line, item_marks.column - 2, item_marks.children)
+                value.append(item_value)
+                children.append(item_marks)
+        elif isinstance(node, yaml.MappingNode):
+            value = {}
+            kids: dict[Any, Marks] = {}
+            marks.children = kids
+            self.memo[key] = (value, marks, 1)
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE:
+                    merged, merged_marks = self.convert(value_node, depth + 1)
+                    sources = merged if isinstance(merged, list) else [merged]
+                    source_marks = merged_marks.children if isinstance(merged, list) else [merged_marks]
+                    for source, smarks in zip(sources, source_marks or [], strict=False):
+                        if isinstance(source, dict) and smarks is not None and isinstance(smarks.children, dict):
+                            for k, v in source.items():
+                                if k not in value:
+                                    value[k] = v
+                                    kids[k] = smarks.children.get(k, smarks)
+                    continue
+                k, _ = self.convert(key_node, depth + 1)
+                try:
+                    hash(k)
+                except TypeError:
+                    raise _TooBig("a mapping key is not a scalar", *self._pos(key_node)) from None
+                v, v_marks = self.convert(value_node, depth + 1)
+                kline, kcol = self._pos(key_node)
+                if k in value:
+                    self.warnings.append((f"duplicate key {k!r} (the last value is used)", kline, kcol))
+                value[k] = v
+                kids[k] = Marks(kline, kcol, v_marks.children)
+        else:  # pragma: no cover - libyaml yields only the three node kinds
+            raise _TooBig(f"unsupported YAML node {type(node).__name__}", line, column)
+        size = self.count - before
+        self.memo[key] = (value, marks, size)
+        if self.count > MAX_NODES:
+            raise _TooBig(f"document expands to more than {MAX_NODES:,} nodes", line, column)
+        return value, marks
+
+
+def _first_content_line(chunk: str, line_offset: int) -> int:
+    for number, raw in enumerate(chunk.split("\n")):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#") or stripped == "---" or stripped == "...":
+            continue
+        if stripped.startswith("--- "):
+            return line_offset + number + 1
+        return line_offset + number + 1
+    return line_offset + 1
+
+
+def _problem_position(exc: yaml.YAMLError, line_offset: int) -> tuple[int | None, int | None]:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is None:
+        return None, None
+    return mark.line + 1 + line_offset, mark.column + 1
+
+
+def _error_message(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None)
+    context = getattr(exc, "context", None)
+    if problem:
+        text = f"{context}, {problem}" if context else str(problem)
+    else:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"invalid YAML: {text}"
+
+
+def _chunks(text: str) -> Iterator[tuple[str, int]]:
+    """(chunk text, 0-based line offset) for each ``---``-separated part of ``text``."""
+    starts = [m.start() for m in _DOC_START.finditer(text)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    line = 0
+    previous = 0
+    for i, start in enumerate(starts):
+        line += text.count("\n", previous, start)
+        previous = start
+        end = starts[i + 1] if i + 1 < len(starts) else len(text)
+        yield text[start:end], line
+
+
+def _helm_source(chunk: str) -> str | None:
+    # only comments before the document content count (helm puts "# Source:" right after "---")
+    head_end = len(chunk)
+    for m in re.finditer(r"^[ \t]*[^#\s-]", chunk, re.MULTILINE):
+        head_end = m.start()
+        break
+    match = _SOURCE_COMMENT.search(chunk, 0, head_end)
+    return match.group(1) if match else None
+
+
+def _origin(data: Any) -> Origin | None:
+    if not isinstance(data, dict):
+        return None
+    metadata = data.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    raw = annotations.get(ORIGIN_ANNOTATION) if isinstance(annotations, dict) else None
+    if not isinstance(raw, str):
+        return None
+    try:
+        parsed = yaml.load(raw, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    if isinstance(parsed, dict) and isinstance(parsed.get("path"), str):
+        return Origin(tool="kustomize", path=parsed["path"])
+    return None
+
+
+def _parse_chunk(chunk: str, line_offset: int, path: str, index: int) -> Document | None:
+    helm_source = _helm_source(chunk)
+    first_line = _first_content_line(chunk, line_offset)
+    if _FLOW_OPEN.search(chunk):  # libyaml composes recursively: refuse pathological nesting up front
+        depth = _flow_depth(chunk)
+        if depth > MAX_DEPTH:
+            return Document(path=path, index=index, line=first_line, error=f"document is nested more than {MAX_DEPTH} levels deep", error_line=first_line, error_column=1, helm_source=helm_source)
+    loader = _Loader(chunk)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None  # empty or comment-only document
+        converter = _Converter(loader, chunk, line_offset)
+        data, marks = converter.convert(node)
+    except yaml.YAMLError as exc:
+        line, column = _problem_position(exc, line_offset)
+        return Document(path=path, index=index, line=first_line, error=_error_message(exc), error_line=line or first_line, error_column=column, helm_source=helm_source)
+    except _TooBig as exc:
+        return Document(path=path, index=index, line=first_line, error=str(exc), error_line=exc.line, error_column=exc.column, helm_source=helm_source)
+    except RecursionError:
+        return Document(path=path, index=index, line=first_line, error="document is nested too deeply", error_line=first_line, error_column=1, helm_source=helm_source)
+    finally:
+        loader.dispose()
+    if data is None:
+        return None  # "---" followed by nothing (helm emits these)
+    doc = Document(path=path, index=index, line=marks.line, data=data, marks=marks, helm_source=helm_source, warnings=converter.warnings)
+    doc.origin = _origin(data)
+    return doc
+
+
+def _flow_depth(chunk: str) -> int:
+    depth = deepest = 0
+    for char in chunk:
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _expand_lists(doc: Document) -> Iterator[Document]:
+    """A ``kind: List`` document becomes one document per item (items keep their own marks)."""
+    data = doc.data
+    if not (isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list)):
+        yield doc
+        return
+    items = data["items"]
+    item_marks = doc.marks.children.get("items") if doc.marks and isinstance(doc.marks.children, dict) else None
+    children = item_marks.children if item_marks is not None and isinstance(item_marks.children, list) else []
+    for i, item in enumerate(items):
+        marks = children[i] if i < len(children) else None
+        line = marks.line if marks else doc.line
+        yield Document(path=doc.path, index=doc.index, line=line, data=item, marks=marks, helm_source=doc.helm_source, origin=_origin(item), list_item=i)
+
+
+def parse_text(text: str, path: str, json_hint: bool = False) -> Iterator[Document]:
+    """Yield the documents of ``text`` (empty ones skipped), broken ones with ``error`` set."""
+    index = 0
+    for chunk, line_offset in _chunks(text):
+        doc = _parse_chunk(chunk, line_offset, path, index)
+        if doc is None:
+            continue
+        if doc.error is not None and (json_hint or chunk.lstrip().startswith(("{", "["))):
+            doc = _json_fallback(chunk, line_offset, doc)
+        index += 1
+        yield from _expand_lists(doc)
+
+
+def _json_fallback(chunk: str, line_offset: int, failed: Document) -> Document:
+    """JSON that YAML cannot read (tabs, long lines): parse it as JSON, or report JSON's own error."""
+    try:
+        data = json.loads(chunk)
+    except json.JSONDecodeError as exc:
+        failed.error = f"invalid JSON: {exc.msg}"
+        failed.error_line = exc.lineno + line_offset
+        failed.error_column = exc.colno
+        return failed
+    except RecursionError:
+        failed.error = "document is nested too deeply"
+        return failed
+    doc = Document(path=failed.path, index=failed.index, line=failed.line, data=data, helm_source=failed.helm_source)
+    doc.origin = _origin(data)
+    return doc
