@@ -1,0 +1,5 @@
+"""``python -m netpolscan``."""
+
+from netpolscan.cli import console_main
+
+console_main()

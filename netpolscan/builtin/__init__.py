@@ -1,0 +1,55 @@
+"""The built-in plugin: netpolscan's own rules and output formats, registered like any third party's.
+
+It is the entry point ``builtin`` of the ``netpolscan`` group (see pyproject.toml). Each rule's metadata
+(name, level, security severity, tags, help) comes from its documentation file in ``rules/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from netpolscan import hookimpl
+from netpolscan.builtin import egress_rules, input_rules, isolation_rules, kube_system_rules  # noqa: F401
+from netpolscan.builtin.registry import CHECKS
+from netpolscan.findings import Formatter, Rule, Severity
+from netpolscan.report import json_report, sarif, text
+from netpolscan.ruledoc import RuleDoc, first_paragraph, load_rule_docs
+
+DOCS_URL = "https://github.com/netpolscan/netpolscan/blob/main/rules/"
+
+
+def rule_from_doc(doc: RuleDoc) -> Rule:
+    meta = doc.meta
+    severity = meta.get("security-severity")
+    what = doc.sections.get("What it does", "")
+    why = doc.sections.get("Why is this bad?", "")
+    return Rule(
+        id=doc.id,
+        name=doc.name,
+        level=Severity.parse(str(meta["level"])),
+        check=CHECKS[doc.id],
+        summary=str(meta.get("summary") or first_paragraph(what)),
+        description=" ".join(p for p in (first_paragraph(what), first_paragraph(why)) if p),
+        help_markdown=f"# {doc.id} {doc.name}\n{doc.body.strip()}\n",
+        remediation=str(meta.get("remediation", "")),
+        security_severity=None if severity in (None, "-") else str(severity),
+        tags=tuple(str(t) for t in meta.get("tags", ())),
+        precision=str(meta.get("precision", "high")),
+        plugin="builtin",
+        help_uri=DOCS_URL + doc.path.name,
+    )
+
+
+@hookimpl
+def netpolscan_register_rules(register: Callable[[Rule], None]) -> None:
+    docs = load_rule_docs()
+    for rule_id in sorted(CHECKS):
+        if rule_id in docs:
+            register(rule_from_doc(docs[rule_id]))
+
+
+@hookimpl
+def netpolscan_register_formatters(register: Callable[[str, Formatter], None]) -> None:
+    register("text", text.render)
+    register("json", json_report.render)
+    register("sarif", sarif.render)

@@ -1,0 +1,107 @@
+"""Small helpers shared by the built-in rule families (naming, scoping, port tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from netpolscan.findings import ObjectRef
+from netpolscan.model.inventory import Inventory
+from netpolscan.model.objects import NetworkPolicy, PolicyRule, PortSpec, Workload
+from netpolscan.model.parse import object_namespace
+from netpolscan.sources.document import Document
+
+# Kinds that are never namespaced; unknown kinds count only with an explicit metadata.namespace.
+CLUSTER_SCOPED = frozenset({
+    "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+    "StorageClass", "PriorityClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+    "APIService", "IngressClass", "RuntimeClass", "PodSecurityPolicy", "CSIDriver", "CSINode",
+    "VolumeAttachment", "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "AdminNetworkPolicy",
+    "BaselineAdminNetworkPolicy", "ClusterIssuer", "ComponentStatus", "List",
+})
+NAMESPACED = frozenset({
+    "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
+    "Service", "NetworkPolicy", "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "Ingress",
+    "PersistentVolumeClaim", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Endpoints", "EndpointSlice",
+    "LimitRange", "ResourceQuota", "Lease", "Event", "ControllerRevision", "PodTemplate",
+})
+
+
+def document_ref(doc: Document, default_namespace: str) -> ObjectRef | None:
+    data = doc.data
+    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+        return None
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    kind = data["kind"]
+    namespace = "" if kind in CLUSTER_SCOPED else object_namespace(data, default_namespace)
+    return ObjectRef(kind, namespace, name if isinstance(name, str) else "?")
+
+
+def namespace_of(doc: Document, default_namespace: str) -> str | None:
+    """The namespace a document's object lives in (None for cluster-scoped and unknown unplaced kinds)."""
+    data = doc.data
+    if doc.error is not None or not isinstance(data, dict):
+        return None
+    kind = data.get("kind")
+    if not isinstance(kind, str) or kind in CLUSTER_SCOPED:
+        return None
+    metadata = data.get("metadata")
+    explicit = metadata.get("namespace") if isinstance(metadata, dict) else None
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    return default_namespace if kind in NAMESPACED else None
+
+
+def namespaces_in_scope(inventory: Inventory) -> dict[str, Document | None]:
+    """Namespace name -> the document to point at (its manifest, else its first object), input order."""
+    anchors: dict[str, Document | None] = {}
+    manifests = {ns.name: ns.document for ns in inventory.namespaces.values() if ns.document is not None}
+    for doc in inventory.documents:
+        data = doc.data
+        if isinstance(data, dict) and data.get("kind") == "Namespace":
+            name = (data.get("metadata") or {}).get("name") if isinstance(data.get("metadata"), dict) else None
+            if isinstance(name, str) and name:
+                anchors.setdefault(name, manifests.get(name, doc))
+            continue
+        namespace = namespace_of(doc, inventory.default_namespace)
+        if namespace is not None and namespace not in anchors:
+            anchors[namespace] = manifests.get(namespace, doc)
+    for name in inventory.namespaces:
+        anchors.setdefault(name, manifests.get(name))
+    return anchors
+
+
+def effective_rules(policy: NetworkPolicy, direction: str) -> tuple[PolicyRule, ...]:
+    return policy.rules(direction)
+
+
+def port_numbers(spec: PortSpec, resolve_on: Iterable[Workload] = ()) -> list[tuple[int, int]] | None:
+    """The (first, last) number ranges a port spec allows; None = every port of its protocol.
+
+    A named port is resolved on ``resolve_on``; names that resolve nowhere allow nothing.
+    """
+    if spec.port is None:
+        return None
+    if isinstance(spec.port, int):
+        return [(spec.port, spec.end_port if spec.end_port is not None else spec.port)]
+    numbers = {n for w in resolve_on if (n := w.resolve_port(spec.port, spec.protocol)) is not None}
+    return [(n, n) for n in sorted(numbers)]
+
+
+def covers(spec: PortSpec, protocol: str, number: int, resolve_on: Iterable[Workload] = ()) -> bool:
+    """Whether ``spec`` allows ``number``/``protocol``."""
+    if spec.protocol != protocol:
+        return False
+    ranges = port_numbers(spec, resolve_on)
+    return ranges is None or any(lo <= number <= hi for lo, hi in ranges)
+
+
+def describe_ports(rule: PolicyRule) -> str:
+    if rule.all_ports:
+        return "every port"
+    return ", ".join(str(p) for p in rule.ports)
+
+
+def policy_label(policy: NetworkPolicy) -> str:
+    return f"NetworkPolicy {policy.namespace}/{policy.name}"

@@ -1,0 +1,43 @@
+"""NPS0xx: input problems (unparseable documents, invalid or deprecated NetworkPolicies)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netpolscan.builtin.helpers import document_ref
+from netpolscan.builtin.registry import check
+from netpolscan.context import ScanContext
+from netpolscan.findings import Violation
+
+
+@check("NPS001")
+def unparseable_manifest(ctx: ScanContext) -> Iterator[Violation]:
+    for doc, message, line, column in ctx.inventory.parsed.unparseable:
+        where = f"document {doc.index + 1}" + (f", item {doc.list_item}" if doc.list_item is not None else "")
+        yield Violation(f"{where} cannot be analysed: {message}", doc, line=line, column=column, key=f"{doc.index}:{message}")
+
+
+@check("NPS002")
+def invalid_network_policy(ctx: ScanContext) -> Iterator[Violation]:
+    default_ns = ctx.inventory.default_namespace
+    for doc, message, pointer in ctx.inventory.parsed.invalid:
+        ref = document_ref(doc, default_ns)
+        name = f"{ref.namespace}/{ref.name}" if ref else "?"
+        field = ".".join(str(p) for p in pointer)
+        yield Violation(
+            f"NetworkPolicy {name} would be rejected by the API server: {message} (at {field}); it is left out of the analysis",
+            doc, pointer, ref, key=message,
+        )
+
+
+@check("NPS003")
+def deprecated_network_policy_api(ctx: ScanContext) -> Iterator[Violation]:
+    default_ns = ctx.inventory.default_namespace
+    for doc, api_version in ctx.inventory.parsed.deprecated:
+        ref = document_ref(doc, default_ns)
+        name = f"{ref.namespace}/{ref.name}" if ref else "?"
+        yield Violation(
+            f"NetworkPolicy {name} uses apiVersion {api_version}, which current clusters no longer serve: "
+            "use networking.k8s.io/v1 (it is left out of the analysis)",
+            doc, (), ref,
+        )

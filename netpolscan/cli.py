@@ -1,0 +1,155 @@
+"""The command line: click commands that parse options, call the library and choose the exit code.
+
+Exit codes: 0 nothing at or above ``--fail-on``; 1 findings; 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from netpolscan import __version__
+from netpolscan.engine import count_failing
+from netpolscan.errors import NetpolscanError
+from netpolscan.findings import Rule, Severity
+from netpolscan.plugins import collect_formatters, plugin_manager
+from netpolscan.report import text as text_report
+
+FAIL_ON = ("error", "warning", "note", "never")
+
+
+def _write(output: str | None, content: str) -> None:
+    if output is None or output == "-":
+        click.echo(content, nl=False)
+        return
+    try:
+        Path(output).write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise NetpolscanError(f"{output}: cannot write output: {exc.strerror or exc}") from None
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="netpolscan")
+def cli() -> None:
+    """Static analysis of Kubernetes NetworkPolicies: find what your policies really allow."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-f", "--format", "fmt", default="text", show_default=True, help="Output format: text, json, sarif (plus plugin formats).")
+@click.option("-o", "--output", type=str, default=None, help="Write the report to FILE instead of stdout.")
+@click.option("--select", multiple=True, help="Only these rules (ids, id prefixes or names; comma-separated or repeated).")
+@click.option("--ignore", multiple=True, help="Skip these rules (ids, id prefixes or names).")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default="warning", show_default=True, help="Lowest level that makes the exit code 1.")
+@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none.")
+@click.option("--sarif-category", default=None, help="SARIF automationDetails.id (GitHub code-scanning category).")
+@click.option("--show-suppressed", is_flag=True, help="Also list suppressed findings in text output.")
+@click.option("--color/--no-color", default=None, help="Colour text output (default: only on a terminal).")
+@click.option("--disable-plugin", multiple=True, help="Do not load this plugin (by entry-point name).")
+def scan(
+    paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
+    fail_on: str, namespace: str, sarif_category: str | None, show_suppressed: bool, color: bool | None,
+    disable_plugin: tuple[str, ...],
+) -> int:
+    """Scan manifests (files, directories, or - for stdin) and report findings."""
+    from netpolscan.scan import ScanOptions
+    from netpolscan.scan import scan as run_scan
+
+    blocked = tuple(_split(disable_plugin))
+    formatters = collect_formatters(plugin_manager(blocked))
+    if fmt not in formatters:
+        raise NetpolscanError(f"unknown format {fmt!r} (choose from {', '.join(sorted(formatters))})")
+    options = ScanOptions(
+        paths=paths, namespace=namespace, select=_split(select), ignore=_split(ignore), category=sarif_category,
+        show_suppressed=show_suppressed, blocked_plugins=blocked,
+    )
+    report = run_scan(options)
+    if fmt == "text":
+        use_colour = color if color is not None else (output in (None, "-") and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+        content = text_report.render(report, colour=use_colour)
+    else:
+        content = formatters[fmt](report)
+    _write(output, content)
+    for note in report.notifications:
+        click.echo(f"netpolscan: {note.level.value}: {note.message}", err=True)
+    threshold = None if fail_on == "never" else Severity.parse(fail_on)
+    return 1 if count_failing(report.findings, threshold) else 0
+
+
+@cli.command("rules")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--disable-plugin", multiple=True, help="Do not load this plugin.")
+def rules_command(fmt: str, disable_plugin: tuple[str, ...]) -> int:
+    """List every available rule: id, name, level and plugin."""
+    from netpolscan.scan import available_rules
+
+    rules = available_rules(tuple(_split(disable_plugin)))
+    if fmt == "json":
+        data = [
+            {"id": r.id, "name": r.name, "level": r.level.value, "plugin": r.plugin, "summary": r.summary,
+             "securitySeverity": r.security_severity, "tags": list(r.tags)}
+            for r in rules
+        ]
+        click.echo(json.dumps(data, indent=2))
+    elif fmt == "markdown":
+        click.echo(rules_markdown(rules), nl=False)
+    else:
+        width = max((len(r.name) for r in rules), default=10)
+        for r in rules:
+            click.echo(f"{r.id}  {r.name:<{width}}  {r.level.value:<7}  {r.plugin:<8}  {r.summary}")
+    return 0
+
+
+def rules_markdown(rules: Sequence[Rule]) -> str:
+    lines = ["| id | name | level | security-severity | plugin | summary |", "|---|---|---|---|---|---|"]
+    for r in rules:
+        lines.append(f"| {r.id} | {r.name} | {r.level.value} | {r.security_severity or '-'} | {r.plugin} | {r.summary} |")
+    return "\n".join(lines) + "\n"
+
+
+def one_line(message: str) -> str:
+    """Error messages are one line: the first line of a multi-line message."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "unknown error"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point (console script and ``python -m netpolscan``); returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args=args, prog_name="netpolscan", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Abort:
+        click.echo("netpolscan: error: aborted", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"netpolscan: error: {one_line(exc.format_message())}", err=True)
+        return 2
+    except NetpolscanError as exc:
+        click.echo(f"netpolscan: error: {one_line(str(exc))}", err=True)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 1
+    except KeyboardInterrupt:
+        click.echo("netpolscan: interrupted", err=True)
+        return 2
+    except Exception as exc:  # never a traceback for users; NETPOLSCAN_DEBUG=1 shows it
+        if os.environ.get("NETPOLSCAN_DEBUG"):
+            raise
+        click.echo(f"netpolscan: internal error: {type(exc).__name__}: {one_line(str(exc))} (set NETPOLSCAN_DEBUG=1 for details)", err=True)
+        return 2
+    return int(result or 0) if isinstance(result, int) else 0
+
+
+def console_main() -> None:
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Run the selected rules over a scan and turn their violations into located, sorted findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from netpolscan.context import ScanContext
+from netpolscan.errors import NetpolscanError
+from netpolscan.findings import Finding, Location, Notification, Rule, Severity, Suppression, Violation
+
+IGNORE_ANNOTATION = "netpolscan.io/ignore"
+REASON_ANNOTATION = "netpolscan.io/ignore-reason"
+UNTIL_ANNOTATION = "netpolscan.io/ignore-until"
+
+
+@dataclass
+class EngineResult:
+    findings: list[Finding] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+
+
+def select_rules(rules: Sequence[Rule], select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
+    """Rules chosen by ``--select`` / ``--ignore`` (ids, id prefixes like ``NPS3``, or names)."""
+    select, ignore = list(select), list(ignore)
+    for token in [*select, *ignore]:
+        if not any(_matches(rule, token) for rule in rules):
+            raise NetpolscanError(f"unknown rule {token!r} (see `netpolscan rules`)")
+    chosen = [r for r in rules if not select or any(_matches(r, t) for t in select)]
+    return [r for r in chosen if not any(_matches(r, t) for t in ignore)]
+
+
+def _matches(rule: Rule, token: str) -> bool:
+    token = token.strip()
+    return token.upper() == "ALL" or rule.name == token or rule.id.startswith(token.upper()) and bool(token)
+
+
+def run_rules(ctx: ScanContext, rules: Sequence[Rule], today: dt.date | None = None) -> EngineResult:
+    """Run every rule; a rule that raises becomes a notification and the others still run."""
+    result = EngineResult()
+    today = today or dt.date.today()
+    for rule in rules:
+        try:
+            violations = list(rule.check(ctx))
+        except Exception as exc:  # a broken rule must not stop the scan
+            result.notifications.append(
+                Notification(f"rule {rule.id} ({rule.name}) failed and was skipped: {type(exc).__name__}: {exc}", rule.id)
+            )
+            continue
+        for violation in violations:
+            result.findings.append(make_finding(rule, violation, today))
+    result.findings = dedupe_and_sort(result.findings)
+    return result
+
+
+def locate(violation: Violation) -> Location:
+    if violation.location is not None:
+        return violation.location
+    doc = violation.document
+    if violation.line is not None:
+        return Location(doc.path, violation.line, violation.column or 1)
+    line, column = doc.position(violation.pointer)
+    return Location(doc.path, line, column)
+
+
+def fingerprint(rule: Rule, violation: Violation) -> str:
+    """Stable identity of a finding: independent of line numbers, document order and checkout path."""
+    doc = violation.document
+    subject = str(violation.obj) if violation.obj is not None else f"{doc.path}#{violation.message}"
+    pointer = "/".join(str(part) for part in violation.pointer)
+    raw = "\x1f".join((rule.id, subject, pointer, violation.key))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+def make_finding(rule: Rule, violation: Violation, today: dt.date) -> Finding:
+    return Finding(
+        rule_id=rule.id,
+        rule_name=rule.name,
+        level=rule.level,
+        message=violation.message,
+        location=locate(violation),
+        obj=violation.obj,
+        fingerprint=fingerprint(rule, violation),
+        suppression=_suppression(rule, violation, today),
+    )
+
+
+def ignore_annotations(data: object) -> dict[str, str]:
+    metadata = data.get("metadata") if isinstance(data, dict) else None
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    if not isinstance(annotations, dict):
+        return {}
+    return {k: str(v) for k, v in annotations.items() if isinstance(k, str) and k.startswith("netpolscan.io/")}
+
+
+def parse_until(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def _suppression(rule: Rule, violation: Violation, today: dt.date) -> Suppression | None:
+    annotations = ignore_annotations(violation.document.data)
+    raw = annotations.get(IGNORE_ANNOTATION)
+    if not raw:
+        return None
+    tokens = {t.strip() for t in raw.split(",") if t.strip()}
+    if not ({"all", rule.id, rule.name} & tokens):
+        return None
+    until = annotations.get(UNTIL_ANNOTATION)
+    if until is not None:
+        date = parse_until(until)
+        if date is None or date < today:
+            return None  # expired (or unreadable) suppressions stop working; NPS901 reports them
+    reason = annotations.get(REASON_ANNOTATION, "").strip()
+    return Suppression("inSource", reason or f"suppressed by the {IGNORE_ANNOTATION} annotation")
+
+
+def dedupe_and_sort(findings: Iterable[Finding]) -> list[Finding]:
+    unique: dict[tuple[str, str, str, int], Finding] = {}
+    for finding in findings:
+        unique.setdefault((finding.rule_id, finding.fingerprint, finding.message, finding.location.line), finding)
+    return sorted(unique.values(), key=Finding.sort_key)
+
+
+def count_failing(findings: Iterable[Finding], threshold: Severity | None) -> int:
+    """Active findings at or above ``threshold`` (None = never fail)."""
+    if threshold is None:
+        return 0
+    return sum(1 for f in findings if f.suppression is None and f.level.rank >= threshold.rank)

@@ -1,0 +1,33 @@
+"""Every hook a netpolscan plugin can implement. Names start with ``netpolscan_``.
+
+A plugin is a module (or object) registered under the ``netpolscan`` entry-point group; it implements
+any of these hooks with the :data:`netpolscan.hookimpl` decorator. Each hook receives a ``register``
+callback and calls it once per thing it contributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pluggy
+
+from netpolscan.findings import Formatter, Rule
+
+hookspec = pluggy.HookspecMarker("netpolscan")
+
+
+@hookspec
+def netpolscan_register_rules(register: Callable[[Rule], None]) -> None:
+    """Register rules: call ``register(rule)`` for each :class:`netpolscan.Rule` the plugin provides.
+
+    Rule ids are a prefix of 2-4 capital letters and 3 digits (``ACME101``); ``NPS`` is reserved for the
+    built-in rules. Two rules with the same id, or two plugins sharing a prefix, fail the load.
+    """
+
+
+@hookspec
+def netpolscan_register_formatters(register: Callable[[str, Formatter], None]) -> None:
+    """Register output formats: call ``register(name, render)`` where ``render(report) -> str``.
+
+    The name becomes a value of ``--format``; names of built-in formats cannot be taken.
+    """

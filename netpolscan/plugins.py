@@ -1,0 +1,104 @@
+"""The plugin manager: hook specs, entry-point discovery, the built-in safety net, rule collection."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from importlib import metadata
+
+import pluggy
+
+from netpolscan import hookspecs
+from netpolscan.errors import NetpolscanError
+from netpolscan.findings import Formatter, Rule
+
+GROUP = "netpolscan"
+BUILTIN = "builtin"
+RULE_ID = re.compile(r"^(?P<prefix>[A-Z]{2,4})(?P<number>\d{3})$")
+RULE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+def plugin_manager(blocked: tuple[str, ...] = ()) -> pluggy.PluginManager:
+    """A plugin manager with every installed plugin (and always the built-in one) registered."""
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    for name in blocked:
+        pm.set_blocked(name)
+    for entry_point in sorted(metadata.entry_points(group=GROUP), key=lambda ep: ep.name):
+        if pm.is_blocked(entry_point.name) or pm.get_plugin(entry_point.name) is not None:
+            continue
+        try:
+            plugin = entry_point.load()
+            pm.register(plugin, name=entry_point.name)
+        except Exception as exc:  # a broken third-party plugin stops the run with one clear line
+            raise NetpolscanError(f"plugin {entry_point.name!r} ({entry_point.value}) failed to load: {type(exc).__name__}: {exc}") from None
+    if pm.get_plugin(BUILTIN) is None and not pm.is_blocked(BUILTIN):
+        # safety net: running from a source tree without installed metadata
+        pm.register(importlib.import_module("netpolscan.builtin"), name=BUILTIN)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise NetpolscanError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from None
+    return pm
+
+
+def collect_rules(pm: pluggy.PluginManager) -> list[Rule]:
+    """Every registered rule, validated (id format, reserved prefix, duplicates), sorted by id."""
+    rules: dict[str, Rule] = {}
+    prefixes: dict[str, str] = {}
+    for plugin_name, plugin in sorted(pm.list_name_plugin(), key=lambda item: str(item[0])):
+        if plugin is None:
+            continue
+        found: list[Rule] = []
+        hook = getattr(plugin, "netpolscan_register_rules", None)
+        if hook is None:
+            continue
+        try:
+            hook(register=found.append)
+        except Exception as exc:
+            raise NetpolscanError(f"plugin {plugin_name!r} failed to register its rules: {type(exc).__name__}: {exc}") from None
+        for rule in found:
+            _validate_rule(rule, str(plugin_name), rules, prefixes)
+            rules[rule.id] = rule if rule.plugin else _with_plugin(rule, str(plugin_name))
+    return [rules[key] for key in sorted(rules)]
+
+
+def _with_plugin(rule: Rule, plugin: str) -> Rule:
+    from dataclasses import replace
+
+    return replace(rule, plugin=plugin)
+
+
+def _validate_rule(rule: Rule, plugin: str, rules: dict[str, Rule], prefixes: dict[str, str]) -> None:
+    match = RULE_ID.match(rule.id)
+    if not match:
+        raise NetpolscanError(f"plugin {plugin!r}: rule id {rule.id!r} must be 2-4 capital letters and 3 digits")
+    if not RULE_NAME.match(rule.name) or rule.name.upper() == rule.id:
+        raise NetpolscanError(f"plugin {plugin!r}: rule {rule.id} name {rule.name!r} must be kebab-case words")
+    prefix = match.group("prefix")
+    if prefix == "NPS" and plugin != BUILTIN:
+        raise NetpolscanError(f"plugin {plugin!r}: the rule prefix NPS is reserved for the built-in rules ({rule.id})")
+    owner = prefixes.setdefault(prefix, plugin)
+    if owner != plugin:
+        raise NetpolscanError(f"plugins {owner!r} and {plugin!r} both use the rule prefix {prefix}")
+    if rule.id in rules:
+        raise NetpolscanError(f"plugin {plugin!r}: duplicate rule id {rule.id}")
+    if any(existing.name == rule.name for existing in rules.values()):
+        raise NetpolscanError(f"plugin {plugin!r}: duplicate rule name {rule.name}")
+
+
+def collect_formatters(pm: pluggy.PluginManager) -> dict[str, Formatter]:
+    """Output formats by name; the built-in plugin's come first and cannot be replaced."""
+    formatters: dict[str, Formatter] = {}
+    for plugin_name, plugin in sorted(pm.list_name_plugin(), key=lambda item: (item[0] != BUILTIN, str(item[0]))):
+        hook = getattr(plugin, "netpolscan_register_formatters", None)
+        if hook is None:
+            continue
+
+        def register(name: str, render: Formatter, _plugin: str = str(plugin_name)) -> None:
+            if name in formatters:
+                raise NetpolscanError(f"plugin {_plugin!r}: output format {name!r} is already registered")
+            formatters[name] = render
+
+        hook(register=register)
+    return formatters

@@ -1,0 +1,1 @@
+"""Formatters: a Report in, text out. They never re-derive semantics."""

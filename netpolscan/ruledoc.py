@@ -1,0 +1,111 @@
+"""Rule documentation files (``rules/<ID>-<name>.md``): front matter, sections and runnable examples."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
+_EXPECT = re.compile(r"#\s*expect:\s*([A-Z]{2,4}\d{3}(?:\s*,\s*[A-Z]{2,4}\d{3})*)")
+_FENCE = re.compile(r"^```(?P<lang>[A-Za-z0-9_-]*)[^\n]*\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A YAML example of a rule doc: its text and the (line, rule id) pairs its markers expect."""
+
+    section: str
+    text: str
+    expected: tuple[tuple[int, str], ...]
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RuleDoc:
+    path: Path
+    meta: dict[str, Any]
+    sections: dict[str, str]
+    body: str
+
+    @property
+    def id(self) -> str:
+        return str(self.meta["id"])
+
+    @property
+    def name(self) -> str:
+        return str(self.meta["name"])
+
+    def examples(self) -> list[Example]:
+        """Every fenced ``yaml`` block of the Example / Use instead sections (and any other section)."""
+        found: list[Example] = []
+        for section, text in self.sections.items():
+            for match in _FENCE.finditer(text):
+                if match.group("lang") not in ("yaml", "yml"):
+                    continue
+                body = match.group("body")
+                expected: list[tuple[int, str]] = []
+                options: dict[str, Any] = {}
+                for number, line in enumerate(body.splitlines(), start=1):
+                    marker = _EXPECT.search(line)
+                    if marker:
+                        for rule_id in marker.group(1).split(","):
+                            expected.append((number, rule_id.strip()))
+                    option = re.match(r"^#\s*netpolscan-options:\s*(.+)$", line.strip())
+                    if option:
+                        options.update(yaml.safe_load(option.group(1)) or {})
+                found.append(Example(section, body, tuple(expected), options))
+        return found
+
+
+def parse_rule_doc(path: Path) -> RuleDoc:
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        raise ValueError(f"{path}: rule documentation must start with a front matter block")
+    end = text.index("\n---\n", 4)
+    meta = yaml.safe_load(text[4:end]) or {}
+    body = text[end + 5:]
+    sections: dict[str, str] = {}
+    current = ""
+    lines: list[str] = []
+    for line in body.splitlines(keepends=True):
+        heading = re.match(r"^##\s+(.+?)\s*$", line)
+        if heading:
+            if current:
+                sections[current] = "".join(lines)
+            current, lines = heading.group(1), []
+        else:
+            lines.append(line)
+    if current:
+        sections[current] = "".join(lines)
+    return RuleDoc(path, meta, sections, body)
+
+
+def docs_dir() -> Path:
+    """Where the built-in rule docs are: inside the installed package, or the source tree's ``rules/``."""
+    packaged = Path(__file__).parent / "_rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "rules"
+
+
+def load_rule_docs(directory: Path | None = None) -> dict[str, RuleDoc]:
+    """Rule docs by id."""
+    directory = directory or docs_dir()
+    docs: dict[str, RuleDoc] = {}
+    for path in sorted(directory.glob("*.md")):
+        if re.match(r"^[A-Z]{2,4}\d{3}-", path.name):
+            doc = parse_rule_doc(path)
+            docs[doc.id] = doc
+    return docs
+
+
+def first_paragraph(text: str) -> str:
+    """The first paragraph of a section, on one line."""
+    for paragraph in text.strip().split("\n\n"):
+        if paragraph.strip() and not paragraph.lstrip().startswith("```"):
+            return " ".join(line.strip() for line in paragraph.strip().splitlines())
+    return ""
