@@ -1,0 +1,91 @@
+"""The external (IPv4) address space, split into disjoint segments at the CIDR boundaries policies use.
+
+Each direction has its own split (the boundaries of the ipBlocks of that direction's rules), as
+netpol-analyzer reports it. A set of segments is a Python int bitset over segment indexes.
+IPv6 ipBlocks add no IPv4 boundaries and cover no IPv4 segment.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from netpolscan.model.objects import IPBlock
+
+SPACE_END = 1 << 32
+
+
+@dataclass(frozen=True, order=True)
+class Segment:
+    """An inclusive range of IPv4 addresses, as integers."""
+
+    first: int
+    last: int
+
+    def __str__(self) -> str:
+        return f"{ipaddress.IPv4Address(self.first)}-{ipaddress.IPv4Address(self.last)}"
+
+    @property
+    def label(self) -> str:
+        """The netpol-analyzer peer name: ``first-last[External]``."""
+        return f"{self}[External]"
+
+    def contains(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return address.version == 4 and self.first <= int(address) <= self.last
+
+
+class AddressSpace:
+    """The IPv4 space split at the boundaries of some ipBlocks."""
+
+    def __init__(self, blocks: Iterable[IPBlock]):
+        points = {0, SPACE_END}
+        for block in blocks:
+            for network in (block.cidr, *block.excepts):
+                if network.version == 4:
+                    points.add(int(network.network_address))
+                    points.add(int(network.broadcast_address) + 1)
+        self._starts = sorted(points)
+        self.segments: tuple[Segment, ...] = tuple(
+            Segment(lo, hi - 1) for lo, hi in zip(self._starts, self._starts[1:], strict=False)
+        )
+        self.all_bits = (1 << len(self.segments)) - 1
+        self._cache: dict[IPBlock, int] = {}
+
+    def _range_bits(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> int:
+        if network.version != 4:
+            return 0
+        lo = bisect.bisect_left(self._starts, int(network.network_address))
+        hi = bisect.bisect_left(self._starts, int(network.broadcast_address) + 1)
+        return ((1 << (hi - lo)) - 1) << lo
+
+    def bits(self, block: IPBlock) -> int:
+        """The segments an ipBlock covers (its cidr minus its excepts)."""
+        cached = self._cache.get(block)
+        if cached is None:
+            cached = self._range_bits(block.cidr)
+            for hole in block.excepts:
+                cached &= ~self._range_bits(hole)
+            self._cache[block] = cached
+        return cached
+
+    def index_of(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> int | None:
+        """The segment holding ``address`` (None for IPv6)."""
+        if address.version != 4:
+            return None
+        return bisect.bisect_right(self._starts, int(address)) - 1
+
+
+def iter_bits(bits: int) -> list[int]:
+    """Indexes of the set bits of ``bits``, ascending (linear in the bit length, done in C)."""
+    if not bits:
+        return []
+    text = bin(bits)[:1:-1]
+    out: list[int] = []
+    find = text.find
+    i = find("1")
+    while i >= 0:
+        out.append(i)
+        i = find("1", i + 1)
+    return out

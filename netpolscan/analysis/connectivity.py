@@ -1,0 +1,371 @@
+"""Allowed connections between every pair of workloads, and between workloads and external addresses.
+
+The semantics are the Kubernetes API's (see DESIGN.md): a workload is isolated for a direction when a
+policy of its namespace selects it for that direction; what is allowed is the union of the rules of the
+selecting policies; a connection needs egress at the source AND ingress at the destination. Named ports
+resolve on the destination workload. ipBlocks match external addresses and workloads with known pod IPs.
+
+Workloads are grouped into classes (namespace, labels, container ports, pod IPs); selectors are evaluated
+once per class and peer sets are bitsets (Python ints) over classes, so the cost follows the number of
+classes and of allowed connections, not of workload pairs.
+
+API::
+
+    conn = connectivity(inventory)           # computed once, cached on inventory.cache
+    conn.allowed(src, dst) -> PortSet        # src/dst: a Workload or an IP address
+    conn.verdict(src, dst, "ingress")        # the isolation and the rules deciding one direction
+    conn.pairs() -> Iterator[Connection]     # every non-empty connection, self pairs excluded
+    conn.ingress_space / conn.egress_space   # the external segments of each direction
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from netpolscan.analysis.addresses import AddressSpace, Segment, iter_bits
+from netpolscan.analysis.ports import ALL_PORTS, NO_PORTS, PortSet
+from netpolscan.model.inventory import Inventory
+from netpolscan.model.objects import ContainerPort, IPBlock, NetworkPolicy, Peer, PolicyRule, Workload
+from netpolscan.model.selectors import LabelSelector
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Endpoint = Workload | IPAddress
+DIRECTIONS = ("ingress", "egress")
+_EMPTY_SELECTOR = LabelSelector()
+
+
+@dataclass(frozen=True, eq=False)
+class Grant:
+    """One rule of one policy: who it applies to (``selected``) and which peers and ports it allows.
+
+    ``selected`` and ``peers`` are bitsets over pod classes; ``external`` is a bitset over the segments of
+    the direction's address space.
+    """
+
+    index: int
+    policy: NetworkPolicy
+    rule: PolicyRule
+    selected: int
+    peers: int
+    external: int
+
+    @property
+    def direction(self) -> str:
+        return self.rule.direction
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one direction of a connection decides.
+
+    ``isolated``: some policy selects the workload for this direction (otherwise everything is allowed);
+    ``policies``: the selecting policies; ``allowing``: the rules whose peers match, with the ports each
+    allows here; ``ports``: their union (every port when not isolated).
+    """
+
+    direction: str
+    isolated: bool
+    policies: tuple[NetworkPolicy, ...]
+    allowing: tuple[tuple[Grant, PortSet], ...]
+    ports: PortSet
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A non-empty allowed connection between two endpoints (a workload or an external segment)."""
+
+    src: Workload | Segment
+    dst: Workload | Segment
+    ports: PortSet
+
+
+class PodClass:
+    """Workloads that no policy can tell apart: same namespace, labels, container ports and pod IPs."""
+
+    __slots__ = ("index", "namespace", "labels", "ports", "addresses", "members")
+
+    def __init__(self, index: int, workload: Workload):
+        self.index = index
+        self.namespace = workload.namespace
+        self.labels = workload.labels
+        self.ports: tuple[ContainerPort, ...] = workload.ports
+        self.addresses = tuple(_parse_ips(workload.pod_ips))
+        self.members: list[Workload] = []
+
+
+def _parse_ips(values: tuple[str, ...]) -> Iterator[IPAddress]:
+    for value in values:
+        try:
+            yield ipaddress.ip_address(value)
+        except ValueError:
+            continue
+
+
+def rule_ports(rule: PolicyRule, destination_ports: tuple[ContainerPort, ...] | None) -> PortSet:
+    """The ports a rule allows towards a destination with ``destination_ports`` (None: an external one).
+
+    Ports omitted = everything; a named port resolves on the destination's container ports (name and
+    protocol) and matches nothing where it does not resolve.
+    """
+    if not rule.ports:
+        return ALL_PORTS
+    parts: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for spec in rule.ports:
+        if spec.port is None:
+            parts[spec.protocol].append((1, 65535))
+        elif isinstance(spec.port, int):
+            parts[spec.protocol].append(
+                (spec.port, spec.end_port if spec.end_port is not None else spec.port)
+            )
+        else:
+            for port in destination_ports or ():
+                if port.name == spec.port and port.protocol == spec.protocol:
+                    parts[spec.protocol].append((port.port, port.port))
+    return PortSet(parts) if parts else NO_PORTS
+
+
+class Connectivity:
+    """Allowed connections of one inventory (build it through :func:`connectivity`)."""
+
+    def __init__(self, inventory: Inventory):
+        self.inventory = inventory
+        self.classes: list[PodClass] = []
+        self._class_of: dict[int, PodClass] = {}
+        keys: dict[tuple[object, ...], PodClass] = {}
+        for workload in inventory.workloads:
+            key = (
+                workload.namespace,
+                tuple(sorted(workload.labels.items())),
+                workload.ports,
+                workload.pod_ips,
+            )
+            cls = keys.get(key)
+            if cls is None:
+                cls = keys[key] = PodClass(len(self.classes), workload)
+                self.classes.append(cls)
+            cls.members.append(workload)
+            self._class_of[id(workload)] = cls
+        self.all_classes = (1 << len(self.classes)) - 1
+        self._ns_classes: dict[str, list[PodClass]] = defaultdict(list)
+        for cls in self.classes:
+            self._ns_classes[cls.namespace].append(cls)
+        self._select_cache: dict[tuple[str, LabelSelector], int] = {}
+        self.ingress_space = AddressSpace(self._blocks("ingress"))
+        self.egress_space = AddressSpace(self._blocks("egress"))
+        self.grants: dict[str, list[Grant]] = {d: [] for d in DIRECTIONS}
+        self._grants_of: dict[str, list[list[Grant]]] = {d: [[] for _ in self.classes] for d in DIRECTIONS}
+        self._isolated: dict[str, int] = dict.fromkeys(DIRECTIONS, 0)
+        self._policies_of: dict[str, list[list[NetworkPolicy]]] = {
+            d: [[] for _ in self.classes] for d in DIRECTIONS
+        }
+        self._build_grants()
+        self._ports_cache: dict[tuple[int, tuple[ContainerPort, ...] | None], PortSet] = {}
+        self._pair_cache: dict[tuple[int, int], PortSet] = {}
+        self._pairs: dict[tuple[int, int], PortSet] | None = None
+
+    # --- construction ------------------------------------------------------------------------------
+
+    def _blocks(self, direction: str) -> Iterator[IPBlock]:
+        for policy in self.inventory.policies:
+            for rule in policy.rules(direction):
+                for peer in rule.peers:
+                    if peer.ip_block is not None:
+                        yield peer.ip_block
+
+    def _select(self, namespace: str, selector: LabelSelector) -> int:
+        key = (namespace, selector)
+        bits = self._select_cache.get(key)
+        if bits is None:
+            bits = 0
+            for cls in self._ns_classes.get(namespace, ()):
+                if selector.matches(cls.labels):
+                    bits |= 1 << cls.index
+            self._select_cache[key] = bits
+        return bits
+
+    def _peer_bits(self, policy: NetworkPolicy, peer: Peer, space: AddressSpace) -> tuple[int, int]:
+        block = peer.ip_block
+        if block is not None:
+            pods = 0
+            for cls in self.classes:
+                if cls.addresses and any(block.contains(address) for address in cls.addresses):
+                    pods |= 1 << cls.index
+            return pods, space.bits(block)
+        pod_selector = peer.pod_selector or _EMPTY_SELECTOR
+        if peer.namespace_selector is None:
+            return self._select(policy.namespace, pod_selector), 0
+        pods = 0
+        for namespace in self.inventory.namespaces_matching(peer.namespace_selector):
+            pods |= self._select(namespace.name, pod_selector)
+        return pods, 0
+
+    def _build_grants(self) -> None:
+        for policy in self.inventory.policies:
+            selected = self._select(policy.namespace, policy.pod_selector)
+            for direction in DIRECTIONS:
+                if direction == "ingress" and not policy.isolates_ingress:
+                    continue
+                if direction == "egress" and not policy.isolates_egress:
+                    continue
+                space = self.ingress_space if direction == "ingress" else self.egress_space
+                self._isolated[direction] |= selected
+                for index in iter_bits(selected):
+                    self._policies_of[direction][index].append(policy)
+                for rule in policy.rules(direction):
+                    if rule.all_peers:
+                        peers, external = self.all_classes, space.all_bits
+                    else:
+                        peers = external = 0
+                        for peer in rule.peers:
+                            pod_bits, ext_bits = self._peer_bits(policy, peer, space)
+                            peers |= pod_bits
+                            external |= ext_bits
+                    grant = Grant(len(self.grants[direction]), policy, rule, selected, peers, external)
+                    self.grants[direction].append(grant)
+                    for index in iter_bits(selected):
+                        self._grants_of[direction][index].append(grant)
+
+    # --- per class ---------------------------------------------------------------------------------
+
+    def _ports(self, grant: Grant, destination: PodClass | None) -> PortSet:
+        dst_ports = destination.ports if destination is not None else None
+        if not any(spec.is_named for spec in grant.rule.ports):
+            dst_ports = ()
+        key = (id(grant.rule), dst_ports)
+        found = self._ports_cache.get(key)
+        if found is None:
+            found = self._ports_cache[key] = rule_ports(grant.rule, dst_ports)
+        return found
+
+    def _direction_ports(self, direction: str, owner: int, peer: int) -> PortSet:
+        """Ports allowed in ``direction`` for class ``owner`` (the selected side) towards class ``peer``."""
+        if not self._isolated[direction] >> owner & 1:
+            return ALL_PORTS
+        destination = self.classes[owner if direction == "ingress" else peer]
+        result = NO_PORTS
+        for grant in self._grants_of[direction][owner]:
+            if grant.peers >> peer & 1:
+                result = result | self._ports(grant, destination)
+                if result is ALL_PORTS:
+                    break
+        return result
+
+    def _class_ports(self, src: int, dst: int) -> PortSet:
+        key = (src, dst)
+        found = self._pair_cache.get(key)
+        if found is None:
+            ingress = self._direction_ports("ingress", dst, src)
+            found = ingress & self._direction_ports("egress", src, dst) if ingress else NO_PORTS
+            self._pair_cache[key] = found
+        return found
+
+    def _class_pairs(self) -> dict[tuple[int, int], PortSet]:
+        if self._pairs is not None:
+            return self._pairs
+        reach_by_peers: dict[int, int] = defaultdict(int)
+        for grant in self.grants["egress"]:
+            reach_by_peers[grant.peers] |= grant.selected
+        reach = [0] * len(self.classes)
+        for peers, selected in reach_by_peers.items():
+            for index in iter_bits(peers):
+                reach[index] |= selected
+        open_egress = self.all_classes & ~self._isolated["egress"]
+        isolated_ingress = self._isolated["ingress"]
+        pairs: dict[tuple[int, int], PortSet] = {}
+        for dst in range(len(self.classes)):
+            if isolated_ingress >> dst & 1:
+                sources = 0
+                for grant in self._grants_of["ingress"][dst]:
+                    sources |= grant.peers
+            else:
+                sources = self.all_classes
+            sources &= open_egress | reach[dst]
+            for src in iter_bits(sources):
+                ports = self._class_ports(src, dst)
+                if ports:
+                    pairs[(src, dst)] = ports
+        self._pairs = pairs
+        return pairs
+
+    def _external_ports(self, direction: str, owner: int) -> dict[int, PortSet]:
+        """Segment index -> ports, for traffic between class ``owner`` and external segments."""
+        space = self.ingress_space if direction == "ingress" else self.egress_space
+        if not self._isolated[direction] >> owner & 1:
+            return dict.fromkeys(range(len(space.segments)), ALL_PORTS)
+        destination = self.classes[owner] if direction == "ingress" else None
+        found: dict[int, PortSet] = {}
+        for grant in self._grants_of[direction][owner]:
+            if grant.external:
+                ports = self._ports(grant, destination)
+                if ports:
+                    for index in iter_bits(grant.external):
+                        found[index] = found.get(index, NO_PORTS) | ports
+        return found
+
+    # --- public API --------------------------------------------------------------------------------
+
+    def class_of(self, workload: Workload) -> PodClass:
+        return self._class_of[id(workload)]
+
+    def is_isolated(self, workload: Workload, direction: str) -> bool:
+        return bool(self._isolated[direction] >> self.class_of(workload).index & 1)
+
+    def verdict(self, src: Endpoint, dst: Endpoint, direction: str) -> Verdict:
+        """The decision of one direction: ``ingress`` at ``dst`` (a workload) or ``egress`` at ``src``."""
+        owner, peer = (dst, src) if direction == "ingress" else (src, dst)
+        if not isinstance(owner, Workload):
+            return Verdict(direction, False, (), (), ALL_PORTS)
+        owner_cls = self.class_of(owner)
+        policies = tuple(self._policies_of[direction][owner_cls.index])
+        if not policies:
+            return Verdict(direction, False, (), (), ALL_PORTS)
+        destination = self.class_of(dst) if isinstance(dst, Workload) else None
+        allowing: list[tuple[Grant, PortSet]] = []
+        total = NO_PORTS
+        for grant in self._grants_of[direction][owner_cls.index]:
+            if isinstance(peer, Workload):
+                matched = bool(grant.peers >> self.class_of(peer).index & 1)
+            else:
+                matched = grant.rule.all_peers or any(
+                    p.ip_block is not None and p.ip_block.contains(peer) for p in grant.rule.peers
+                )
+            if matched:
+                ports = self._ports(grant, destination)
+                allowing.append((grant, ports))
+                total = total | ports
+        return Verdict(direction, True, policies, tuple(allowing), total)
+
+    def allowed(self, src: Endpoint, dst: Endpoint) -> PortSet:
+        """Ports on which ``src`` may open connections to ``dst`` (a workload or an IP address each)."""
+        if isinstance(src, Workload) and isinstance(dst, Workload):
+            return self._class_ports(self.class_of(src).index, self.class_of(dst).index)
+        return self.verdict(src, dst, "egress").ports & self.verdict(src, dst, "ingress").ports
+
+    def pairs(self) -> Iterator[Connection]:
+        """Every allowed connection: workload pairs (self excluded), external<->workload."""
+        for (src, dst), ports in self._class_pairs().items():
+            for src_workload in self.classes[src].members:
+                for dst_workload in self.classes[dst].members:
+                    if src_workload is not dst_workload:
+                        yield Connection(src_workload, dst_workload, ports)
+        for cls in self.classes:
+            for index, ports in self._external_ports("ingress", cls.index).items():
+                segment = self.ingress_space.segments[index]
+                for workload in cls.members:
+                    yield Connection(segment, workload, ports)
+            for index, ports in self._external_ports("egress", cls.index).items():
+                segment = self.egress_space.segments[index]
+                for workload in cls.members:
+                    yield Connection(workload, segment, ports)
+
+
+def connectivity(inventory: Inventory) -> Connectivity:
+    """The inventory's Connectivity, computed once and shared by every rule."""
+    cached = inventory.cache.get("connectivity")
+    if not isinstance(cached, Connectivity):
+        cached = Connectivity(inventory)
+        inventory.cache["connectivity"] = cached
+    return cached
