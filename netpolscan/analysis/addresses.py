@@ -42,10 +42,9 @@ class AddressSpace:
     def __init__(self, blocks: Iterable[IPBlock]):
         points = {0, SPACE_END}
         for block in blocks:
-            for network in (block.cidr, *block.excepts):
-                if network.version == 4:
-                    points.add(int(network.network_address))
-                    points.add(int(network.broadcast_address) + 1)
+            for first, end in block_ranges(block):
+                points.add(first)
+                points.add(end)
         self._starts = sorted(points)
         self.segments: tuple[Segment, ...] = tuple(
             Segment(lo, hi - 1) for lo, hi in zip(self._starts, self._starts[1:], strict=False)
@@ -75,6 +74,36 @@ class AddressSpace:
         if address.version != 4:
             return None
         return bisect.bisect_right(self._starts, int(address)) - 1
+
+
+def block_ranges(block: IPBlock) -> list[tuple[int, int]]:
+    """The IPv4 addresses of an ipBlock as merged half-open ranges ``[first, end)``.
+
+    Adjacent excepts merge (10.0.0.0/9 and 10.128.0.0/9 leave no boundary at 10.128.0.0), so the split
+    is the coarsest one in which every ipBlock is a union of segments.
+    """
+    if block.cidr.version != 4:
+        return []
+    ranges = [(int(block.cidr.network_address), int(block.cidr.broadcast_address) + 1)]
+    for hole in sorted(h for h in block.excepts if h.version == 4):
+        lo, hi = int(hole.network_address), int(hole.broadcast_address) + 1
+        kept: list[tuple[int, int]] = []
+        for first, end in ranges:
+            if hi <= first or lo >= end:
+                kept.append((first, end))
+                continue
+            if first < lo:
+                kept.append((first, lo))
+            if hi < end:
+                kept.append((hi, end))
+        ranges = kept
+    merged: list[tuple[int, int]] = []
+    for first, end in sorted(ranges):
+        if merged and first <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((first, end))
+    return merged
 
 
 def iter_bits(bits: int) -> list[int]:

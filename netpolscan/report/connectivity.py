@@ -1,0 +1,144 @@
+"""Connectivity views: the connectivity list (txt, csv, md, json, dot, mermaid) and the diff views.
+
+The txt, csv, md, json and dot forms match netpol-analyzer's connectivity list line for line. Formatters
+only lay out rows computed by :mod:`netpolscan.analysis`; they never re-derive semantics.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+
+from netpolscan.analysis.connlist import Row
+
+CONNLIST_FORMATS = ("txt", "csv", "md", "json", "dot", "mermaid")
+
+
+def format_txt(rows: Sequence[Row]) -> str:
+    return "".join(f"{row.src} => {row.dst} : {row.conn}\n" for row in rows)
+
+
+def _csv(header: Sequence[str], records: Sequence[Sequence[str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
+def _md(header: Sequence[str], records: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("-" * (len(h) + 2) for h in header) + "|"]
+    lines.extend("| " + " | ".join(record) + " |" for record in records)
+    return "\n".join(lines) + "\n"
+
+
+def format_csv(rows: Sequence[Row]) -> str:
+    return _csv(("src", "dst", "conn"), [(row.src, row.dst, row.conn) for row in rows])
+
+
+def format_md(rows: Sequence[Row]) -> str:
+    return _md(("src", "dst", "conn"), [(row.src, row.dst, row.conn) for row in rows])
+
+
+def format_json(rows: Sequence[Row]) -> str:
+    return json.dumps([{"src": row.src, "dst": row.dst, "conn": row.conn} for row in rows], indent=2) + "\n"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def dot_nodes(nodes: dict[str, tuple[str | None, str]]) -> list[str]:
+    """Node lines: workloads in one ``cluster_<ns>`` subgraph per namespace, then the other endpoints.
+
+    ``nodes`` maps an endpoint name to (namespace or None, colour).
+    """
+    lines: list[str] = []
+    by_namespace: dict[str, list[str]] = {}
+    others: list[str] = []
+    for name in sorted(nodes):
+        namespace = nodes[name][0]
+        if namespace is None:
+            others.append(name)
+        else:
+            by_namespace.setdefault(namespace, []).append(name)
+    for namespace in sorted(by_namespace):
+        lines.append(f"\tsubgraph {_quote(f'cluster_{namespace}[namespace]')} {{")
+        lines.append('\t\tcolor="black"')
+        lines.append('\t\tfontcolor="black"')
+        for name in by_namespace[namespace]:
+            colour = nodes[name][1]
+            short = name.split("/", 1)[1]
+            lines.append(f'\t\t{_quote(name)} [label={_quote(short)} color="{colour}" fontcolor="{colour}"]')
+        lines.append(f"\t\tlabel={_quote(f'{namespace}[namespace]')}")
+        lines.append("\t}")
+    for name in others:
+        colour = nodes[name][1]
+        lines.append(f'\t{_quote(name)} [label={_quote(name)} color="{colour}" fontcolor="{colour}"]')
+    return lines
+
+
+def dot_edge(src: str, dst: str, label: str, colour: str, font_colour: str) -> str:
+    weight = "1" if src > dst else "0.5"
+    return (
+        f'\t{_quote(src)} -> {_quote(dst)} [label={_quote(label)} color="{colour}" '
+        f'fontcolor="{font_colour}" weight={weight}]'
+    )
+
+
+def format_dot(rows: Sequence[Row]) -> str:
+    nodes: dict[str, tuple[str | None, str]] = {}
+    for row in rows:
+        for name, namespace in ((row.src, row.src_namespace), (row.dst, row.dst_namespace)):
+            nodes[name] = (namespace, "red2" if name.endswith("[External]") else "blue")
+    lines = ["digraph {", *dot_nodes(nodes)]
+    lines.extend(dot_edge(row.src, row.dst, row.conn, "gold2", "darkgreen") for row in rows)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def format_mermaid(rows: Sequence[Row]) -> str:
+    """A Mermaid flowchart: one subgraph per namespace, edges labelled with the connections."""
+    ids: dict[str, str] = {}
+    by_namespace: dict[str | None, list[str]] = {}
+    for row in rows:
+        for name, namespace in ((row.src, row.src_namespace), (row.dst, row.dst_namespace)):
+            if name not in ids:
+                ids[name] = f"n{len(ids)}"
+                by_namespace.setdefault(namespace, []).append(name)
+    lines = ["flowchart LR"]
+    for namespace in sorted(by_namespace, key=lambda ns: (ns is None, ns or "")):
+        names = by_namespace[namespace]
+        indent = "    "
+        if namespace is not None:
+            lines.append(f'    subgraph ns_{len(lines)}["{namespace}"]')
+            indent = "        "
+        for name in names:
+            label = name.split("/", 1)[1] if namespace is not None else name
+            lines.append(f'{indent}{ids[name]}["{label.replace(chr(34), "#quot;")}"]')
+        if namespace is not None:
+            lines.append("    end")
+    lines.extend(f'    {ids[row.src]} -->|"{row.conn}"| {ids[row.dst]}' for row in rows)
+    return "\n".join(lines) + "\n"
+
+
+CONNLIST_FORMATTERS: dict[str, Callable[[Sequence[Row]], str]] = {
+    "txt": format_txt,
+    "csv": format_csv,
+    "md": format_md,
+    "json": format_json,
+    "dot": format_dot,
+    "mermaid": format_mermaid,
+}
+
+
+def format_connlist(rows: Sequence[Row], fmt: str = "txt") -> str:
+    """The connectivity list in ``fmt`` (one of CONNLIST_FORMATS)."""
+    try:
+        return CONNLIST_FORMATTERS[fmt](rows)
+    except KeyError:
+        raise ValueError(
+            f"unknown connectivity format {fmt!r} (expected {', '.join(CONNLIST_FORMATS)})"
+        ) from None
