@@ -261,24 +261,32 @@ def parse_text(text: str, path: str, json_hint: bool = False) -> Iterator[Docume
         doc = _parse_chunk(chunk, line_offset, path, index)
         if doc is None:
             continue
-        if doc.error is not None and (json_hint or chunk.lstrip().startswith(("{", "["))):
-            doc = _json_fallback(chunk, line_offset, doc)
+        if json_hint and chunk.lstrip().startswith(("{", "[")):
+            doc = _json_checked(chunk, line_offset, doc)
+        elif doc.error is not None and chunk.lstrip().startswith(("{", "[")):
+            doc = _json_checked(chunk, line_offset, doc)
         index += 1
         yield from _expand_lists(doc)
 
 
-def _json_fallback(chunk: str, line_offset: int, failed: Document) -> Document:
-    """JSON that YAML cannot read (tabs, long lines): parse it as JSON, or report JSON's own error."""
+def _json_checked(chunk: str, line_offset: int, parsed: Document) -> Document:
+    """JSON input is held to JSON's rules (YAML would accept trailing commas); JSON that YAML cannot
+    read (tabs) is parsed as JSON, without field marks."""
     try:
         data = json.loads(chunk)
     except json.JSONDecodeError as exc:
-        failed.error = f"invalid JSON: {exc.msg}"
-        failed.error_line = exc.lineno + line_offset
-        failed.error_column = exc.colno
-        return failed
+        parsed.error = f"invalid JSON: {exc.msg}"
+        parsed.error_line = exc.lineno + line_offset
+        parsed.error_column = exc.colno
+        parsed.data = parsed.marks = None
+        return parsed
     except RecursionError:
-        failed.error = "document is nested too deeply"
-        return failed
+        parsed.error = "document is nested too deeply"
+        parsed.data = parsed.marks = None
+        return parsed
+    if parsed.error is None:
+        return parsed
+    failed = parsed
     doc = Document(path=failed.path, index=failed.index, line=failed.line, data=data, helm_source=failed.helm_source)
     doc.origin = _origin(data)
     return doc

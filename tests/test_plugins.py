@@ -1,0 +1,96 @@
+"""The plugin manager: built-in plugin through entry points, rule validation, failing rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from importlib import metadata
+
+import pytest
+
+from netpolscan import hookimpl
+from netpolscan.context import ScanContext
+from netpolscan.engine import run_rules, select_rules
+from netpolscan.errors import NetpolscanError
+from netpolscan.findings import ObjectRef, Rule, Severity, Violation
+from netpolscan.model import Inventory
+from netpolscan.plugins import GROUP, collect_rules, plugin_manager
+from netpolscan.sources.yamlparse import parse_text
+
+
+def test_builtin_is_an_entry_point_of_the_group() -> None:
+    names = {ep.name: ep.value for ep in metadata.entry_points(group=GROUP)}
+    assert names.get("builtin") == "netpolscan.builtin"
+    pm = plugin_manager()
+    assert pm.get_plugin("builtin") is not None
+    rules = collect_rules(pm)
+    assert rules and all(r.plugin == "builtin" and r.id.startswith("NPS") for r in rules)
+
+
+def _rule(rule_id: str, name: str, check: Callable[[ScanContext], Iterator[Violation]]) -> Rule:
+    return Rule(rule_id, name, Severity.WARNING, check, summary="s")
+
+
+def _no_findings(ctx: ScanContext) -> Iterator[Violation]:
+    return iter(())
+
+
+class _Plugin:
+    def __init__(self, *rules: Rule):
+        self.rules = rules
+
+    @hookimpl
+    def netpolscan_register_rules(self, register: Callable[[Rule], None]) -> None:
+        for rule in self.rules:
+            register(rule)
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ((_rule("NPS950", "x-y", _no_findings),), "reserved"),
+        ((_rule("acme1", "x-y", _no_findings),), "capital letters"),
+        ((_rule("ACME101", "Bad_Name", _no_findings),), "kebab-case"),
+        ((_rule("ACME101", "a-b", _no_findings), _rule("ACME101", "c-d", _no_findings)), "duplicate rule id"),
+    ],
+)
+def test_bad_third_party_rules_fail_the_load(rules: tuple[Rule, ...], message: str) -> None:
+    pm = plugin_manager()
+    pm.register(_Plugin(*rules), name="acme")
+    with pytest.raises(NetpolscanError, match=message):
+        collect_rules(pm)
+
+
+def test_third_party_rule_runs_and_a_raising_rule_is_a_notification() -> None:
+    def fires(ctx: ScanContext) -> Iterator[Violation]:
+        for doc in ctx.documents:
+            yield Violation("found it", doc, ("metadata", "name"))
+
+    def boom(ctx: ScanContext) -> Iterator[Violation]:
+        raise RuntimeError("kaput")
+
+    pm = plugin_manager()
+    pm.register(_Plugin(_rule("ACME101", "always-fires", fires), _rule("ACME102", "always-raises", boom)), name="acme")
+    rules = select_rules(collect_rules(pm), select=["ACME"])
+    assert [r.id for r in rules] == ["ACME101", "ACME102"]
+    docs = list(parse_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n", "n.yaml"))
+    result = run_rules(ScanContext(Inventory.from_documents(docs)), rules)
+    assert [(f.rule_id, f.location.line) for f in result.findings] == [("ACME101", 4)]
+    assert len(result.notifications) == 1 and "ACME102" in result.notifications[0].message
+    assert "kaput" in result.notifications[0].message
+
+
+def test_blocking_the_builtin_plugin_leaves_no_builtin_rules() -> None:
+    assert collect_rules(plugin_manager(blocked=("builtin",))) == []
+
+
+def test_fingerprints_ignore_line_moves() -> None:
+    def fires(ctx: ScanContext) -> Iterator[Violation]:
+        for doc in ctx.documents:
+            yield Violation("x", doc, (), ObjectRef("Namespace", "", "k"))
+
+    rule = _rule("ACME101", "always-fires", fires)
+    one = parse_text("kind: A\napiVersion: v1\n", "f.yaml")
+    two = parse_text("# a comment\n\n\nkind: A\napiVersion: v1\n", "f.yaml")
+    f1 = run_rules(ScanContext(Inventory.from_documents(one)), [rule]).findings[0]
+    f2 = run_rules(ScanContext(Inventory.from_documents(two)), [rule]).findings[0]
+    assert f1.location.line != f2.location.line and f1.fingerprint == f2.fingerprint
