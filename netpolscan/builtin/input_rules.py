@@ -36,8 +36,12 @@ def deprecated_network_policy_api(ctx: ScanContext) -> Iterator[Violation]:
     for doc, api_version in ctx.inventory.parsed.deprecated:
         ref = document_ref(doc, default_ns)
         name = f"{ref.namespace}/{ref.name}" if ref else "?"
+        served = (
+            "which current clusters no longer serve" if api_version == "extensions/v1beta1"
+            else "which no Kubernetes version serves for NetworkPolicy"
+        )
         yield Violation(
-            f"NetworkPolicy {name} uses apiVersion {api_version}, which current clusters no longer serve: "
+            f"NetworkPolicy {name} uses apiVersion {api_version}, {served}: "
             "use networking.k8s.io/v1 (it is left out of the analysis)",
             doc, (), ref,
         )

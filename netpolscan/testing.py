@@ -1,0 +1,146 @@
+"""Helpers for rule authors (ours and third parties'): run YAML through the real pipeline, check rule docs.
+
+A rule's documentation (``rules/<ID>-<name>.md`` for the built-in rules) carries fenced ``yaml`` examples
+whose ``# expect: <ID>`` markers sit on the lines where findings of that rule must point. Each example is
+scanned on its own, as one file; the findings *of the documented rule* must be exactly the markers (findings
+of other rules are ignored unless a marker names them). A line ``# netpolscan-options: {namespace: shop}``
+in an example sets scan options (``namespace``, ``settings``, ``select``)::
+
+    from netpolscan.testing import check_rule_doc, run_example
+
+    def test_my_rule_doc():
+        check_rule_doc("docs/rules/ACME001-my-rule.md")
+
+    def test_my_rule_fires():
+        findings = run_example(MANIFEST, ["ACME001"])
+        assert [f.location.line for f in findings] == [12]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from netpolscan.findings import Finding
+from netpolscan.ruledoc import Example, RuleDoc, parse_rule_doc
+from netpolscan.scan import ScanOptions, scan_documents
+from netpolscan.sources.yamlparse import parse_text
+
+__all__ = [
+    "ExampleResult",
+    "check_example",
+    "check_rule_doc",
+    "example_findings",
+    "run_example",
+]
+
+EXAMPLE_PATH = "example.yaml"
+_OPTION_KEYS = frozenset({"namespace", "settings", "select", "ignore", "today"})
+
+
+def run_example(
+    text: str,
+    rule_ids: Iterable[str] | None = None,
+    options: Mapping[str, Any] | None = None,
+    path: str = EXAMPLE_PATH,
+) -> list[Finding]:
+    """Scan YAML/JSON ``text`` as one file named ``path`` and return the active (unsuppressed) findings.
+
+    ``rule_ids`` limits the run to those rules (ids or names; ``None`` runs every available rule).
+    ``options`` may set ``namespace`` (the default namespace), ``settings`` (the config-file settings),
+    ``select``/``ignore`` and ``today`` (a ``datetime.date``, for suppression expiry).
+    """
+    opts = dict(options or {})
+    unknown = set(opts) - _OPTION_KEYS
+    if unknown:
+        raise ValueError(f"unknown example option(s): {', '.join(sorted(unknown))} "
+                         f"(known: {', '.join(sorted(_OPTION_KEYS))})")
+    select = list(rule_ids) if rule_ids is not None else list(opts.get("select", ()))
+    scan_options = ScanOptions(
+        paths=(path,),
+        namespace=str(opts.get("namespace", "default")),
+        select=select,
+        ignore=list(opts.get("ignore", ())),
+        settings=dict(opts.get("settings", {})),
+        today=opts.get("today"),
+    )
+    documents = list(parse_text(text, path))
+    report = scan_documents(documents, scan_options)
+    return list(report.active)
+
+
+class ExampleResult:
+    """The outcome of one example: expected and actual (line, rule id) pairs, and the findings."""
+
+    def __init__(self, example: Example, rule_ids: frozenset[str], findings: Sequence[Finding]):
+        self.example = example
+        self.rule_ids = rule_ids
+        self.findings = list(findings)
+        self.expected = sorted(set(example.expected))
+        self.actual = sorted({(f.location.line, f.rule_id) for f in self.findings})
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.actual
+
+    def explain(self, title: str = "example") -> str:
+        """A readable account of the mismatch: missing and unexpected findings, with the example's lines."""
+        lines = self.example.text.splitlines()
+        missing = [pair for pair in self.expected if pair not in self.actual]
+        extra = [pair for pair in self.actual if pair not in self.expected]
+        out = [f"{title}: findings do not match the `# expect:` markers"]
+        out.append(f"  expected: {_pairs(self.expected)}")
+        out.append(f"  got:      {_pairs(self.actual)}")
+        for line, rule_id in missing:
+            out.append(f"  missing  {rule_id} at line {line}: {_source_line(lines, line)}")
+        for line, rule_id in extra:
+            messages = [f.message for f in self.findings if (f.location.line, f.rule_id) == (line, rule_id)]
+            out.append(f"  unexpected {rule_id} at line {line}: {_source_line(lines, line)}")
+            for message in messages:
+                out.append(f"      message: {message}")
+        return "\n".join(out)
+
+
+def _pairs(pairs: Sequence[tuple[int, str]]) -> str:
+    return ", ".join(f"{rule_id}@{line}" for line, rule_id in pairs) or "(none)"
+
+
+def _source_line(lines: Sequence[str], number: int) -> str:
+    if 1 <= number <= len(lines):
+        return repr(lines[number - 1].rstrip())
+    return "(outside the example)"
+
+
+def example_findings(example: Example, rule_id: str) -> ExampleResult:
+    """Scan ``example`` with rule ``rule_id`` plus every rule its markers name, and compare."""
+    checked = frozenset({rule_id} | {marked for _, marked in example.expected})
+    options = {k: v for k, v in example.options.items() if k != "select"}
+    findings = run_example(example.text, sorted(checked), options)
+    return ExampleResult(example, checked, [f for f in findings if f.rule_id in checked])
+
+
+def check_example(example: Example, rule_id: str, title: str = "example") -> ExampleResult:
+    """Assert that ``example``'s findings for ``rule_id`` (and any marked rule) equal its markers."""
+    result = example_findings(example, rule_id)
+    if not result.ok:
+        raise AssertionError(result.explain(title))
+    return result
+
+
+def check_rule_doc(path: str | Path | RuleDoc) -> list[ExampleResult]:
+    """Assert every YAML example of a rule doc; the error lists every failing example, not only the first."""
+    doc = path if isinstance(path, RuleDoc) else parse_rule_doc(Path(path))
+    examples = doc.examples()
+    if not examples:
+        raise AssertionError(f"{doc.path}: no ```yaml examples")
+    results: list[ExampleResult] = []
+    failures: list[str] = []
+    for number, example in enumerate(examples, start=1):
+        result = example_findings(example, doc.id)
+        results.append(result)
+        if not result.ok:
+            failures.append(result.explain(f"{doc.path.name} example {number} ({example.section})"))
+    if failures:
+        raise AssertionError("\n".join(failures))
+    return results
