@@ -28,6 +28,15 @@ def _is_dns(spec: PortSpec, resolve_on: tuple[Workload, ...], unresolved_is_dns:
     return all(lo == hi == DNS_PORT for lo, hi in ranges)
 
 
+def _show_port(spec: PortSpec, resolve_on: tuple[Workload, ...]) -> str:
+    """A port spec for messages; a named port with the numbers it resolves to."""
+    if not spec.is_named:
+        return str(spec)
+    numbers = port_numbers(spec, resolve_on) or []
+    resolved = ", ".join(str(lo) for lo, _ in numbers)
+    return f"{spec} ({resolved})" if resolved else str(spec)
+
+
 def _foreign_sources(ctx: ScanContext, policy: NetworkPolicy, rule: PolicyRule) -> str | None:
     """What in ``rule`` admits sources outside kube-system (None when nothing does)."""
     if rule.all_peers:
@@ -67,7 +76,7 @@ def kube_system_ingress_exposed(ctx: ScanContext) -> Iterator[Violation]:
                     continue
                 if rule.all_ports or not all(_is_dns(s, (workload,), True) for s in rule.ports):
                     ports = "every port" if rule.all_ports else ", ".join(
-                        str(s) for s in rule.ports if not _is_dns(s, (workload,), True))
+                        _show_port(s, (workload,)) for s in rule.ports if not _is_dns(s, (workload,), True))
                     reason = f"{policy_label(policy)} ingress rule {rule.index + 1} admits {sources} on {ports}"
                     break
             if reason:
@@ -80,7 +89,10 @@ def kube_system_ingress_exposed(ctx: ScanContext) -> Iterator[Violation]:
 
 def _selects_kube_system(ctx: ScanContext, selector: LabelSelector) -> bool:
     """Whether a namespaceSelector explicitly selects kube-system (not `{}` nor only negative terms)."""
-    positive = bool(selector.match_labels) or any(r.operator in ("In", "Exists") for r in selector.match_expressions)
+    # `Exists` on the name label holds for every namespace: as unspecific as `{}`
+    positive = bool(selector.match_labels) or any(
+        r.operator == "In" or (r.operator == "Exists" and r.key != NAME_LABEL) for r in selector.match_expressions
+    )
     if not positive:
         return False
     namespace = ctx.inventory.namespaces.get(KUBE_SYSTEM)
@@ -106,7 +118,7 @@ def egress_to_kube_system_beyond_dns(ctx: ScanContext) -> Iterator[Violation]:
                 wide = [s for s in rule.ports if not _is_dns(s, kube_targets, True)]
                 if not wide:
                     continue
-                ports = ", ".join(str(s) for s in wide)
+                ports = ", ".join(_show_port(s, kube_targets) for s in wide)
             pods = f" pods {peer.pod_selector}" if peer.pod_selector is not None and not peer.pod_selector.is_empty else ""
             yield Violation(
                 f"{policy_label(policy)} egress rule {rule.index + 1} allows kube-system{pods} on {ports}, not only "
