@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from netpolscan.analysis.connlist import connection_rows
+from netpolscan.analysis.diff import diff_rows
 from netpolscan.model import Inventory
-from netpolscan.report.connectivity import format_connlist
+from netpolscan.report.connectivity import format_connlist, format_diff
 from netpolscan.sources import load_documents
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,4 +70,15 @@ def _inventory(test_dir: str) -> Inventory:
 def test_connlist(row: dict[str, str]) -> None:
     rows = connection_rows(_inventory(row["test_dir"]), row["focus_workloads"] or None)
     got = format_connlist(rows, row["format"])
+    assert got.strip() == (NPA / row["expected_output"]).read_text().strip()
+
+
+DIFF = [_param(row) for row in ROWS if row["kind"] == "diff" and not any(row[key] for key in PLAIN)]
+
+
+@pytest.mark.parametrize("row", DIFF or [pytest.param({}, marks=pytest.mark.skip)])
+def test_diff(row: dict[str, str]) -> None:
+    base_dir, head_dir = (part.strip() for part in row["test_dir"].split("->"))
+    rows = diff_rows(_inventory(base_dir), _inventory(head_dir))
+    got = format_diff(rows, row["format"])
     assert got.strip() == (NPA / row["expected_output"]).read_text().strip()

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from netpolscan.analysis.connlist import Row
+from netpolscan.analysis.diff import DiffRow
 
 CONNLIST_FORMATS = ("txt", "csv", "md", "json", "dot", "mermaid")
 
@@ -142,3 +143,114 @@ def format_connlist(rows: Sequence[Row], fmt: str = "txt") -> str:
         raise ValueError(
             f"unknown connectivity format {fmt!r} (expected {', '.join(CONNLIST_FORMATS)})"
         ) from None
+
+
+# --- semantic diff ---------------------------------------------------------------------------------------
+
+DIFF_FORMATS = ("txt", "csv", "md", "json", "dot")
+DIFF_HEADER = ("diff-type", "source", "destination", "ref1", "ref2", "workloads-diff-info")
+_DIFF_COLOURS = {"added": "#008000", "removed": "red2", "changed": "magenta", "unchanged": "grey"}
+
+
+def _diff_records(rows: Sequence[DiffRow]) -> list[tuple[str, ...]]:
+    return [
+        (row.kind, row.src, row.dst, str(row.base), str(row.head), row.info)
+        for row in rows
+        if row.kind != "unchanged"
+    ]
+
+
+def format_diff_txt(rows: Sequence[DiffRow]) -> str:
+    records = _diff_records(rows)
+    if not records:
+        return ""
+    lines = ["Connectivity diff:"]
+    for kind, src, dst, base, head, info in records:
+        line = f"diff-type: {kind}, source: {src}, destination: {dst}, ref1: {base}, ref2: {head}"
+        lines.append(line + (f", workloads-diff-info: {info}" if info else ""))
+    return "\n".join(lines) + "\n"
+
+
+def format_diff_csv(rows: Sequence[DiffRow]) -> str:
+    return _csv(DIFF_HEADER, _diff_records(rows))
+
+
+def format_diff_md(rows: Sequence[DiffRow]) -> str:
+    return _md(DIFF_HEADER, _diff_records(rows))
+
+
+def format_diff_json(rows: Sequence[DiffRow]) -> str:
+    return (
+        json.dumps([dict(zip(DIFF_HEADER, record, strict=True)) for record in _diff_records(rows)], indent=2)
+        + "\n"
+    )
+
+
+_DIFF_LEGEND = """\tnodesep=0.5
+\tsubgraph cluster_legend {
+\t\tlabel="Legend"
+\t\tfontsize = 10
+\t\tmargin=0
+\t\ta [style=invis height=0 width=0]
+\t\tb [style=invis height=0 width=0]
+\t\tc [style=invis height=0 width=0]
+\t\td [style=invis height=0 width=0]
+\t\te [style=invis height=0 width=0]
+\t\tf [style=invis height=0 width=0]
+\t\tg [style=invis height=0 width=0]
+\t\th [style=invis height=0 width=0]
+\t\t{rank=source a b c d}
+\t\t{rank=same e f g h}
+\t\ta -> b [label="added connection", color="#008000" fontcolor="#008000" fontsize = 10 arrowsize=0.2]
+\t\tc -> d [label="removed connection", color="red2" fontcolor="red2" fontsize = 10 arrowsize=0.2]
+\t\te -> f [label="changed connection", color="magenta" fontcolor="magenta" fontsize = 10 arrowsize=0.2]
+\t\tg -> h [label="unchanged connection", color="grey" fontcolor="grey" fontsize = 10 arrowsize=0.2]
+\t\tnp [label="new peer" color="#008000" fontcolor="#008000" fontsize = 10]
+\t\tlp [label="lost peer" color="red" fontcolor="red" fontsize = 10]
+\t\tpp [label="persistent peer" color="blue" fontcolor="blue" fontsize = 10]
+\t\t{rank=sink np lp pp}
+\t\tnp->lp [style=invis]
+\t\tlp->pp [style=invis]
+\t}"""
+
+
+def format_diff_dot(rows: Sequence[DiffRow]) -> str:
+    """The diff as a graph: every connection of either side, coloured by change; new/lost peers coloured."""
+    nodes: dict[str, tuple[str | None, str]] = {}
+    for row in rows:
+        for name, namespace in ((row.src, row.src_namespace), (row.dst, row.dst_namespace)):
+            colour = "blue"
+            if row.info and name in row.info:
+                colour = "#008000" if row.kind == "added" else "red"
+            if nodes.get(name, (None, "blue"))[1] == "blue":
+                nodes[name] = (namespace, colour)
+    lines = ["digraph {", *dot_nodes(nodes)]
+    for row in sorted(rows, key=lambda r: (r.src, r.dst)):
+        colour = _DIFF_COLOURS[row.kind]
+        if row.kind == "changed":
+            label = f"{row.head} (ref1: {row.base})"
+        else:
+            label = str(row.base if row.kind == "removed" else row.head)
+        lines.append(dot_edge(row.src, row.dst, label, colour, colour))
+    lines.append(_DIFF_LEGEND)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+DIFF_FORMATTERS: dict[str, Callable[[Sequence[DiffRow]], str]] = {
+    "txt": format_diff_txt,
+    "csv": format_diff_csv,
+    "md": format_diff_md,
+    "json": format_diff_json,
+    "dot": format_diff_dot,
+}
+
+
+def format_diff(rows: Sequence[DiffRow], fmt: str = "txt") -> str:
+    """The semantic diff in ``fmt`` (one of DIFF_FORMATS; SARIF is built by the SARIF reporter)."""
+    if not any(row.kind != "unchanged" for row in rows):
+        return ""  # netpol-analyzer prints nothing at all when nothing changed
+    try:
+        return DIFF_FORMATTERS[fmt](rows)
+    except KeyError:
+        raise ValueError(f"unknown diff format {fmt!r} (expected {', '.join(DIFF_FORMATS)})") from None

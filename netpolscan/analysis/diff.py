@@ -1,0 +1,169 @@
+"""Semantic diff: the connections two inputs allow, compared endpoint by endpoint.
+
+Workload endpoints are compared by name (``namespace/name[Kind]``). For external addresses, each side's
+segments are refined to their common boundaries per workload and direction, then adjacent pieces with the
+same (base, head) connections are merged again, so a range is reported once with the widest extent.
+
+``diff_rows(base, head)`` returns every compared pair, unchanged ones included (the dot view draws them);
+``DiffRow.kind`` is ``changed``, ``added``, ``removed`` or ``unchanged``. ``allowing_rules`` names the
+HEAD policy rules that allow a row's HEAD connection (for SARIF locations).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from dataclasses import dataclass
+
+from netpolscan.analysis.addresses import SPACE_END, Segment
+from netpolscan.analysis.connectivity import Grant, connectivity
+from netpolscan.analysis.endpoints import workload_label
+from netpolscan.analysis.ports import NO_PORTS, PortSet
+from netpolscan.model.inventory import Inventory
+from netpolscan.model.objects import Workload
+
+KIND_ORDER = {"changed": 0, "added": 1, "removed": 2, "unchanged": 3}
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    kind: str
+    src: str
+    dst: str
+    base: PortSet
+    head: PortSet
+    info: str = ""
+    src_namespace: str | None = None
+    dst_namespace: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[int, str, str]:
+        return KIND_ORDER[self.kind], self.src, self.dst
+
+    @property
+    def newly_allowed(self) -> PortSet:
+        """What HEAD allows here that BASE did not."""
+        return self.head - self.base
+
+
+@dataclass
+class _Side:
+    pairs: dict[tuple[str, str], PortSet]
+    # (direction, workload label) -> [(first, last, ports)]; "ingress" = external source
+    external: dict[tuple[str, str], list[tuple[int, int, PortSet]]]
+    workloads: dict[str, Workload]
+
+
+def _side(inventory: Inventory) -> _Side:
+    pairs: dict[tuple[str, str], PortSet] = {}
+    external: dict[tuple[str, str], dict[tuple[int, int], PortSet]] = defaultdict(dict)
+    workloads = {workload_label(w): w for w in inventory.workloads}
+    for connection in connectivity(inventory).pairs():
+        src, dst = connection.src, connection.dst
+        if isinstance(src, Segment) and isinstance(dst, Workload):
+            ranges = external[("ingress", workload_label(dst))]
+            key = (src.first, src.last)
+            ranges[key] = ranges.get(key, NO_PORTS) | connection.ports
+        elif isinstance(src, Workload) and isinstance(dst, Segment):
+            ranges = external[("egress", workload_label(src))]
+            key = (dst.first, dst.last)
+            ranges[key] = ranges.get(key, NO_PORTS) | connection.ports
+        elif isinstance(src, Workload) and isinstance(dst, Workload):
+            labels = (workload_label(src), workload_label(dst))
+            if labels[0] != labels[1]:
+                pairs[labels] = pairs.get(labels, NO_PORTS) | connection.ports
+    return _Side(
+        pairs, {k: sorted((a, b, p) for (a, b), p in v.items()) for k, v in external.items()}, workloads
+    )
+
+
+def _lookup(ranges: list[tuple[int, int, PortSet]], address: int) -> PortSet:
+    for first, last, ports in ranges:
+        if first <= address <= last:
+            return ports
+    return NO_PORTS
+
+
+def _external_pieces(
+    base: list[tuple[int, int, PortSet]], head: list[tuple[int, int, PortSet]]
+) -> list[tuple[Segment, PortSet, PortSet]]:
+    points = {0, SPACE_END}
+    for first, last, _ in (*base, *head):
+        points.update((first, last + 1))
+    starts = sorted(points)
+    pieces: list[tuple[int, int, PortSet, PortSet]] = []
+    for lo, hi in zip(starts, starts[1:], strict=False):
+        b, h = _lookup(base, lo), _lookup(head, lo)
+        if pieces and pieces[-1][2] == b and pieces[-1][3] == h and pieces[-1][1] == lo - 1:
+            pieces[-1] = (pieces[-1][0], hi - 1, b, h)
+        else:
+            pieces.append((lo, hi - 1, b, h))
+    return [(Segment(lo, hi), b, h) for lo, hi, b, h in pieces if b or h]
+
+
+def _kind(base: PortSet, head: PortSet) -> str:
+    if base == head:
+        return "unchanged"
+    if not base:
+        return "added"
+    return "removed" if not head else "changed"
+
+
+def diff_rows(base: Inventory, head: Inventory) -> list[DiffRow]:
+    """Every endpoint pair with a connection on either side, sorted (changed, added, removed, unchanged)."""
+    old, new = _side(base), _side(head)
+
+    def info(kind: str, labels: list[str]) -> str:
+        if kind == "added":
+            found = [label for label in labels if label not in old.workloads]
+            verb = "added"
+        elif kind == "removed":
+            found = [label for label in labels if label not in new.workloads]
+            verb = "removed"
+        else:
+            return ""
+        return f"workload {' and '.join(found)} {verb}" if found else ""
+
+    def namespace(label: str) -> str | None:
+        workload = new.workloads.get(label) or old.workloads.get(label)
+        return workload.namespace if workload is not None else None
+
+    rows: list[DiffRow] = []
+    for key in sorted(old.pairs.keys() | new.pairs.keys()):
+        b, h = old.pairs.get(key, NO_PORTS), new.pairs.get(key, NO_PORTS)
+        kind = _kind(b, h)
+        rows.append(
+            DiffRow(kind, key[0], key[1], b, h, info(kind, list(key)), namespace(key[0]), namespace(key[1]))
+        )
+    for direction, label in sorted(old.external.keys() | new.external.keys()):
+        pieces = _external_pieces(
+            old.external.get((direction, label), []), new.external.get((direction, label), [])
+        )
+        for segment, b, h in pieces:
+            kind = _kind(b, h)
+            if direction == "ingress":
+                src, dst, src_ns, dst_ns = segment.label, label, None, namespace(label)
+            else:
+                src, dst, src_ns, dst_ns = label, segment.label, namespace(label), None
+            rows.append(DiffRow(kind, src, dst, b, h, info(kind, [label]), src_ns, dst_ns))
+    rows.sort(key=lambda row: row.sort_key)
+    return rows
+
+
+def _endpoint(label: str, workloads: dict[str, Workload]) -> Workload | ipaddress.IPv4Address:
+    if label.endswith("[External]"):
+        return ipaddress.IPv4Address(label.split("-", 1)[0])
+    return workloads[label]
+
+
+def allowing_rules(head: Inventory, row: DiffRow) -> list[Grant]:
+    """The HEAD rules (egress at the source, ingress at the destination) allowing ``row``'s HEAD ports."""
+    conn = connectivity(head)
+    workloads = {workload_label(w): w for w in head.workloads}
+    src = _endpoint(row.src, workloads)
+    dst = _endpoint(row.dst, workloads)
+    grants: list[Grant] = []
+    for direction in ("egress", "ingress"):
+        verdict = conn.verdict(src, dst, direction)
+        grants.extend(grant for grant, ports in verdict.allowing if ports & row.head)
+    return grants
