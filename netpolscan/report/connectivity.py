@@ -11,8 +11,13 @@ import io
 import json
 from collections.abc import Callable, Sequence
 
+from netpolscan.analysis.connectivity import Verdict
 from netpolscan.analysis.connlist import Row
 from netpolscan.analysis.diff import DiffRow
+from netpolscan.analysis.explain import Explanation, endpoint_name
+from netpolscan.analysis.ports import PortSet
+from netpolscan.model.objects import Workload
+from netpolscan.sources.document import Document, Pointer
 
 CONNLIST_FORMATS = ("txt", "csv", "md", "json", "dot", "mermaid")
 
@@ -254,3 +259,51 @@ def format_diff(rows: Sequence[DiffRow], fmt: str = "txt") -> str:
         return DIFF_FORMATTERS[fmt](rows)
     except KeyError:
         raise ValueError(f"unknown diff format {fmt!r} (expected {', '.join(DIFF_FORMATS)})") from None
+
+
+# --- explain ---------------------------------------------------------------------------------------------
+
+
+def _where(document: Document, pointer: Pointer) -> str:
+    line, _ = document.position(pointer)
+    return f"{document.path}:{line}"
+
+
+def _verdict_lines(verdict: Verdict, subject: str, external: bool) -> list[str]:
+    what = "Egress from" if verdict.direction == "egress" else "Ingress to"
+    if not verdict.isolated:
+        reason = "an external address" if external else "no policy selects it"
+        return [f"{what} {subject}: not isolated ({reason}): All Connections"]
+    names = ", ".join(
+        f"{p.namespace}/{p.name} ({_where(p.document, ('metadata', 'name'))})" for p in verdict.policies
+    )
+    lines = [f"{what} {subject}: isolated by {names}", f"  allowed: {verdict.ports}"]
+    for grant, ports in verdict.allowing:
+        policy, rule = grant.policy, grant.rule
+        lines.append(
+            f"  - {policy.namespace}/{policy.name} {rule.direction} rule #{rule.index} "
+            f"({_where(policy.document, rule.pointer)}): {ports}"
+        )
+    if not verdict.allowing:
+        lines.append("  - no rule of these policies matches the peer")
+    return lines
+
+
+def format_explanation(explanation: Explanation) -> str:
+    """Plain-text explanation: the result, then each direction with its policies and rules."""
+    src, dst = endpoint_name(explanation.src), endpoint_name(explanation.dst)
+    lines = [f"Connection {src} => {dst}"]
+    if explanation.port is not None:
+        protocol, number = explanation.port
+        state = "ALLOWED" if explanation.port_allowed else "DENIED"
+        lines.append(f"{protocol} {number}: {state}")
+    lines.append(f"Allowed connections: {explanation.allowed}")
+    lines.append(f"Denied connections: {PortSet.all() - explanation.allowed}")
+    missing = explanation.missing()
+    if missing and (explanation.port is not None or not explanation.allowed):
+        said = {"egress": "egress at the source", "ingress": "ingress at the destination"}
+        lines.append("Missing: " + " and ".join(said[m] for m in missing))
+    lines.append("")
+    lines.extend(_verdict_lines(explanation.egress, src, not isinstance(explanation.src, Workload)))
+    lines.extend(_verdict_lines(explanation.ingress, dst, not isinstance(explanation.dst, Workload)))
+    return "\n".join(lines) + "\n"
