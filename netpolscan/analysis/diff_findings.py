@@ -1,0 +1,93 @@
+"""Newly allowed connections of a semantic diff as findings, located at the HEAD rules that allow them.
+
+The SARIF reporter renders the :class:`~netpolscan.findings.Report` this builds, so a pull request's
+code-scanning view shows each new connection on the policy rule that opens it. A connection HEAD allows
+without any rule (its endpoints are not isolated) is located at the start of the workload's manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+from netpolscan.analysis.diff import DiffRow, allowing_rules
+from netpolscan.findings import Finding, Location, ObjectRef, Report, Rule, Severity
+from netpolscan.model.inventory import Inventory
+from netpolscan.model.objects import Workload
+
+DIFF_RULE = Rule(
+    id="NPS790",
+    name="connection-newly-allowed",
+    level=Severity.WARNING,
+    check=lambda ctx: iter(()),
+    summary="HEAD allows a connection that BASE did not",
+    description="Reported by `netpolscan diff`: a connection (or some of its ports) that the HEAD input "
+    "allows and the BASE input did not. Check that the pull request means to open it.",
+    tags=("diff", "security"),
+    security_severity="5.0",
+    plugin="netpolscan",
+)
+
+
+def _fingerprint(row: DiffRow, where: str = "") -> str:
+    raw = "\x1f".join((DIFF_RULE.id, row.src, row.dst, str(row.newly_allowed), where))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+def _workload(head: Inventory, label: str) -> Workload | None:
+    from netpolscan.analysis.endpoints import workload_label
+
+    return next((w for w in head.workloads if workload_label(w) == label), None)
+
+
+def diff_findings(head: Inventory, rows: Iterable[DiffRow]) -> list[Finding]:
+    """One finding per (newly allowed connection, HEAD rule allowing it)."""
+    findings: list[Finding] = []
+    for row in rows:
+        if row.kind not in ("added", "changed") or not row.newly_allowed:
+            continue
+        message = f"newly allowed: {row.src} => {row.dst} : {row.newly_allowed} (was: {row.base})"
+        grants = allowing_rules(head, row)
+        if not grants:
+            workload = _workload(head, row.dst) or _workload(head, row.src)
+            if workload is None:
+                continue
+            line, column = workload.document.position(())
+            location = Location(workload.document.path, line, column)
+            findings.append(
+                Finding(
+                    DIFF_RULE.id,
+                    DIFF_RULE.name,
+                    DIFF_RULE.level,
+                    message + " (no policy isolates it)",
+                    location,
+                    workload.ref,
+                    _fingerprint(row),
+                )
+            )
+            continue
+        for grant in grants:
+            line, column = grant.policy.document.position(grant.rule.pointer)
+            location = Location(grant.policy.document.path, line, column)
+            text = f"{message}; allowed by {grant.rule.direction} rule #{grant.rule.index} of this policy"
+            obj = ObjectRef("NetworkPolicy", grant.policy.namespace, grant.policy.name)
+            findings.append(
+                Finding(
+                    DIFF_RULE.id,
+                    DIFF_RULE.name,
+                    DIFF_RULE.level,
+                    text,
+                    location,
+                    obj,
+                    _fingerprint(row, f"{obj}#{grant.rule.direction}/{grant.rule.index}"),
+                )
+            )
+    findings.sort(key=lambda f: f.sort_key())
+    return findings
+
+
+def diff_report(
+    head: Inventory, rows: Sequence[DiffRow], version: str = "", inputs: tuple[str, ...] = ()
+) -> Report:
+    """A findings report of the newly allowed connections (for the SARIF reporter)."""
+    return Report(tuple(diff_findings(head, rows)), (DIFF_RULE,), tool_version=version, inputs=inputs)
