@@ -153,3 +153,70 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def console_main() -> None:
     sys.exit(main())
+
+
+# --- connectivity, explain, diff (library: netpolscan.analysis, views: netpolscan.report.connectivity) ---
+
+
+@cli.command("connectivity")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-f", "--format", "fmt", type=click.Choice(["txt", "csv", "md", "json", "dot", "mermaid"]),
+              default="txt", show_default=True, help="Output format (txt/csv/md/json/dot as netpol-analyzer).")
+@click.option("-o", "--output", type=str, default=None, help="Write the list to FILE instead of stdout.")
+@click.option("--focus-workload", default=None, help="Only connections of this workload (NAME or NS/NAME).")
+@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none.")
+def connectivity_command(paths: tuple[str, ...], fmt: str, output: str | None, focus_workload: str | None,
+                         namespace: str) -> int:
+    """List the allowed connections between workloads and external addresses."""
+    from netpolscan.analysis.connlist import connection_rows
+    from netpolscan.analysis.inputs import load_inventory
+    from netpolscan.report.connectivity import format_connlist
+
+    rows = connection_rows(load_inventory(paths, namespace), focus_workload)
+    _write(output, format_connlist(rows, fmt))
+    return 0
+
+
+@cli.command("explain")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--src", required=True, help="Source: NS/NAME of a workload, or an IP address.")
+@click.option("--dst", required=True, help="Destination: NS/NAME of a workload, or an IP address.")
+@click.option("--port", default=None, help="One port to decide, PORT or PORT/PROTOCOL (e.g. 8080/TCP).")
+@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none.")
+def explain_command(paths: tuple[str, ...], src: str, dst: str, port: str | None, namespace: str) -> int:
+    """Explain why SRC may or may not connect to DST: the deciding policies and rules, with file and line."""
+    from netpolscan.analysis.explain import explain, find_endpoint, parse_port
+    from netpolscan.analysis.inputs import load_inventory
+    from netpolscan.report.connectivity import format_explanation
+
+    inventory = load_inventory(paths, namespace)
+    wanted = parse_port(port) if port else None
+    result = explain(inventory, find_endpoint(inventory, src), find_endpoint(inventory, dst), wanted)
+    click.echo(format_explanation(result), nl=False)
+    return 0
+
+
+@cli.command("diff")
+@click.argument("base")
+@click.argument("head")
+@click.option("-f", "--format", "fmt", type=click.Choice(["txt", "csv", "md", "json", "dot", "sarif"]),
+              default="txt", show_default=True, help="Output format (txt as netpol-analyzer's diff).")
+@click.option("-o", "--output", type=str, default=None, help="Write the diff to FILE instead of stdout.")
+@click.option("--fail-on-new", is_flag=True, help="Exit 1 when HEAD allows a connection BASE did not.")
+@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none.")
+def diff_command(base: str, head: str, fmt: str, output: str | None, fail_on_new: bool, namespace: str) -> int:
+    """Compare the connections BASE and HEAD allow (each a file, a directory or -)."""
+    from netpolscan.analysis.diff import diff_rows
+    from netpolscan.analysis.diff_findings import diff_report
+    from netpolscan.analysis.inputs import load_inventory
+    from netpolscan.report import sarif
+    from netpolscan.report.connectivity import format_diff
+
+    base_inventory = load_inventory([base], namespace, "BASE")
+    head_inventory = load_inventory([head], namespace, "HEAD")
+    rows = diff_rows(base_inventory, head_inventory)
+    if fmt == "sarif":
+        _write(output, sarif.render(diff_report(head_inventory, rows, __version__, (base, head))))
+    else:
+        _write(output, format_diff(rows, fmt))
+    return 1 if fail_on_new and any(row.newly_allowed for row in rows) else 0
