@@ -43,46 +43,94 @@ def cli() -> None:
     """Static analysis of Kubernetes NetworkPolicies: find what your policies really allow."""
 
 
+def parse_outputs(formats: Sequence[str], output: str | None, known: Sequence[str]) -> list[tuple[str, str | None]]:
+    """``--format NAME[:FILE]`` values -> (name, file or None for stdout); ``--output`` takes the first bare one."""
+    outputs: list[tuple[str, str | None]] = []
+    for value in formats or ("text",):
+        name, sep, target = value.partition(":")
+        if name not in known:
+            raise NetpolscanError(f"unknown format {name!r} (choose from {', '.join(sorted(known))})")
+        if sep and not target:
+            raise NetpolscanError(f"--format {value}: missing file name after ':'")
+        outputs.append((name, target or None))
+    if output is not None:
+        bare = [i for i, (_, target) in enumerate(outputs) if target is None]
+        if not bare:
+            raise NetpolscanError("--output needs a --format without a file name")
+        outputs[bare[0]] = (outputs[bare[0]][0], output)
+    return outputs
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-f", "--format", "fmt", default="text", show_default=True, help="Output format: text, json, sarif (plus plugin formats).")
-@click.option("-o", "--output", type=str, default=None, help="Write the report to FILE instead of stdout.")
+@click.option("-f", "--format", "formats", multiple=True, metavar="NAME[:FILE]",
+              help="Output format: text (default), json, sarif, github, gitlab, junit, markdown, or a plugin's; "
+                   "repeat as NAME:FILE to write several outputs in one run.")
+@click.option("-o", "--output", type=str, default=None, help="Write the (first) report to FILE instead of stdout.")
 @click.option("--select", multiple=True, help="Only these rules (ids, id prefixes or names; comma-separated or repeated).")
 @click.option("--ignore", multiple=True, help="Skip these rules (ids, id prefixes or names).")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default="warning", show_default=True, help="Lowest level that makes the exit code 1.")
-@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default=None, help="Lowest level that makes the exit code 1 [default: warning].")
+@click.option("-n", "--namespace", default=None, help="Namespace of objects that have none [default: default].")
+@click.option("--config", "config_path", default=None, help="Configuration file (default: .netpolscan.yaml found upward).")
+@click.option("--baseline", "baseline_path", default=None, help="Fail only on findings not recorded in this baseline file.")
+@click.option("--write-baseline", "write_baseline_path", default=None, help="Record today's findings in this baseline file.")
 @click.option("--sarif-category", default=None, help="SARIF automationDetails.id (GitHub code-scanning category).")
-@click.option("--show-suppressed", is_flag=True, help="Also list suppressed findings in text output.")
+@click.option("--show-suppressed", is_flag=True, help="Also list suppressed and baseline findings in text output.")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: only on a terminal).")
 @click.option("--disable-plugin", multiple=True, help="Do not load this plugin (by entry-point name).")
 def scan(
-    paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
-    fail_on: str, namespace: str, sarif_category: str | None, show_suppressed: bool, color: bool | None,
-    disable_plugin: tuple[str, ...],
+    paths: tuple[str, ...], formats: tuple[str, ...], output: str | None, select: tuple[str, ...],
+    ignore: tuple[str, ...], fail_on: str | None, namespace: str | None, config_path: str | None,
+    baseline_path: str | None, write_baseline_path: str | None, sarif_category: str | None,
+    show_suppressed: bool, color: bool | None, disable_plugin: tuple[str, ...],
 ) -> int:
     """Scan manifests (files, directories, or - for stdin) and report findings."""
+    from netpolscan.baseline import read_baseline, write_baseline
+    from netpolscan.config import load_config
     from netpolscan.scan import ScanOptions
     from netpolscan.scan import scan as run_scan
 
+    config = load_config(config_path)
     blocked = tuple(_split(disable_plugin))
     formatters = collect_formatters(plugin_manager(blocked))
-    if fmt not in formatters:
-        raise NetpolscanError(f"unknown format {fmt!r} (choose from {', '.join(sorted(formatters))})")
+    outputs = parse_outputs(formats, output, list(formatters))
     options = ScanOptions(
-        paths=paths, namespace=namespace, select=_split(select), ignore=_split(ignore), category=sarif_category,
-        show_suppressed=show_suppressed, blocked_plugins=blocked,
+        paths=paths, namespace=namespace or config.namespace or "default", select=_split(select),
+        ignore=_split(ignore), category=sarif_category, show_suppressed=show_suppressed, blocked_plugins=blocked,
+        config=config, baseline=read_baseline(baseline_path) if baseline_path else None,
     )
     report = run_scan(options)
-    if fmt == "text":
-        use_colour = color if color is not None else (output in (None, "-") and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-        content = text_report.render(report, colour=use_colour)
-    else:
-        content = formatters[fmt](report)
-    _write(output, content)
+    if write_baseline_path:
+        write_baseline(write_baseline_path, report.findings)
+    for name, target in outputs:
+        if name == "text":
+            to_terminal = target is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+            content = text_report.render(report, colour=color if color is not None else to_terminal)
+        else:
+            content = formatters[name](report)
+        _write(target, content)
     for note in report.notifications:
         click.echo(f"netpolscan: {note.level.value}: {note.message}", err=True)
-    threshold = None if fail_on == "never" else Severity.parse(fail_on)
+    level = fail_on or config.fail_on or "warning"
+    threshold = None if level == "never" else Severity.parse(level)
     return 1 if count_failing(report.findings, threshold) else 0
+
+
+@cli.command("plugins")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def plugins_command(fmt: str) -> int:
+    """List the loaded plugins: name, distribution, version, rules and formats."""
+    from netpolscan.plugins import describe_plugins
+
+    rows = describe_plugins(plugin_manager())
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            rules = ", ".join(row["rules"]) or "-"
+            formats = ", ".join(row["formats"]) or "-"
+            click.echo(f"{row['name']}  {row['distribution']} {row['version']}  rules: {rules}  formats: {formats}")
+    return 0
 
 
 @cli.command("rules")

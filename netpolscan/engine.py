@@ -130,4 +130,7 @@ def count_failing(findings: Iterable[Finding], threshold: Severity | None) -> in
     """Active findings at or above ``threshold`` (None = never fail)."""
     if threshold is None:
         return 0
-    return sum(1 for f in findings if f.suppression is None and f.level.rank >= threshold.rank)
+    return sum(
+        1 for f in findings
+        if f.suppression is None and f.baseline_state != "unchanged" and f.level.rank >= threshold.rank
+    )

@@ -113,6 +113,7 @@ class Finding:
     obj: ObjectRef | None = None
     fingerprint: str = ""
     suppression: Suppression | None = None
+    baseline_state: str | None = None  # "new" | "unchanged" when a baseline was given
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
@@ -142,8 +143,8 @@ class Report:
 
     @property
     def active(self) -> tuple[Finding, ...]:
-        """Findings that are not suppressed."""
-        return tuple(f for f in self.findings if f.suppression is None)
+        """Findings that are neither suppressed nor already recorded in the baseline."""
+        return tuple(f for f in self.findings if f.suppression is None and f.baseline_state != "unchanged")
 
 
 Formatter = Callable[[Report], str]

@@ -102,3 +102,37 @@ def collect_formatters(pm: pluggy.PluginManager) -> dict[str, Formatter]:
 
         hook(register=register)
     return formatters
+
+
+def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, object]]:
+    """Name, distribution, version, rule ids and formats of every loaded plugin."""
+    dists = {name: (dist.metadata["Name"], dist.version) for dist, name in _entry_point_dists()}
+    rows: list[dict[str, object]] = []
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: (item[0] != BUILTIN, str(item[0]))):
+        if plugin is None:
+            continue
+        rules: list[Rule] = []
+        formats: list[str] = []
+        if hasattr(plugin, "netpolscan_register_rules"):
+            plugin.netpolscan_register_rules(register=rules.append)
+        if hasattr(plugin, "netpolscan_register_formatters"):
+            plugin.netpolscan_register_formatters(register=lambda fmt, _render: formats.append(fmt))
+        distribution, version = dists.get(str(name), ("netpolscan", _own_version()) if name == BUILTIN else ("-", "-"))
+        rows.append({"name": str(name), "distribution": distribution, "version": version,
+                     "rules": sorted(r.id for r in rules), "formats": formats})
+    return rows
+
+
+def _entry_point_dists() -> list[tuple[metadata.Distribution, str]]:
+    found = []
+    for dist in metadata.distributions():
+        for ep in dist.entry_points:
+            if ep.group == GROUP:
+                found.append((dist, ep.name))
+    return found
+
+
+def _own_version() -> str:
+    from netpolscan import __version__
+
+    return __version__

@@ -139,6 +139,14 @@ def _first_content_line(chunk: str, line_offset: int) -> int:
     return line_offset + 1
 
 
+def _last_content_line(chunk: str, line_offset: int) -> int:
+    lines = chunk.split("\n")
+    for number in range(len(lines) - 1, -1, -1):
+        if lines[number].strip():
+            return line_offset + number + 1
+    return line_offset + 1
+
+
 def _problem_position(exc: yaml.YAMLError, line_offset: int) -> tuple[int | None, int | None]:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     if mark is None:
@@ -213,6 +221,9 @@ def _parse_chunk(chunk: str, line_offset: int, path: str, index: int) -> Documen
         data, marks = converter.convert(node)
     except yaml.YAMLError as exc:
         line, column = _problem_position(exc, line_offset)
+        last = _last_content_line(chunk, line_offset)
+        if line is not None and line > last:  # errors found at the end point at the last content line
+            line, column = last, None
         return Document(path=path, index=index, line=first_line, error=_error_message(exc), error_line=line or first_line, error_column=column, helm_source=helm_source)
     except _TooBig as exc:
         return Document(path=path, index=index, line=first_line, error=str(exc), error_line=exc.line, error_column=exc.column, helm_source=helm_source)

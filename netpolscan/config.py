@@ -1,0 +1,177 @@
+"""The configuration file ``.netpolscan.yaml``: discovery, schema validation, and what it changes.
+
+Found upward from the working directory (or given with ``--config``); validated against
+``schemas/config.schema.json``. A bad file stops the run with one line naming the file, line and key.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import json
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from netpolscan.errors import NetpolscanError
+from netpolscan.findings import Finding, Rule, Severity, Suppression
+from netpolscan.sources.files import decode
+from netpolscan.sources.yamlparse import parse_text
+
+CONFIG_NAMES = (".netpolscan.yaml", ".netpolscan.yml")
+
+
+def schemas_dir() -> Path:
+    packaged = Path(__file__).parent / "_schemas"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "schemas"
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((schemas_dir() / name).read_text(encoding="utf-8"))
+    return data
+
+
+@dataclass(frozen=True)
+class IgnoreEntry:
+    rules: tuple[str, ...]
+    kind: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    path: str | None = None
+    reason: str = ""
+
+    def matches(self, finding: Finding) -> bool:
+        if not any(t.lower() == "all" or t == finding.rule_name or finding.rule_id.startswith(t.upper()) for t in self.rules):
+            return False
+        if self.path is not None and not _glob(finding.location.path, self.path):
+            rendered = finding.location.rendered
+            if rendered is None or not _glob(rendered.path, self.path):
+                return False
+        if self.kind or self.namespace or self.name:
+            obj = finding.obj
+            if obj is None:
+                return False
+            for pattern, value in ((self.kind, obj.kind), (self.namespace, obj.namespace), (self.name, obj.name)):
+                if pattern is not None and not fnmatch.fnmatchcase(value, pattern):
+                    return False
+        return True
+
+
+def _glob(path: str, pattern: str) -> bool:
+    if pattern.endswith("/**"):
+        return path == pattern[:-3] or path.startswith(pattern[:-2])
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    fail_on: str | None = None
+    namespace: str | None = None
+    rule_settings: dict[str, Any] = field(default_factory=dict)
+    ignores: list[IgnoreEntry] = field(default_factory=list)
+    pod_cidrs: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(default_factory=list)
+    service_cidrs: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(default_factory=list)
+
+    def apply_to_rules(self, rules: list[Rule]) -> list[Rule]:
+        """Per-rule level overrides and disabling."""
+        result = []
+        for rule in rules:
+            setting = self.rule_settings.get(rule.id, self.rule_settings.get(rule.name))
+            if setting is None:
+                result.append(rule)
+                continue
+            if isinstance(setting, bool):  # YAML reads an unquoted `off` as false
+                setting = {"enabled": setting}
+            if isinstance(setting, str):
+                setting = {"enabled": False} if setting == "off" else {"level": setting}
+            if setting.get("enabled") is False:
+                continue
+            level = setting.get("level")
+            result.append(replace(rule, level=Severity.parse(level)) if level else rule)
+        return result
+
+    def suppress(self, findings: list[Finding]) -> list[Finding]:
+        """Mark findings matched by an ``ignores`` entry as suppressed (kind external)."""
+        if not self.ignores:
+            return findings
+        out = []
+        for finding in findings:
+            if finding.suppression is None:
+                entry = next((e for e in self.ignores if e.matches(finding)), None)
+                if entry is not None:
+                    where = self.path.name if self.path else "configuration"
+                    finding = replace(finding, suppression=Suppression("external", entry.reason or f"ignored by {where}"))
+            out.append(finding)
+        return out
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    directory = (start or Path.cwd()).resolve()
+    for folder in (directory, *directory.parents):
+        for name in CONFIG_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_config(explicit: str | None = None) -> Config:
+    """The configuration in effect (empty when there is no file)."""
+    path = Path(explicit) if explicit else find_config()
+    if path is None:
+        return Config()
+    shown = path.as_posix()
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise NetpolscanError(f"{shown}: cannot read config: {exc.strerror or exc}") from None
+    decoded = decode(raw_bytes, shown)
+    if decoded.text is None:
+        raise NetpolscanError(f"{shown}:{decoded.error_line}: {decoded.error}")
+    docs = list(parse_text(decoded.text, shown))
+    if not docs:
+        return Config(path=path)
+    doc = docs[0]
+    if doc.error is not None:
+        raise NetpolscanError(f"{shown}:{doc.error_line}: {doc.error}")
+    data = doc.data
+    if not isinstance(data, dict):
+        raise NetpolscanError(f"{shown}:{doc.line}: the configuration must be a mapping")
+    errors = sorted(jsonschema.Draft202012Validator(load_schema("config.schema.json")).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        pointer = tuple(error.absolute_path)
+        if error.validator == "additionalProperties":
+            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            pointer = (*pointer, unknown[0]) if unknown else pointer
+            message = f"unknown key {'.'.join(map(str, pointer))!r}"
+        else:
+            key = ".".join(map(str, pointer)) or "(top level)"
+            message = f"{key}: {error.message}"
+        line, _ = doc.position(pointer)
+        raise NetpolscanError(f"{shown}:{line}: {message}")
+    config = Config(
+        path=path,
+        select=list(data.get("select", [])),
+        ignore=list(data.get("ignore", [])),
+        fail_on=data.get("fail-on"),
+        namespace=data.get("namespace"),
+        rule_settings=dict(data.get("rules", {})),
+        ignores=[IgnoreEntry(tuple(e["rules"]), e.get("kind"), e.get("namespace"), e.get("name"), e.get("path"), e.get("reason", "")) for e in data.get("ignores", [])],
+    )
+    cluster = data.get("cluster", {})
+    for key, target in (("podCIDRs", config.pod_cidrs), ("serviceCIDRs", config.service_cidrs)):
+        for i, value in enumerate(cluster.get(key, [])):
+            try:
+                target.append(ipaddress.ip_network(value, strict=False))
+            except ValueError:
+                line, _ = doc.position(("cluster", key, i))
+                raise NetpolscanError(f"{shown}:{line}: cluster.{key}[{i}]: {value!r} is not a valid CIDR") from None
+    return config
