@@ -1,0 +1,76 @@
+"""The connectivity, explain and diff commands: output, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from netpolscan.cli import main
+
+MINIMAL = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: frontend, namespace: default}
+spec: {template: {metadata: {labels: {app: frontend}}, spec: {containers: [{name: c}]}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: backend, namespace: default}
+spec: {template: {metadata: {labels: {app: backend}}, spec: {containers: [{name: c}]}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: backend, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: backend}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: frontend}}}], ports: [{port: 8080}]}]
+"""
+
+
+@pytest.fixture()
+def base(tmp_path: Path) -> Path:
+    path = tmp_path / "base.yaml"
+    path.write_text(MINIMAL)
+    return path
+
+
+def test_connectivity_formats(base: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["connectivity", str(base)]) == 0
+    out = capsys.readouterr().out
+    assert "default/frontend[Deployment] => default/backend[Deployment] : TCP 8080\n" in out
+    assert main(["connectivity", str(base), "-f", "json", "--focus-workload", "backend"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all("default/backend[Deployment]" in (r["src"], r["dst"]) for r in rows)
+    assert main(["connectivity", str(base), "-f", "mermaid"]) == 0
+    assert capsys.readouterr().out.startswith("flowchart LR")
+
+
+def test_explain_command(base: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["explain", str(base), "--src", "default/frontend", "--dst", "default/backend", "--port", "80"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "TCP 80: DENIED" in out and "Missing: ingress at the destination" in out
+    assert main(["explain", str(base), "--src", "default/frontnd", "--dst", "default/backend"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "closest: default/frontend" in err
+
+
+def test_diff_command(base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    head = tmp_path / "head.yaml"
+    head.write_text(MINIMAL.replace("ports: [{port: 8080}]", "ports: [{port: 8080}, {port: 9090}]"))
+    assert main(["diff", str(base), str(head)]) == 0
+    assert "ref1: TCP 8080, ref2: TCP 8080,9090" in capsys.readouterr().out
+    assert main(["diff", str(base), str(head), "--fail-on-new"]) == 1
+    capsys.readouterr()
+    assert main(["diff", str(base), str(head), "-f", "sarif"]) == 0
+    log = json.loads(capsys.readouterr().out)
+    results = log["runs"][0]["results"]
+    assert results and results[0]["locations"][0]["physicalLocation"]["region"]["startLine"] > 1
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("a: [\n")
+    assert main(["diff", str(base), str(broken)]) == 2
+    assert "HEAD input" in capsys.readouterr().err
