@@ -12,7 +12,7 @@ from netpolscan import hookimpl
 from netpolscan.builtin import egress_rules, input_rules, isolation_rules, kube_system_rules  # noqa: F401
 from netpolscan.builtin.registry import CHECKS
 from netpolscan.findings import Formatter, Rule, Severity
-from netpolscan.report import json_report, sarif, text
+from netpolscan.report import github, gitlab, json_report, junit, markdown, sarif, text
 from netpolscan.ruledoc import RuleDoc, first_paragraph, load_rule_docs
 
 DOCS_URL = "https://github.com/netpolscan/netpolscan/blob/main/rules/"
@@ -53,3 +53,7 @@ def netpolscan_register_formatters(register: Callable[[str, Formatter], None]) -
     register("text", text.render)
     register("json", json_report.render)
     register("sarif", sarif.render)
+    register("github", github.render)
+    register("gitlab", gitlab.render)
+    register("junit", junit.render)
+    register("markdown", markdown.render)
