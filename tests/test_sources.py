@@ -120,3 +120,15 @@ def test_directory_walk_is_recursive_sorted_and_filtered(tmp_path: Path) -> None
     found = [Path(p).relative_to(tmp_path).as_posix() for p in iter_paths([str(tmp_path)])]  # type: ignore[arg-type]
     assert found == ["a/x.json", "a/y.yml", "b/z.yaml", "top.yaml"]
     assert len(load_documents([str(tmp_path)])) == 4
+
+
+def test_typed_lists_give_their_items_kind_and_api_version() -> None:
+    text = "apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: a}\n- kind: Pod\n  metadata: {name: b}\n"
+    docs = list(parse_text(text, "l.yaml"))
+    assert [(d.data["kind"], d.data["apiVersion"]) for d in docs] == [("Pod", "v1"), ("Pod", "v1")]
+
+
+def test_merge_keys() -> None:
+    [doc] = list(parse_text("base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  b: 3\n", "m.yaml"))
+    assert doc.data["x"] == {"a": 1, "b": 3}
+    assert doc.position(("x", "b")) == (4, 3)

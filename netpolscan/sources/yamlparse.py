@@ -32,6 +32,9 @@ _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _MERGE = "tag:yaml.org,2002:merge"
 _CONSTRUCTORS = yaml.SafeLoader.yaml_constructors
+_DEFAULT_CONSTRUCTOR = _CONSTRUCTORS[None]
+_ScalarNode, _SequenceNode, _MappingNode = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
+Children = dict[Any, Marks] | list[Marks] | None
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
 
 
@@ -51,7 +54,7 @@ class _Converter:
         self.loader = loader
         self.text = text
         self.line_offset = line_offset
-        self.memo: dict[int, tuple[Any, Marks, int]] = {}
+        self.memo: dict[int, tuple[Any, Children, int]] = {}
         self.count = 0
         self.warnings: list[tuple[str, int, int]] = []
 
@@ -59,7 +62,21 @@ class _Converter:
         mark = node.start_mark
         return mark.line + 1 + self.line_offset, mark.column + 1
 
-    def convert(self, node: Any, depth: int = 0) -> tuple[Any, Marks]:
+    def root(self, node: Any) -> tuple[Any, Marks]:
+        """Convert a document's root node: (value, marks of the whole document)."""
+        value, children = self.convert(node)
+        line, column = self._pos(node)
+        return value, Marks(line, column, children)
+
+    def convert(self, node: Any, depth: int = 0) -> tuple[Any, Children]:
+        """(Python value, marks of its children) of one node; this is the hot loop of reading input."""
+        cls = node.__class__
+        if cls is _ScalarNode:
+            self.count += 1
+            tag = node.tag
+            if tag == _STR:
+                return node.value, None
+            return _CONSTRUCTORS.get(tag, _DEFAULT_CONSTRUCTOR)(self.loader, node), None
         key = id(node)
         cached = self.memo.get(key)
         if cached is not None:  # an alias: shared value, but its size still counts
@@ -71,61 +88,72 @@ class _Converter:
             raise _TooBig(f"document is nested more than {MAX_DEPTH} levels deep", *self._pos(node))
         before = self.count
         self.count += 1
-        line, column = self._pos(node)
-        marks = Marks(line, column)
+        offset = self.line_offset + 1
+        convert = self.convert
         value: Any
-        if isinstance(node, yaml.ScalarNode):
-            tag = node.tag
-            value = node.value if tag == _STR else _CONSTRUCTORS.get(tag, _CONSTRUCTORS[None])(self.loader, node)
-        elif isinstance(node, yaml.SequenceNode):
+        children: Children
+        if cls is _SequenceNode:
             value = []
-            children: list[Marks] = []
-            marks.children = children
-            self.memo[key] = (value, marks, 1)
+            items: list[Marks] = []
+            children = items
+            self.memo[key] = (value, children, 1)
             text = self.text
             for item in node.value:
-                item_value, item_marks = self.convert(item, depth + 1)
-                index = item.start_mark.index
-                # point list entries at their "- " indicator when it is there
-                if index >= 2 and text[index - 2] == "-" and item_marks.line == item.start_mark.line + 1 + self.line_offset:
-                    item_marks = Marks(item_marks.line, item_marks.column - 2, item_marks.children)
+                item_value, item_children = convert(item, depth + 1)
+                mark = item.start_mark
+                column = mark.column + 1
+                index = mark.index
+                if index >= 2 and text[index - 2] == "-":  # point list entries at their "- " indicator
+                    column -= 2
                 value.append(item_value)
-                children.append(item_marks)
-        elif isinstance(node, yaml.MappingNode):
+                items.append(Marks(mark.line + offset, column, item_children))
+        elif cls is _MappingNode:
             value = {}
             kids: dict[Any, Marks] = {}
-            marks.children = kids
-            self.memo[key] = (value, marks, 1)
+            children = kids
+            self.memo[key] = (value, children, 1)
             for key_node, value_node in node.value:
-                if key_node.tag == _MERGE:
-                    merged, merged_marks = self.convert(value_node, depth + 1)
-                    sources = merged if isinstance(merged, list) else [merged]
-                    source_marks = merged_marks.children if isinstance(merged, list) else [merged_marks]
-                    for source, smarks in zip(sources, source_marks or [], strict=False):
-                        if isinstance(source, dict) and smarks is not None and isinstance(smarks.children, dict):
-                            for k, v in source.items():
-                                if k not in value:
-                                    value[k] = v
-                                    kids[k] = smarks.children.get(k, smarks)
+                if key_node.tag == _STR and key_node.__class__ is _ScalarNode:
+                    k = key_node.value
+                    self.count += 1
+                elif key_node.tag == _MERGE:
+                    self._merge(value, kids, *convert(value_node, depth + 1))
                     continue
-                k, _ = self.convert(key_node, depth + 1)
-                try:
-                    hash(k)
-                except TypeError:
-                    raise _TooBig("a mapping key is not a scalar", *self._pos(key_node)) from None
-                v, v_marks = self.convert(value_node, depth + 1)
-                kline, kcol = self._pos(key_node)
+                else:
+                    k, _ = convert(key_node, depth + 1)
+                    try:
+                        hash(k)
+                    except TypeError:
+                        raise _TooBig("a mapping key is not a scalar", *self._pos(key_node)) from None
+                v, v_children = convert(value_node, depth + 1)
+                mark = key_node.start_mark
                 if k in value:
-                    self.warnings.append((f"duplicate key {k!r} (the last value is used)", kline, kcol))
+                    self.warnings.append((f"duplicate key {k!r} (the last value is used)", mark.line + offset, mark.column + 1))
                 value[k] = v
-                kids[k] = Marks(kline, kcol, v_marks.children)
+                kids[k] = Marks(mark.line + offset, mark.column + 1, v_children)
         else:  # pragma: no cover - libyaml yields only the three node kinds
-            raise _TooBig(f"unsupported YAML node {type(node).__name__}", line, column)
+            raise _TooBig(f"unsupported YAML node {type(node).__name__}", *self._pos(node))
         size = self.count - before
-        self.memo[key] = (value, marks, size)
+        self.memo[key] = (value, children, size)
         if self.count > MAX_NODES:
-            raise _TooBig(f"document expands to more than {MAX_NODES:,} nodes", line, column)
-        return value, marks
+            raise _TooBig(f"document expands to more than {MAX_NODES:,} nodes", *self._pos(node))
+        return value, children
+
+    @staticmethod
+    def _merge(value: dict[Any, Any], kids: dict[Any, Marks], merged: Any, merged_children: Children) -> None:
+        """YAML merge keys (``<<: *base``): keys not set explicitly come from the merged mapping(s)."""
+        if isinstance(merged, dict) and isinstance(merged_children, dict):
+            sources = [(merged, merged_children)]
+        elif isinstance(merged, list) and isinstance(merged_children, list):
+            sources = [(m, c.children) for m, c in zip(merged, merged_children, strict=False) if isinstance(c.children, dict)]
+        else:
+            return
+        for source, source_kids in sources:
+            if isinstance(source, dict) and isinstance(source_kids, dict):
+                for k, v in source.items():
+                    if k not in value and k in source_kids:
+                        value[k] = v
+                        kids[k] = source_kids[k]
 
 
 def _first_content_line(chunk: str, line_offset: int) -> int:
@@ -218,7 +246,7 @@ def _parse_chunk(chunk: str, line_offset: int, path: str, index: int) -> Documen
         if node is None:
             return None  # empty or comment-only document
         converter = _Converter(loader, chunk, line_offset)
-        data, marks = converter.convert(node)
+        data, marks = converter.root(node)
     except yaml.YAMLError as exc:
         line, column = _problem_position(exc, line_offset)
         last = _last_content_line(chunk, line_offset)
@@ -253,14 +281,21 @@ def _flow_depth(chunk: str) -> int:
 def _expand_lists(doc: Document) -> Iterator[Document]:
     """A ``kind: List`` document becomes one document per item (items keep their own marks)."""
     data = doc.data
-    if not (isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list)):
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if not (isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list)):
         yield doc
         return
     items = data["items"]
+    item_kind = kind[: -len("List")] if kind != "List" else None  # typed lists (PodList) omit the items' kind
+    api_version = data.get("apiVersion")
     item_marks = doc.marks.children.get("items") if doc.marks and isinstance(doc.marks.children, dict) else None
     children = item_marks.children if item_marks is not None and isinstance(item_marks.children, list) else []
     for i, item in enumerate(items):
         marks = children[i] if i < len(children) else None
+        if item_kind and isinstance(item, dict):
+            item.setdefault("kind", item_kind)
+            if isinstance(api_version, str):
+                item.setdefault("apiVersion", api_version)
         line = marks.line if marks else doc.line
         yield Document(path=doc.path, index=doc.index, line=line, data=item, marks=marks, helm_source=doc.helm_source, origin=_origin(item), list_item=i)
 
