@@ -18,12 +18,19 @@ VERSION = 1
 
 def write_baseline(path: str, findings: Iterable[Finding]) -> None:
     entries = sorted(
-        {(f.fingerprint, f.rule_id, str(f.obj) if f.obj else f.location.path, f.message) for f in findings if f.suppression is None}
+        {
+            (f.fingerprint, f.rule_id, str(f.obj) if f.obj else f.location.path, f.message)
+            for f in findings
+            if f.suppression is None
+        }
     )
     data = {
         "version": VERSION,
         "tool": "netpolscan",
-        "findings": [{"fingerprint": fp, "ruleId": rule, "subject": subject, "message": msg} for fp, rule, subject, msg in entries],
+        "findings": [
+            {"fingerprint": fp, "ruleId": rule, "subject": subject, "message": msg}
+            for fp, rule, subject, msg in entries
+        ],
     }
     try:
         Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -40,7 +47,11 @@ def read_baseline(path: str) -> set[str]:
         raise NetpolscanError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise NetpolscanError(f"{path}:{exc.lineno}: baseline is not valid JSON: {exc.msg}") from None
-    if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("findings"), list):
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != VERSION
+        or not isinstance(data.get("findings"), list)
+    ):
         raise NetpolscanError(f"{path}: not a netpolscan baseline (version {VERSION} with a findings list)")
     return {str(item.get("fingerprint")) for item in data["findings"] if isinstance(item, dict)}
 

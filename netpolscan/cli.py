@@ -5,6 +5,7 @@ Exit codes: 0 nothing at or above ``--fail-on``; 1 findings; 2 usage or input er
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -43,8 +44,13 @@ def cli() -> None:
     """Static analysis of Kubernetes NetworkPolicies: find what your policies really allow."""
 
 
-def parse_outputs(formats: Sequence[str], output: str | None, known: Sequence[str]) -> list[tuple[str, str | None]]:
-    """``--format NAME[:FILE]`` values -> (name, file or None for stdout); ``--output`` takes the first bare one."""
+def parse_outputs(
+    formats: Sequence[str], output: str | None, known: Sequence[str]
+) -> list[tuple[str, str | None]]:
+    """``--format NAME[:FILE]`` values -> (name, file or None = stdout).
+
+    ``--output`` gives the file of the first format named without one.
+    """
     outputs: list[tuple[str, str | None]] = []
     for value in formats or ("text",):
         name, sep, target = value.partition(":")
@@ -63,26 +69,74 @@ def parse_outputs(formats: Sequence[str], output: str | None, known: Sequence[st
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-f", "--format", "formats", multiple=True, metavar="NAME[:FILE]",
-              help="Output format: text (default), json, sarif, github, gitlab, junit, markdown, or a plugin's; "
-                   "repeat as NAME:FILE to write several outputs in one run.")
-@click.option("-o", "--output", type=str, default=None, help="Write the (first) report to FILE instead of stdout.")
-@click.option("--select", multiple=True, help="Only these rules (ids, id prefixes or names; comma-separated or repeated).")
+@click.option(
+    "-f",
+    "--format",
+    "formats",
+    multiple=True,
+    metavar="NAME[:FILE]",
+    help="Output format: text (default), json, sarif, github, gitlab, junit, markdown, or a plugin's; "
+    "repeat as NAME:FILE to write several outputs in one run.",
+)
+@click.option(
+    "-o", "--output", type=str, default=None, help="Write the (first) report to FILE instead of stdout."
+)
+@click.option(
+    "--select",
+    multiple=True,
+    help="Only these rules (ids, id prefixes or names; comma-separated or repeated).",
+)
 @click.option("--ignore", multiple=True, help="Skip these rules (ids, id prefixes or names).")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default=None, help="Lowest level that makes the exit code 1 [default: warning].")
-@click.option("-n", "--namespace", default=None, help="Namespace of objects that have none [default: default].")
-@click.option("--config", "config_path", default=None, help="Configuration file (default: .netpolscan.yaml found upward).")
-@click.option("--baseline", "baseline_path", default=None, help="Fail only on findings not recorded in this baseline file.")
-@click.option("--write-baseline", "write_baseline_path", default=None, help="Record today's findings in this baseline file.")
-@click.option("--sarif-category", default=None, help="SARIF automationDetails.id (GitHub code-scanning category).")
-@click.option("--show-suppressed", is_flag=True, help="Also list suppressed and baseline findings in text output.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default=None,
+    help="Lowest level that makes the exit code 1 [default: warning].",
+)
+@click.option(
+    "-n", "--namespace", default=None, help="Namespace of objects that have none [default: default]."
+)
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    help="Configuration file (default: .netpolscan.yaml found upward).",
+)
+@click.option(
+    "--baseline",
+    "baseline_path",
+    default=None,
+    help="Fail only on findings not recorded in this baseline file.",
+)
+@click.option(
+    "--write-baseline",
+    "write_baseline_path",
+    default=None,
+    help="Record today's findings in this baseline file.",
+)
+@click.option(
+    "--sarif-category", default=None, help="SARIF automationDetails.id (GitHub code-scanning category)."
+)
+@click.option(
+    "--show-suppressed", is_flag=True, help="Also list suppressed and baseline findings in text output."
+)
 @click.option("--color/--no-color", default=None, help="Colour text output (default: only on a terminal).")
 @click.option("--disable-plugin", multiple=True, help="Do not load this plugin (by entry-point name).")
 def scan(
-    paths: tuple[str, ...], formats: tuple[str, ...], output: str | None, select: tuple[str, ...],
-    ignore: tuple[str, ...], fail_on: str | None, namespace: str | None, config_path: str | None,
-    baseline_path: str | None, write_baseline_path: str | None, sarif_category: str | None,
-    show_suppressed: bool, color: bool | None, disable_plugin: tuple[str, ...],
+    paths: tuple[str, ...],
+    formats: tuple[str, ...],
+    output: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fail_on: str | None,
+    namespace: str | None,
+    config_path: str | None,
+    baseline_path: str | None,
+    write_baseline_path: str | None,
+    sarif_category: str | None,
+    show_suppressed: bool,
+    color: bool | None,
+    disable_plugin: tuple[str, ...],
 ) -> int:
     """Scan manifests (files, directories, or - for stdin) and report findings."""
     from netpolscan.baseline import read_baseline, write_baseline
@@ -95,9 +149,15 @@ def scan(
     formatters = collect_formatters(plugin_manager(blocked))
     outputs = parse_outputs(formats, output, list(formatters))
     options = ScanOptions(
-        paths=paths, namespace=namespace or config.namespace or "default", select=_split(select),
-        ignore=_split(ignore), category=sarif_category, show_suppressed=show_suppressed, blocked_plugins=blocked,
-        config=config, baseline=read_baseline(baseline_path) if baseline_path else None,
+        paths=paths,
+        namespace=namespace or config.namespace or "default",
+        select=_split(select),
+        ignore=_split(ignore),
+        category=sarif_category,
+        show_suppressed=show_suppressed,
+        blocked_plugins=blocked,
+        config=config,
+        baseline=read_baseline(baseline_path) if baseline_path else None,
     )
     report = run_scan(options)
     if write_baseline_path:
@@ -124,17 +184,24 @@ def plugins_command(fmt: str) -> int:
 
     rows = describe_plugins(plugin_manager())
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps([dataclasses.asdict(row) for row in rows], indent=2))
     else:
         for row in rows:
-            rules = ", ".join(row["rules"]) or "-"
-            formats = ", ".join(row["formats"]) or "-"
-            click.echo(f"{row['name']}  {row['distribution']} {row['version']}  rules: {rules}  formats: {formats}")
+            rules = ", ".join(row.rules) or "-"
+            formats = ", ".join(row.formats) or "-"
+            click.echo(f"{row.name}  {row.distribution} {row.version}  rules: {rules}  formats: {formats}")
     return 0
 
 
 @cli.command("rules")
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
 @click.option("--disable-plugin", multiple=True, help="Do not load this plugin.")
 def rules_command(fmt: str, disable_plugin: tuple[str, ...]) -> int:
     """List every available rule: id, name, level and plugin."""
@@ -143,8 +210,15 @@ def rules_command(fmt: str, disable_plugin: tuple[str, ...]) -> int:
     rules = available_rules(tuple(_split(disable_plugin)))
     if fmt == "json":
         data = [
-            {"id": r.id, "name": r.name, "level": r.level.value, "plugin": r.plugin, "summary": r.summary,
-             "securitySeverity": r.security_severity, "tags": list(r.tags)}
+            {
+                "id": r.id,
+                "name": r.name,
+                "level": r.level.value,
+                "plugin": r.plugin,
+                "summary": r.summary,
+                "securitySeverity": r.security_severity,
+                "tags": list(r.tags),
+            }
             for r in rules
         ]
         click.echo(json.dumps(data, indent=2))
@@ -160,7 +234,8 @@ def rules_command(fmt: str, disable_plugin: tuple[str, ...]) -> int:
 def rules_markdown(rules: Sequence[Rule]) -> str:
     lines = ["| id | name | level | security-severity | plugin | summary |", "|---|---|---|---|---|---|"]
     for r in rules:
-        lines.append(f"| {r.id} | {r.name} | {r.level.value} | {r.security_severity or '-'} | {r.plugin} | {r.summary} |")
+        severity = r.security_severity or "-"
+        lines.append(f"| {r.id} | {r.name} | {r.level.value} | {severity} | {r.plugin} | {r.summary} |")
     return "\n".join(lines) + "\n"
 
 
@@ -194,7 +269,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # never a traceback for users; NETPOLSCAN_DEBUG=1 shows it
         if os.environ.get("NETPOLSCAN_DEBUG"):
             raise
-        click.echo(f"netpolscan: internal error: {type(exc).__name__}: {one_line(str(exc))} (set NETPOLSCAN_DEBUG=1 for details)", err=True)
+        click.echo(
+            f"netpolscan: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+            "(set NETPOLSCAN_DEBUG=1 for details)",
+            err=True,
+        )
         return 2
     return int(result or 0) if isinstance(result, int) else 0
 
@@ -208,13 +287,23 @@ def console_main() -> None:
 
 @cli.command("connectivity")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-f", "--format", "fmt", type=click.Choice(["txt", "csv", "md", "json", "dot", "mermaid"]),
-              default="txt", show_default=True, help="Output format (txt/csv/md/json/dot as netpol-analyzer).")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["txt", "csv", "md", "json", "dot", "mermaid"]),
+    default="txt",
+    show_default=True,
+    help="Output format (txt/csv/md/json/dot as netpol-analyzer).",
+)
 @click.option("-o", "--output", type=str, default=None, help="Write the list to FILE instead of stdout.")
 @click.option("--focus-workload", default=None, help="Only connections of this workload (NAME or NS/NAME).")
-@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none.")
-def connectivity_command(paths: tuple[str, ...], fmt: str, output: str | None, focus_workload: str | None,
-                         namespace: str) -> int:
+@click.option(
+    "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."
+)
+def connectivity_command(
+    paths: tuple[str, ...], fmt: str, output: str | None, focus_workload: str | None, namespace: str
+) -> int:
     """List the allowed connections between workloads and external addresses."""
     from netpolscan.analysis.connlist import connection_rows
     from netpolscan.analysis.inputs import load_inventory
@@ -230,7 +319,9 @@ def connectivity_command(paths: tuple[str, ...], fmt: str, output: str | None, f
 @click.option("--src", required=True, help="Source: NS/NAME of a workload, or an IP address.")
 @click.option("--dst", required=True, help="Destination: NS/NAME of a workload, or an IP address.")
 @click.option("--port", default=None, help="One port to decide, PORT or PORT/PROTOCOL (e.g. 8080/TCP).")
-@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none.")
+@click.option(
+    "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."
+)
 def explain_command(paths: tuple[str, ...], src: str, dst: str, port: str | None, namespace: str) -> int:
     """Explain why SRC may or may not connect to DST: the deciding policies and rules, with file and line."""
     from netpolscan.analysis.explain import explain, find_endpoint, parse_port
@@ -247,12 +338,23 @@ def explain_command(paths: tuple[str, ...], src: str, dst: str, port: str | None
 @cli.command("diff")
 @click.argument("base")
 @click.argument("head")
-@click.option("-f", "--format", "fmt", type=click.Choice(["txt", "csv", "md", "json", "dot", "sarif"]),
-              default="txt", show_default=True, help="Output format (txt as netpol-analyzer's diff).")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["txt", "csv", "md", "json", "dot", "sarif"]),
+    default="txt",
+    show_default=True,
+    help="Output format (txt as netpol-analyzer's diff).",
+)
 @click.option("-o", "--output", type=str, default=None, help="Write the diff to FILE instead of stdout.")
 @click.option("--fail-on-new", is_flag=True, help="Exit 1 when HEAD allows a connection BASE did not.")
-@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none.")
-def diff_command(base: str, head: str, fmt: str, output: str | None, fail_on_new: bool, namespace: str) -> int:
+@click.option(
+    "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."
+)
+def diff_command(
+    base: str, head: str, fmt: str, output: str | None, fail_on_new: bool, namespace: str
+) -> int:
     """Compare the connections BASE and HEAD allow (each a file, a directory or -)."""
     from netpolscan.analysis.diff import diff_rows
     from netpolscan.analysis.diff_findings import diff_report

@@ -45,7 +45,10 @@ class IgnoreEntry:
     reason: str = ""
 
     def matches(self, finding: Finding) -> bool:
-        if not any(t.lower() == "all" or t == finding.rule_name or finding.rule_id.startswith(t.upper()) for t in self.rules):
+        if not any(
+            t.lower() == "all" or t == finding.rule_name or finding.rule_id.startswith(t.upper())
+            for t in self.rules
+        ):
             return False
         if self.path is not None and not _glob(finding.location.path, self.path):
             rendered = finding.location.rendered
@@ -55,7 +58,11 @@ class IgnoreEntry:
             obj = finding.obj
             if obj is None:
                 return False
-            for pattern, value in ((self.kind, obj.kind), (self.namespace, obj.namespace), (self.name, obj.name)):
+            for pattern, value in (
+                (self.kind, obj.kind),
+                (self.namespace, obj.namespace),
+                (self.name, obj.name),
+            ):
                 if pattern is not None and not fnmatch.fnmatchcase(value, pattern):
                     return False
         return True
@@ -107,7 +114,9 @@ class Config:
                 entry = next((e for e in self.ignores if e.matches(finding)), None)
                 if entry is not None:
                     where = self.path.name if self.path else "configuration"
-                    finding = replace(finding, suppression=Suppression("external", entry.reason or f"ignored by {where}"))
+                    finding = replace(
+                        finding, suppression=Suppression("external", entry.reason or f"ignored by {where}")
+                    )
             out.append(finding)
         return out
 
@@ -144,7 +153,10 @@ def load_config(explicit: str | None = None) -> Config:
     data = doc.data
     if not isinstance(data, dict):
         raise NetpolscanError(f"{shown}:{doc.line}: the configuration must be a mapping")
-    errors = sorted(jsonschema.Draft202012Validator(load_schema("config.schema.json")).iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = sorted(
+        jsonschema.Draft202012Validator(load_schema("config.schema.json")).iter_errors(data),
+        key=lambda e: list(e.absolute_path),
+    )
     if errors:
         error = errors[0]
         pointer = tuple(error.absolute_path)
@@ -164,7 +176,17 @@ def load_config(explicit: str | None = None) -> Config:
         fail_on=data.get("fail-on"),
         namespace=data.get("namespace"),
         rule_settings=dict(data.get("rules", {})),
-        ignores=[IgnoreEntry(tuple(e["rules"]), e.get("kind"), e.get("namespace"), e.get("name"), e.get("path"), e.get("reason", "")) for e in data.get("ignores", [])],
+        ignores=[
+            IgnoreEntry(
+                tuple(e["rules"]),
+                e.get("kind"),
+                e.get("namespace"),
+                e.get("name"),
+                e.get("path"),
+                e.get("reason", ""),
+            )
+            for e in data.get("ignores", [])
+        ],
     )
     cluster = data.get("cluster", {})
     for key, target in (("podCIDRs", config.pod_cidrs), ("serviceCIDRs", config.service_cidrs)):
@@ -173,5 +195,7 @@ def load_config(explicit: str | None = None) -> Config:
                 target.append(ipaddress.ip_network(value, strict=False))
             except ValueError:
                 line, _ = doc.position(("cluster", key, i))
-                raise NetpolscanError(f"{shown}:{line}: cluster.{key}[{i}]: {value!r} is not a valid CIDR") from None
+                raise NetpolscanError(
+                    f"{shown}:{line}: cluster.{key}[{i}]: {value!r} is not a valid CIDR"
+                ) from None
     return config

@@ -46,7 +46,10 @@ def run_rules(ctx: ScanContext, rules: Sequence[Rule], today: dt.date | None = N
             violations = list(rule.check(ctx))
         except Exception as exc:  # a broken rule must not stop the scan
             result.notifications.append(
-                Notification(f"rule {rule.id} ({rule.name}) failed and was skipped: {type(exc).__name__}: {exc}", rule.id)
+                Notification(
+                    f"rule {rule.id} ({rule.name}) failed and was skipped: {type(exc).__name__}: {exc}",
+                    rule.id,
+                )
             )
             continue
         for violation in violations:
@@ -92,7 +95,9 @@ def ignore_annotations(data: object) -> dict[str, str]:
     annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
     if not isinstance(annotations, dict):
         return {}
-    return {k: str(v) for k, v in annotations.items() if isinstance(k, str) and k.startswith("netpolscan.io/")}
+    return {
+        k: str(v) for k, v in annotations.items() if isinstance(k, str) and k.startswith("netpolscan.io/")
+    }
 
 
 def parse_until(value: str) -> dt.date | None:
@@ -122,7 +127,9 @@ def _suppression(rule: Rule, violation: Violation, today: dt.date) -> Suppressio
 def dedupe_and_sort(findings: Iterable[Finding]) -> list[Finding]:
     unique: dict[tuple[str, str, str, int], Finding] = {}
     for finding in findings:
-        unique.setdefault((finding.rule_id, finding.fingerprint, finding.message, finding.location.line), finding)
+        unique.setdefault(
+            (finding.rule_id, finding.fingerprint, finding.message, finding.location.line), finding
+        )
     return sorted(unique.values(), key=Finding.sort_key)
 
 
@@ -131,6 +138,7 @@ def count_failing(findings: Iterable[Finding], threshold: Severity | None) -> in
     if threshold is None:
         return 0
     return sum(
-        1 for f in findings
+        1
+        for f in findings
         if f.suppression is None and f.baseline_state != "unchanged" and f.level.rank >= threshold.rank
     )

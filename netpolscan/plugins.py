@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from dataclasses import dataclass
 from importlib import metadata
 
 import pluggy
@@ -31,7 +32,9 @@ def plugin_manager(blocked: tuple[str, ...] = ()) -> pluggy.PluginManager:
             plugin = entry_point.load()
             pm.register(plugin, name=entry_point.name)
         except Exception as exc:  # a broken third-party plugin stops the run with one clear line
-            raise NetpolscanError(f"plugin {entry_point.name!r} ({entry_point.value}) failed to load: {type(exc).__name__}: {exc}") from None
+            problem = f"{type(exc).__name__}: {exc}"
+            where = f"plugin {entry_point.name!r} ({entry_point.value})"
+            raise NetpolscanError(f"{where} failed to load: {problem}") from None
     if pm.get_plugin(BUILTIN) is None and not pm.is_blocked(BUILTIN):
         # safety net: running from a source tree without installed metadata
         pm.register(importlib.import_module("netpolscan.builtin"), name=BUILTIN)
@@ -56,7 +59,9 @@ def collect_rules(pm: pluggy.PluginManager) -> list[Rule]:
         try:
             hook(register=found.append)
         except Exception as exc:
-            raise NetpolscanError(f"plugin {plugin_name!r} failed to register its rules: {type(exc).__name__}: {exc}") from None
+            raise NetpolscanError(
+                f"plugin {plugin_name!r} failed to register its rules: {type(exc).__name__}: {exc}"
+            ) from None
         for rule in found:
             _validate_rule(rule, str(plugin_name), rules, prefixes)
             rules[rule.id] = rule if rule.plugin else _with_plugin(rule, str(plugin_name))
@@ -72,12 +77,18 @@ def _with_plugin(rule: Rule, plugin: str) -> Rule:
 def _validate_rule(rule: Rule, plugin: str, rules: dict[str, Rule], prefixes: dict[str, str]) -> None:
     match = RULE_ID.match(rule.id)
     if not match:
-        raise NetpolscanError(f"plugin {plugin!r}: rule id {rule.id!r} must be 2-4 capital letters and 3 digits")
+        raise NetpolscanError(
+            f"plugin {plugin!r}: rule id {rule.id!r} must be 2-4 capital letters and 3 digits"
+        )
     if not RULE_NAME.match(rule.name) or rule.name.upper() == rule.id:
-        raise NetpolscanError(f"plugin {plugin!r}: rule {rule.id} name {rule.name!r} must be kebab-case words")
+        raise NetpolscanError(
+            f"plugin {plugin!r}: rule {rule.id} name {rule.name!r} must be kebab-case words"
+        )
     prefix = match.group("prefix")
     if prefix == "NPS" and plugin != BUILTIN:
-        raise NetpolscanError(f"plugin {plugin!r}: the rule prefix NPS is reserved for the built-in rules ({rule.id})")
+        raise NetpolscanError(
+            f"plugin {plugin!r}: the rule prefix NPS is reserved for the built-in rules ({rule.id})"
+        )
     owner = prefixes.setdefault(prefix, plugin)
     if owner != plugin:
         raise NetpolscanError(f"plugins {owner!r} and {plugin!r} both use the rule prefix {prefix}")
@@ -90,7 +101,9 @@ def _validate_rule(rule: Rule, plugin: str, rules: dict[str, Rule], prefixes: di
 def collect_formatters(pm: pluggy.PluginManager) -> dict[str, Formatter]:
     """Output formats by name; the built-in plugin's come first and cannot be replaced."""
     formatters: dict[str, Formatter] = {}
-    for plugin_name, plugin in sorted(pm.list_name_plugin(), key=lambda item: (item[0] != BUILTIN, str(item[0]))):
+    for plugin_name, plugin in sorted(
+        pm.list_name_plugin(), key=lambda item: (item[0] != BUILTIN, str(item[0]))
+    ):
         hook = getattr(plugin, "netpolscan_register_formatters", None)
         if hook is None:
             continue
@@ -104,10 +117,19 @@ def collect_formatters(pm: pluggy.PluginManager) -> dict[str, Formatter]:
     return formatters
 
 
-def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    distribution: str
+    version: str
+    rules: list[str]
+    formats: list[str]
+
+
+def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
     """Name, distribution, version, rule ids and formats of every loaded plugin."""
     dists = {name: (dist.metadata["Name"], dist.version) for dist, name in _entry_point_dists()}
-    rows: list[dict[str, object]] = []
+    rows: list[PluginInfo] = []
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: (item[0] != BUILTIN, str(item[0]))):
         if plugin is None:
             continue
@@ -116,10 +138,14 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, object]]:
         if hasattr(plugin, "netpolscan_register_rules"):
             plugin.netpolscan_register_rules(register=rules.append)
         if hasattr(plugin, "netpolscan_register_formatters"):
-            plugin.netpolscan_register_formatters(register=lambda fmt, _render: formats.append(fmt))
-        distribution, version = dists.get(str(name), ("netpolscan", _own_version()) if name == BUILTIN else ("-", "-"))
-        rows.append({"name": str(name), "distribution": distribution, "version": version,
-                     "rules": sorted(r.id for r in rules), "formats": formats})
+
+            def add_format(fmt: str, _render: Formatter, found: list[str] = formats) -> None:
+                found.append(fmt)
+
+            plugin.netpolscan_register_formatters(register=add_format)
+        own = ("netpolscan", _own_version()) if name == BUILTIN else ("-", "-")
+        distribution, version = dists.get(str(name), own)
+        rows.append(PluginInfo(str(name), distribution, version, sorted(r.id for r in rules), formats))
     return rows
 
 

@@ -67,7 +67,7 @@ def parse_rule_doc(path: Path) -> RuleDoc:
         raise ValueError(f"{path}: rule documentation must start with a front matter block")
     end = text.index("\n---\n", 4)
     meta = yaml.safe_load(text[4:end]) or {}
-    body = text[end + 5:]
+    body = text[end + 5 :]
     sections: dict[str, str] = {}
     current = ""
     lines: list[str] = []

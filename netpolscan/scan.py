@@ -30,7 +30,9 @@ class ScanOptions:
     blocked_plugins: tuple[str, ...] = ()
     config: Config = field(default_factory=Config)
     baseline: set[str] | None = None
-    settings: dict[str, Any] = field(default_factory=dict)  # extra settings for rules (merged over the config's)
+    settings: dict[str, Any] = field(
+        default_factory=dict
+    )  # extra settings for rules (merged over the config's)
     today: dt.date | None = None
 
 
@@ -46,12 +48,17 @@ def chosen_rules(options: ScanOptions) -> list[Rule]:
     return select_rules(rules, select, [*config.ignore, *options.ignore])
 
 
-def scan_documents(documents: list[Document], options: ScanOptions, rules: Sequence[Rule] | None = None) -> Report:
+def scan_documents(
+    documents: list[Document], options: ScanOptions, rules: Sequence[Rule] | None = None
+) -> Report:
     """Analyse already-loaded documents with the selected rules."""
     if rules is None:
         rules = chosen_rules(options)
     inventory = Inventory.from_documents(documents, options.namespace)
-    settings: dict[str, Any] = {"podCIDRs": options.config.pod_cidrs, "serviceCIDRs": options.config.service_cidrs}
+    settings: dict[str, Any] = {
+        "podCIDRs": options.config.pod_cidrs,
+        "serviceCIDRs": options.config.service_cidrs,
+    }
     settings.update(options.settings)
     ctx = ScanContext(inventory, settings)
     result = run_rules(ctx, rules, options.today)

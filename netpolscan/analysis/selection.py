@@ -34,7 +34,9 @@ class Selection:
     def __init__(self, inventory: Inventory):
         self.inventory = inventory
         self._selected: dict[int, tuple[Workload, ...]] = {}
-        self._by_workload: dict[str, dict[int, list[NetworkPolicy]]] = {d: defaultdict(list) for d in DIRECTIONS}
+        self._by_workload: dict[str, dict[int, list[NetworkPolicy]]] = {
+            d: defaultdict(list) for d in DIRECTIONS
+        }
         for policy in inventory.policies:
             selected = inventory.workloads_matching(policy.namespace, policy.pod_selector)
             self._selected[id(policy)] = selected

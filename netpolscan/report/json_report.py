@@ -22,11 +22,22 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "fingerprint": finding.fingerprint,
     }
     if loc.rendered is not None:
-        item["location"]["rendered"] = {"path": loc.rendered.path, "line": loc.rendered.line, "column": loc.rendered.column}
+        item["location"]["rendered"] = {
+            "path": loc.rendered.path,
+            "line": loc.rendered.line,
+            "column": loc.rendered.column,
+        }
     if finding.obj is not None:
-        item["object"] = {"kind": finding.obj.kind, "namespace": finding.obj.namespace, "name": finding.obj.name}
+        item["object"] = {
+            "kind": finding.obj.kind,
+            "namespace": finding.obj.namespace,
+            "name": finding.obj.name,
+        }
     if finding.suppression is not None:
-        item["suppressed"] = {"kind": finding.suppression.kind, "justification": finding.suppression.justification}
+        item["suppressed"] = {
+            "kind": finding.suppression.kind,
+            "justification": finding.suppression.justification,
+        }
     return item
 
 

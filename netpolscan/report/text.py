@@ -45,7 +45,10 @@ def summary(report: Report) -> str:
     counts = Counter(f.level.value for f in report.active)
     suppressed = sum(1 for f in report.findings if f.suppression is not None)
     total = sum(counts.values())
-    parts = [f"{counts.get(level, 0)} {level}{'s' if counts.get(level, 0) != 1 else ''}" for level in ("error", "warning", "note")]
+    parts = [
+        f"{counts.get(level, 0)} {level}{'s' if counts.get(level, 0) != 1 else ''}"
+        for level in ("error", "warning", "note")
+    ]
     text = f"Found {total} finding{'s' if total != 1 else ''} ({', '.join(parts)})"
     if suppressed:
         text += f", {suppressed} suppressed"
