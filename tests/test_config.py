@@ -143,3 +143,13 @@ def test_plugins_command_lists_builtin(run_cli: Run) -> None:
     result = run_cli("plugins", "-f", "json")
     rows = json.loads(result.stdout)
     assert rows[0]["name"] == "builtin" and "NPS101" in rows[0]["rules"] and "sarif" in rows[0]["formats"]
+
+
+def test_sarif_carries_baseline_state(run_cli: Run, tmp_path: Path) -> None:
+    manifest = write(tmp_path)
+    baseline = tmp_path / "baseline.json"
+    run_cli("scan", str(manifest), "--write-baseline", str(baseline), "--select", "NPS301")
+    manifest.write_text(manifest.read_text() + "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: other\n")
+    sarif = json.loads(run_cli("scan", str(manifest), "--baseline", str(baseline), "-f", "sarif").stdout)
+    states = {r["ruleId"]: r["baselineState"] for r in sarif["runs"][0]["results"]}
+    assert states["NPS301"] == "unchanged" and states["NPS101"] == "new"

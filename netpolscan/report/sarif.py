@@ -421,6 +421,7 @@ def _result(finding: Finding, rule_index: int, uris: dict[str, str]) -> sarif_om
         related_locations=related,
         partial_fingerprints={FINGERPRINT_KEY: _fingerprint(finding, physical.artifact_location.uri)},
         suppressions=suppressions,
+        baseline_state=finding.baseline_state,
         properties=dict(finding.extra) or None,
     )
 
