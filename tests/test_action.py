@@ -407,11 +407,11 @@ def test_arguments_are_built_from_inputs_without_evaluation(stub_bin: tuple[str,
     assert run.exit_code == 1
 
 
-def test_default_path_is_the_repository_unless_rendering(stub_bin: tuple[str, Path], workspace: Path) -> None:
+def test_something_to_scan_is_required(stub_bin: tuple[str, Path], workspace: Path) -> None:
     bin_dir, log = stub_bin
-    run_action({}, workspace, bin_dir)
-    assert _calls(log)[0][:2] == ["scan", "."]
-    log.unlink()
+    run = run_action({}, workspace, bin_dir)
+    assert run.exit_code == 2 and not log.exists()
+    assert "nothing to scan" in run.logs[-1]
     run_action({"kustomize-dir": "overlays/dev"}, workspace, bin_dir)
     assert _calls(log)[0][:3] == ["scan", "--kustomize", "overlays/dev"]
 
