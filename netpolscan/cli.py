@@ -115,6 +115,12 @@ def parse_outputs(
     help="Record today's findings in this baseline file.",
 )
 @click.option(
+    "--expectations",
+    "expectations_path",
+    default=None,
+    help="Connectivity expectations file to check (NPS701/NPS702).",
+)
+@click.option(
     "--sarif-category", default=None, help="SARIF automationDetails.id (GitHub code-scanning category)."
 )
 @click.option(
@@ -133,6 +139,7 @@ def scan(
     config_path: str | None,
     baseline_path: str | None,
     write_baseline_path: str | None,
+    expectations_path: str | None,
     sarif_category: str | None,
     show_suppressed: bool,
     color: bool | None,
@@ -159,6 +166,10 @@ def scan(
         config=config,
         baseline=read_baseline(baseline_path) if baseline_path else None,
     )
+    if expectations_path is not None:
+        if not Path(expectations_path).is_file():
+            raise NetpolscanError(f"{expectations_path}: expectations file not found")
+        options.settings["expectations"] = expectations_path
     report = run_scan(options)
     if write_baseline_path:
         write_baseline(write_baseline_path, report.findings)
