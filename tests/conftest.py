@@ -46,3 +46,32 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, out, err)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _validate_every_sarif(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every SARIF the test-suite produces through the formatter passes the schema and GitHub's rules.
+
+    (The Microsoft Multitool, slower, runs in the SARIF tests themselves.)
+    """
+    import json
+
+    from netpolscan.report import sarif
+
+    try:
+        from tests.sarif_validation import github_rule_errors, schema_errors, schema_path
+    except ImportError:  # pragma: no cover - run from inside tests/
+        from sarif_validation import github_rule_errors, schema_errors, schema_path  # type: ignore[no-redef]
+
+    original = sarif.render
+    check_schema = schema_path() is not None
+
+    def checked(report: object) -> str:
+        text = original(report)  # type: ignore[arg-type]
+        doc = json.loads(text)
+        if len(doc["runs"][0].get("results", [])) <= 2000:  # the 25,000-result limit tests check themselves
+            problems = (schema_errors(doc) if check_schema else []) + github_rule_errors(doc)
+            assert not problems, f"invalid SARIF produced: {problems[:5]}"
+        return text
+
+    monkeypatch.setattr(sarif, "render", checked)

@@ -141,3 +141,9 @@ def test_console_script_runs_demo() -> None:
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 1, proc.stderr
     assert "NPS101" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_every_sarif_in_the_suite_is_validated() -> None:
+    from netpolscan.report import sarif
+
+    assert sarif.render.__name__ == "checked"  # the autouse fixture in conftest.py wraps the formatter
