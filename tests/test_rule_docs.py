@@ -1,4 +1,4 @@
-"""The rule docs in rules/: every YAML example runs, front matter matches the catalog, the index is current."""
+"""The rule docs in rules/: every YAML example runs, front matter matches the catalog, the index is fresh."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ DOCS: dict[str, RuleDoc] = {p.name: parse_rule_doc(p) for p in DOC_PATHS}
 
 def _example_cases() -> list[object]:
     cases: list[object] = []
-    for name, doc in DOCS.items():
+    for doc in DOCS.values():
         for number, example in enumerate(doc.examples(), start=1):
             cases.append(pytest.param(doc, example, id=f"{doc.id}-example-{number}"))
     return cases
@@ -44,10 +44,11 @@ def test_doc_structure(path: Path) -> None:
     for key in ("id", "name", "level", "security-severity", "tags", "summary", "remediation"):
         assert key in doc.meta, f"{path.name}: front matter lacks {key!r}"
     assert doc.meta["level"] in ("error", "warning", "note")
-    assert isinstance(doc.meta["tags"], list) and doc.meta["tags"], f"{path.name}: tags must be a non-empty list"
+    tags = doc.meta["tags"]
+    assert isinstance(tags, list) and tags, f"{path.name}: tags must be a non-empty list"
     severity = str(doc.meta["security-severity"])
     if severity != "-":
-        assert "security" in doc.meta["tags"], f"{path.name}: a rule with a security-severity is tagged `security`"
+        assert "security" in tags, f"{path.name}: a rule with a security-severity is tagged `security`"
         assert 0.1 <= float(severity) <= 10.0
     assert "|" not in str(doc.meta["summary"]), "the summary goes into a Markdown table"
     missing = [s for s in SECTIONS if s not in doc.sections]
@@ -84,7 +85,7 @@ def test_every_builtin_check_has_a_doc() -> None:
 
 def _catalog() -> dict[str, dict[str, str]]:
     if not CATALOG.is_file():
-        pytest.skip(f"rule catalog not found at {CATALOG} (it lives in the shared workspace, not in the repo)")
+        pytest.skip(f"rule catalog not found at {CATALOG} (it lives in the shared workspace, not the repo)")
     rows: dict[str, dict[str, str]] = {}
     for line in CATALOG.read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -122,7 +123,8 @@ def test_run_example_reports_lines_and_ignores_other_rules() -> None:
 
 
 def test_check_example_explains_a_mismatch() -> None:
-    example = Example("Example", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n", ((3, "NPS101"),), {})
+    text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n"
+    example = Example("Example", text, ((3, "NPS101"),), {})
     with pytest.raises(AssertionError) as raised:
         check_example(example, "NPS101", title="demo")
     message = str(raised.value)

@@ -20,8 +20,9 @@ def egress_to_anywhere(ctx: ScanContext) -> Iterator[Violation]:
         for rule in policy.rules("egress"):
             if rule.all_peers and rule.all_ports:
                 yield Violation(
-                    f"{policy_label(policy)} egress rule {rule.index + 1} allows every destination on every port "
-                    "(no `to` and no `ports`): the selected pods may connect anywhere, the internet included",
+                    f"{policy_label(policy)} egress rule {rule.index + 1} allows every destination on "
+                    "every port (no `to` and no `ports`): the selected pods may connect anywhere, "
+                    "the internet included",
                     policy.document, rule.pointer, policy.ref,
                 )
 
@@ -35,8 +36,8 @@ def egress_to_internet_cidr(ctx: ScanContext) -> Iterator[Violation]:
                 if block is not None and block.cidr.prefixlen == 0:
                     holes = f" (except {', '.join(map(str, block.excepts))})" if block.excepts else ""
                     yield Violation(
-                        f"{policy_label(policy)} egress rule {rule.index + 1} allows ipBlock {block.cidr}{holes}: "
-                        "every internet address",
+                        f"{policy_label(policy)} egress rule {rule.index + 1} allows ipBlock "
+                        f"{block.cidr}{holes}: every internet address",
                         policy.document, peer.pointer, policy.ref,
                     )
 
@@ -54,8 +55,8 @@ def egress_to_cloud_metadata(ctx: ScanContext) -> Iterator[Violation]:
             ports = "every port" if rule.all_ports else "TCP 80"
             if rule.all_peers:
                 yield Violation(
-                    f"{policy_label(policy)} egress rule {rule.index + 1} has no `to`, so it allows the cloud metadata "
-                    f"service 169.254.169.254 on {ports}: pods can read node credentials",
+                    f"{policy_label(policy)} egress rule {rule.index + 1} has no `to`, so it allows the "
+                    f"cloud metadata service 169.254.169.254 on {ports}: pods can read node credentials",
                     policy.document, rule.pointer, policy.ref,
                 )
                 continue
@@ -66,8 +67,28 @@ def egress_to_cloud_metadata(ctx: ScanContext) -> Iterator[Violation]:
                 hit = next((a for a in METADATA_ADDRESSES if block.contains(a)), None)
                 if hit is not None:
                     yield Violation(
-                        f"{policy_label(policy)} egress rule {rule.index + 1} allows ipBlock {block.cidr}, which includes "
-                        f"the cloud metadata service {hit} on {ports}: add it to `except` (e.g. {hit}/"
-                        f"{32 if hit.version == 4 else 128})",
+                        f"{policy_label(policy)} egress rule {rule.index + 1} allows ipBlock {block.cidr}, "
+                        f"which includes the cloud metadata service {hit} on {ports}: add it to `except` "
+                        f"(e.g. {hit}/{32 if hit.version == 4 else 128})",
                         policy.document, peer.pointer, policy.ref, key=str(hit),
                     )
+
+
+@check("NPS304")
+def egress_to_all_namespaces(ctx: ScanContext) -> Iterator[Violation]:
+    for policy in ctx.inventory.policies:
+        for rule in policy.rules("egress"):
+            for peer in rule.peers:
+                selector = peer.namespace_selector
+                if selector is None or not selector.is_empty:
+                    continue
+                if peer.pod_selector is not None and not peer.pod_selector.is_empty:
+                    continue
+                ports = "every port" if rule.all_ports else ", ".join(str(p) for p in rule.ports)
+                yield Violation(
+                    f"{policy_label(policy)} egress rule {rule.index + 1} peer {peer.index + 1} has "
+                    f"`namespaceSelector: {{}}` without a narrowing podSelector, so the selected pods may connect "
+                    f"to every pod of every namespace on {ports}; name the destination namespaces "
+                    "(kubernetes.io/metadata.name) and pods",
+                    policy.document, peer.pointer, policy.ref,
+                )

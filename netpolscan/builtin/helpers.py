@@ -60,7 +60,8 @@ def namespaces_in_scope(inventory: Inventory) -> dict[str, Document | None]:
     for doc in inventory.documents:
         data = doc.data
         if isinstance(data, dict) and data.get("kind") == "Namespace":
-            name = (data.get("metadata") or {}).get("name") if isinstance(data.get("metadata"), dict) else None
+            metadata = data.get("metadata")
+            name = metadata.get("name") if isinstance(metadata, dict) else None
             if isinstance(name, str) and name:
                 anchors.setdefault(name, manifests.get(name, doc))
             continue

@@ -16,18 +16,19 @@ def _missing_default_deny(ctx: ScanContext, policy_type: str) -> Iterator[Violat
     for namespace, anchor in namespaces_in_scope(inventory).items():
         if anchor is None:
             continue
-        covered = any(
-            p.pod_selector.is_empty and policy_type in p.policy_types for p in inventory.policies_in(namespace)
-        )
-        if covered:
+        policies = inventory.policies_in(namespace)
+        if any(p.pod_selector.is_empty and policy_type in p.policy_types for p in policies):
             continue
         workloads = inventory.workloads_in(namespace)
-        exposed = f"; its {len(workloads)} workload(s) accept" if direction == "ingress" else "; its workloads may send"
-        traffic = "any traffic no policy selects them for" if direction == "ingress" else "traffic anywhere unless a policy selects them"
+        consequence = ""
+        if workloads:
+            does = "accept connections from anywhere" if direction == "ingress" else "may connect anywhere"
+            consequence = (
+                f"; its {len(workloads)} workload(s) {does} unless a policy selects them for {direction}"
+            )
         yield Violation(
-            f"namespace {namespace} has no default-deny {direction} policy (a NetworkPolicy with an empty podSelector "
-            f"and policyTypes including {policy_type}){exposed if workloads else ''}"
-            f"{' ' + traffic if workloads else ''}",
+            f"namespace {namespace} has no default-deny {direction} policy (a NetworkPolicy with an empty "
+            f"podSelector and policyTypes including {policy_type}){consequence}",
             anchor,
             (),
             ObjectRef("Namespace", "", namespace),
@@ -42,3 +43,57 @@ def missing_default_deny_ingress(ctx: ScanContext) -> Iterator[Violation]:
 @check("NPS102")
 def missing_default_deny_egress(ctx: ScanContext) -> Iterator[Violation]:
     yield from _missing_default_deny(ctx, "Egress")
+
+
+def _not_isolated(ctx: ScanContext, direction: str) -> Iterator[Violation]:
+    """Workloads no policy selects for ``direction``; a workload whose owner is in the input is left to it."""
+    inventory = ctx.inventory
+    selection = ctx.selection
+    present = {(w.namespace, w.kind, w.name) for w in inventory.workloads}
+    for workload in inventory.workloads:
+        if selection.is_isolated(workload, direction):
+            continue
+        if workload.owner is not None and (workload.namespace, *workload.owner) in present:
+            continue  # e.g. a ReplicaSet of a Deployment of the input: one finding, on the Deployment
+        name = f"{workload.kind} {workload.namespace}/{workload.name}"
+        if direction == "ingress":
+            what = (
+                "any pod of any namespace and any address outside the cluster may connect to it on every port"
+            )
+        else:
+            what = "its pods may connect to any pod and any address outside the cluster on every port"
+        others = [p.name for p in inventory.policies_in(workload.namespace)]
+        known = f" ({len(others)} polic{'ies' if len(others) != 1 else 'y'} in the namespace, none selects it)"
+        yield Violation(
+            f"{name} is not selected by any NetworkPolicy for {direction}{known if others else ''}: {what}; "
+            f"add a default-deny {direction} policy (podSelector: {{}}, policyTypes: [{direction.capitalize()}]) "
+            f"to namespace {workload.namespace} or a policy selecting its pods",
+            workload.document, (), workload.ref,
+        )
+
+
+@check("NPS103")
+def workload_not_isolated_ingress(ctx: ScanContext) -> Iterator[Violation]:
+    yield from _not_isolated(ctx, "ingress")
+
+
+@check("NPS104")
+def workload_not_isolated_egress(ctx: ScanContext) -> Iterator[Violation]:
+    yield from _not_isolated(ctx, "egress")
+
+
+@check("NPS105")
+def namespace_without_network_policy(ctx: ScanContext) -> Iterator[Violation]:
+    inventory = ctx.inventory
+    for namespace, anchor in namespaces_in_scope(inventory).items():
+        workloads = inventory.workloads_in(namespace)
+        if anchor is None or not workloads or inventory.policies_in(namespace):
+            continue
+        names = ", ".join(f"{w.kind} {w.name}" for w in workloads[:3])
+        more = f" and {len(workloads) - 3} more" if len(workloads) > 3 else ""
+        yield Violation(
+            f"namespace {namespace} has {len(workloads)} workload(s) ({names}{more}) and no NetworkPolicy at all: "
+            "every pod may accept connections from anywhere and connect anywhere; add default-deny ingress and egress "
+            "policies to it, then allow the traffic its workloads need",
+            anchor, (), ObjectRef("Namespace", "", namespace),
+        )

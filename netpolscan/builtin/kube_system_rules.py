@@ -63,8 +63,8 @@ def kube_system_ingress_exposed(ctx: ScanContext) -> Iterator[Violation]:
         name = f"{workload.kind} {KUBE_SYSTEM}/{workload.name}"
         if not policies:
             yield Violation(
-                f"{name} accepts connections from every namespace and from outside the cluster on every port: "
-                "no NetworkPolicy isolates it for ingress",
+                f"{name} accepts connections from every namespace and from outside the cluster on every "
+                "port: no NetworkPolicy isolates it for ingress",
                 workload.document, (), workload.ref,
             )
             continue
@@ -77,7 +77,9 @@ def kube_system_ingress_exposed(ctx: ScanContext) -> Iterator[Violation]:
                 if rule.all_ports or not all(_is_dns(s, (workload,), True) for s in rule.ports):
                     ports = "every port" if rule.all_ports else ", ".join(
                         _show_port(s, (workload,)) for s in rule.ports if not _is_dns(s, (workload,), True))
-                    reason = f"{policy_label(policy)} ingress rule {rule.index + 1} admits {sources} on {ports}"
+                    reason = (
+                        f"{policy_label(policy)} ingress rule {rule.index + 1} admits {sources} on {ports}"
+                    )
                     break
             if reason:
                 yield Violation(
@@ -91,7 +93,8 @@ def _selects_kube_system(ctx: ScanContext, selector: LabelSelector) -> bool:
     """Whether a namespaceSelector explicitly selects kube-system (not `{}` nor only negative terms)."""
     # `Exists` on the name label holds for every namespace: as unspecific as `{}`
     positive = bool(selector.match_labels) or any(
-        r.operator == "In" or (r.operator == "Exists" and r.key != NAME_LABEL) for r in selector.match_expressions
+        r.operator == "In" or (r.operator == "Exists" and r.key != NAME_LABEL)
+        for r in selector.match_expressions
     )
     if not positive:
         return False
@@ -105,7 +108,10 @@ def egress_to_kube_system_beyond_dns(ctx: ScanContext) -> Iterator[Violation]:
     for policy in ctx.inventory.policies:
         for rule in policy.rules("egress"):
             peer: Peer | None = next(
-                (p for p in rule.peers if p.namespace_selector is not None and _selects_kube_system(ctx, p.namespace_selector)),
+                (
+                    p for p in rule.peers
+                    if p.namespace_selector is not None and _selects_kube_system(ctx, p.namespace_selector)
+                ),
                 None,
             )
             if peer is None:
@@ -119,9 +125,10 @@ def egress_to_kube_system_beyond_dns(ctx: ScanContext) -> Iterator[Violation]:
                 if not wide:
                     continue
                 ports = ", ".join(_show_port(s, kube_targets) for s in wide)
-            pods = f" pods {peer.pod_selector}" if peer.pod_selector is not None and not peer.pod_selector.is_empty else ""
+            narrowed = peer.pod_selector is not None and not peer.pod_selector.is_empty
+            pods = f" pods {peer.pod_selector}" if narrowed else ""
             yield Violation(
-                f"{policy_label(policy)} egress rule {rule.index + 1} allows kube-system{pods} on {ports}, not only "
-                "DNS (53/UDP, 53/TCP): limit the rule's ports to 53",
+                f"{policy_label(policy)} egress rule {rule.index + 1} allows kube-system{pods} on {ports}, "
+                "not only DNS (53/UDP, 53/TCP): limit the rule's ports to 53",
                 policy.document, rule.pointer, policy.ref,
             )
