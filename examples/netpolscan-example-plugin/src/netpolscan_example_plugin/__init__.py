@@ -1,0 +1,28 @@
+"""An example netpolscan plugin: the ACME organisation's house rules and a CSV output format.
+
+netpolscan finds this module through the entry point ``acme`` of the ``netpolscan`` group (see
+pyproject.toml) and calls the hooks below, each marked with :data:`netpolscan.hookimpl`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from netpolscan import Rule, hookimpl
+from netpolscan.findings import Formatter
+
+from netpolscan_example_plugin.csv_format import render_csv
+from netpolscan_example_plugin.rules import RULES
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def netpolscan_register_rules(register: Callable[[Rule], None]) -> None:
+    for rule in RULES:
+        register(rule)
+
+
+@hookimpl
+def netpolscan_register_formatters(register: Callable[[str, Formatter], None]) -> None:
+    register("acme-csv", render_csv)

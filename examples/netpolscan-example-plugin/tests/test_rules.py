@@ -1,0 +1,36 @@
+"""The ACME rules, tested the way netpolscan tests its own: the `# expect:` markers of each rule's doc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netpolscan.testing import check_rule_doc, run_example
+
+DOCS = sorted((Path(__file__).resolve().parent.parent / "docs" / "rules").glob("ACME*.md"))
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[path.stem.split("-")[0] for path in DOCS])
+def test_rule_doc_examples(doc: Path) -> None:
+    check_rule_doc(doc)
+
+
+def test_banned_ports_come_from_the_config_settings() -> None:
+    manifest = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: db
+  labels: {owner: team-data}
+spec:
+  podSelector: {}
+  ingress:
+  - ports:
+    - port: 5432
+    - port: 23
+"""
+    settings = {"acme": {"banned-ports": ["TCP/5432"]}}
+    findings = run_example(manifest, ["ACME102"], {"settings": settings})
+    assert [(f.rule_id, f.location.line) for f in findings] == [("ACME102", 10)]
+    assert "TCP 5432" in findings[0].message
