@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from netpolscan import hookimpl
 from netpolscan.builtin import egress_rules, input_rules, isolation_rules, kube_system_rules  # noqa: F401
+from netpolscan.builtin import expectation_rules  # noqa: F401
 from netpolscan.builtin.registry import CHECKS
 from netpolscan.findings import Formatter, Rule, Severity
 from netpolscan.report import github, gitlab, json_report, junit, markdown, sarif, text
