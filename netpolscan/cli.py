@@ -68,7 +68,7 @@ def parse_outputs(
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option(
     "-f",
     "--format",
@@ -128,6 +128,24 @@ def parse_outputs(
 )
 @click.option("--color/--no-color", default=None, help="Colour text output (default: only on a terminal).")
 @click.option("--disable-plugin", multiple=True, help="Do not load this plugin (by entry-point name).")
+@click.option("--kustomize", "kustomize_dir", default=None, metavar="DIR", help="Render DIR with kustomize and scan it.")
+@click.option("--helm", "helm_chart", default=None, metavar="CHART", help="Render the chart with helm and scan it.")
+@click.option("--values", "helm_values", multiple=True, metavar="FILE", help="Helm values file (repeatable).")
+@click.option("--set", "helm_set", multiple=True, metavar="KEY=VALUE", help="Helm --set value (repeatable).")
+@click.option("--release", default=None, help="Helm release name [default: release-name].")
+@click.option(
+    "--values-matrix",
+    multiple=True,
+    metavar="FILE",
+    help="Render and scan the chart once per values file; findings are labelled with it (repeatable).",
+)
+@click.option(
+    "--chart-root",
+    "chart_roots",
+    multiple=True,
+    metavar="DIR",
+    help="Where Helm charts live, to map findings to template lines (repeatable; default: search here).",
+)
 def scan(
     paths: tuple[str, ...],
     formats: tuple[str, ...],
@@ -144,12 +162,24 @@ def scan(
     show_suppressed: bool,
     color: bool | None,
     disable_plugin: tuple[str, ...],
+    kustomize_dir: str | None,
+    helm_chart: str | None,
+    helm_values: tuple[str, ...],
+    helm_set: tuple[str, ...],
+    release: str | None,
+    values_matrix: tuple[str, ...],
+    chart_roots: tuple[str, ...],
 ) -> int:
-    """Scan manifests (files, directories, or - for stdin) and report findings."""
+    """Scan manifests (files, directories, or - for stdin), a kustomization or a Helm chart."""
     from netpolscan.baseline import read_baseline, write_baseline
     from netpolscan.config import load_config
-    from netpolscan.scan import ScanOptions
+    from netpolscan.scan import RenderOptions, ScanOptions
     from netpolscan.scan import scan as run_scan
+
+    if not paths and not kustomize_dir and not helm_chart:
+        raise NetpolscanError("nothing to scan: give PATH... (or - for stdin), --kustomize DIR or --helm CHART")
+    if not helm_chart and (helm_values or helm_set or release or values_matrix):
+        raise NetpolscanError("--values, --set, --release and --values-matrix need --helm CHART")
 
     config = load_config(config_path)
     blocked = tuple(_split(disable_plugin))
@@ -166,6 +196,17 @@ def scan(
         config=config,
         baseline=read_baseline(baseline_path) if baseline_path else None,
     )
+    if kustomize_dir or helm_chart:
+        options.render = RenderOptions(
+            kustomize=kustomize_dir,
+            helm=helm_chart,
+            values=helm_values,
+            set_values=helm_set,
+            release=release,
+            namespace=namespace,
+            values_matrix=values_matrix,
+        )
+    options.chart_roots = chart_roots
     if expectations_path is not None:
         if not Path(expectations_path).is_file():
             raise NetpolscanError(f"{expectations_path}: expectations file not found")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from netpolscan.context import ScanContext
 from netpolscan.errors import NetpolscanError
 from netpolscan.findings import Finding, Location, Notification, Rule, Severity, Suppression, Violation
+from netpolscan.sources.mapping import SourceMapper
 
 IGNORE_ANNOTATION = "netpolscan.io/ignore"
 REASON_ANNOTATION = "netpolscan.io/ignore-reason"
@@ -37,8 +38,13 @@ def _matches(rule: Rule, token: str) -> bool:
     return token.upper() == "ALL" or rule.name == token or rule.id.startswith(token.upper()) and bool(token)
 
 
-def run_rules(ctx: ScanContext, rules: Sequence[Rule], today: dt.date | None = None) -> EngineResult:
-    """Run every rule; a rule that raises becomes a notification and the others still run."""
+def run_rules(
+    ctx: ScanContext, rules: Sequence[Rule], today: dt.date | None = None, mapper: SourceMapper | None = None
+) -> EngineResult:
+    """Run every rule; a rule that raises becomes a notification and the others still run.
+
+    With a ``mapper``, findings in rendered Helm/Kustomize output point at the source file the user edits.
+    """
     result = EngineResult()
     today = today or dt.date.today()
     for rule in rules:
@@ -53,7 +59,7 @@ def run_rules(ctx: ScanContext, rules: Sequence[Rule], today: dt.date | None = N
             )
             continue
         for violation in violations:
-            result.findings.append(make_finding(rule, violation, today))
+            result.findings.append(make_finding(rule, violation, today, mapper))
     result.findings = dedupe_and_sort(result.findings)
     return result
 
@@ -73,17 +79,29 @@ def fingerprint(rule: Rule, violation: Violation) -> str:
     doc = violation.document
     subject = str(violation.obj) if violation.obj is not None else f"{doc.path}#{violation.message}"
     pointer = "/".join(str(part) for part in violation.pointer)
-    raw = "\x1f".join((rule.id, subject, pointer, violation.key))
+    raw = "\x1f".join((rule.id, subject, pointer, violation.key, doc.variant or ""))
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
 
-def make_finding(rule: Rule, violation: Violation, today: dt.date) -> Finding:
+def make_finding(
+    rule: Rule, violation: Violation, today: dt.date, mapper: SourceMapper | None = None
+) -> Finding:
+    location = locate(violation)
+    message = violation.message
+    if mapper is not None and violation.location is None:
+        location, reason = mapper.map(violation.document, violation.pointer, location)
+        if reason:
+            message = f"{message} (not mapped to its source: {reason})"
+    variant = violation.document.variant
+    if variant:
+        message = f"{message} [values: {variant}]"
     return Finding(
         rule_id=rule.id,
         rule_name=rule.name,
         level=rule.level,
-        message=violation.message,
-        location=locate(violation),
+        message=message,
+        location=location,
+        extra={"valuesFile": variant} if variant else {},
         obj=violation.obj,
         fingerprint=fingerprint(rule, violation),
         suppression=_suppression(rule, violation, today),
