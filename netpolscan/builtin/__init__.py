@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from netpolscan import hookimpl
-from netpolscan.builtin import egress_rules, input_rules, isolation_rules, kube_system_rules  # noqa: F401
+from netpolscan.builtin import (  # noqa: F401
+    context_rules,
+    egress_rules,
+    ingress_rules,
+    input_rules,
+    isolation_rules,
+    kube_system_rules,
+)
 from netpolscan.builtin import expectation_rules  # noqa: F401
 from netpolscan.builtin.registry import CHECKS
 from netpolscan.findings import Formatter, Rule, Severity

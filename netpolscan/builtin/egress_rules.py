@@ -86,9 +86,9 @@ def egress_to_all_namespaces(ctx: ScanContext) -> Iterator[Violation]:
                     continue
                 ports = "every port" if rule.all_ports else ", ".join(str(p) for p in rule.ports)
                 yield Violation(
-                    f"{policy_label(policy)} egress rule {rule.index + 1} peer {peer.index + 1} has "
-                    f"`namespaceSelector: {{}}` without a narrowing podSelector, so the selected pods may connect "
-                    f"to every pod of every namespace on {ports}; name the destination namespaces "
+                    f"{policy_label(policy)} egress rule {rule.index + 1} `to` peer {peer.index + 1} has "
+                    "`namespaceSelector: {}` without a narrowing podSelector, so the selected pods may "
+                    f"connect to every pod of every namespace on {ports}; name the destination namespaces "
                     "(kubernetes.io/metadata.name) and pods",
                     policy.document, peer.pointer, policy.ref,
                 )

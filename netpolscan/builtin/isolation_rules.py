@@ -63,11 +63,13 @@ def _not_isolated(ctx: ScanContext, direction: str) -> Iterator[Violation]:
         else:
             what = "its pods may connect to any pod and any address outside the cluster on every port"
         others = [p.name for p in inventory.policies_in(workload.namespace)]
-        known = f" ({len(others)} polic{'ies' if len(others) != 1 else 'y'} in the namespace, none selects it)"
+        policies = f"{len(others)} polic{'ies' if len(others) != 1 else 'y'}"
+        known = f" ({policies} in the namespace, none selects it)"
         yield Violation(
             f"{name} is not selected by any NetworkPolicy for {direction}{known if others else ''}: {what}; "
-            f"add a default-deny {direction} policy (podSelector: {{}}, policyTypes: [{direction.capitalize()}]) "
-            f"to namespace {workload.namespace} or a policy selecting its pods",
+            f"add a default-deny {direction} policy "
+            f"(podSelector: {{}}, policyTypes: [{direction.capitalize()}]) to namespace {workload.namespace} "
+            "or a policy selecting its pods",
             workload.document, (), workload.ref,
         )
 
@@ -92,8 +94,8 @@ def namespace_without_network_policy(ctx: ScanContext) -> Iterator[Violation]:
         names = ", ".join(f"{w.kind} {w.name}" for w in workloads[:3])
         more = f" and {len(workloads) - 3} more" if len(workloads) > 3 else ""
         yield Violation(
-            f"namespace {namespace} has {len(workloads)} workload(s) ({names}{more}) and no NetworkPolicy at all: "
-            "every pod may accept connections from anywhere and connect anywhere; add default-deny ingress and egress "
-            "policies to it, then allow the traffic its workloads need",
+            f"namespace {namespace} has {len(workloads)} workload(s) ({names}{more}) and no NetworkPolicy "
+            "at all: every pod may accept connections from anywhere and connect anywhere; add default-deny "
+            "ingress and egress policies to it, then allow the traffic its workloads need",
             anchor, (), ObjectRef("Namespace", "", namespace),
         )
