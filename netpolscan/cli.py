@@ -343,10 +343,11 @@ def console_main() -> None:
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(["txt", "csv", "md", "json", "dot", "mermaid"]),
+    type=click.Choice(["txt", "csv", "md", "json", "dot", "mermaid", "expectations"]),
     default="txt",
     show_default=True,
-    help="Output format (txt/csv/md/json/dot as netpol-analyzer).",
+    help="Output format (txt/csv/md/json/dot as netpol-analyzer; expectations: an expectations file "
+    "stating today's connectivity, for scan --expectations).",
 )
 @click.option("-o", "--output", type=str, default=None, help="Write the list to FILE instead of stdout.")
 @click.option("--focus-workload", default=None, help="Only connections of this workload (NAME or NS/NAME).")
@@ -361,6 +362,12 @@ def connectivity_command(
     from netpolscan.analysis.inputs import load_inventory
     from netpolscan.report.connectivity import format_connlist
 
+    if fmt == "expectations":
+        from netpolscan.expectations.bootstrap import bootstrap_text
+
+        inventory = load_inventory(paths, namespace)
+        _write(output, bootstrap_text(inventory, focus_workload, " ".join(paths)))
+        return 0
     rows = connection_rows(load_inventory(paths, namespace), focus_workload)
     _write(output, format_connlist(rows, fmt))
     return 0
@@ -422,3 +429,31 @@ def diff_command(
     else:
         _write(output, format_diff(rows, fmt))
     return 1 if fail_on_new and any(row.newly_allowed for row in rows) else 0
+
+
+@cli.command("probe-plan")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--expectations", "expectations_path", required=True, help="The connectivity expectations file.")
+@click.option("--image", default=None, help="Probe image with `sh` and `nc` [default: busybox:1.36].")
+@click.option("--timeout", type=click.IntRange(1, 60), default=2, show_default=True, help="Seconds per probe.")
+@click.option("-o", "--output", type=str, default=None, help="Write the manifests to FILE instead of stdout.")
+@click.option(
+    "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."
+)
+def probe_plan_command(
+    paths: tuple[str, ...],
+    expectations_path: str,
+    image: str | None,
+    timeout: int,
+    output: str | None,
+    namespace: str,
+) -> int:
+    """Write Kubernetes Jobs that test the expectations from inside a cluster (PASS/FAIL per probe)."""
+    from netpolscan.analysis.inputs import load_inventory
+    from netpolscan.expectations import load_expectations
+    from netpolscan.expectations.probe import DEFAULT_IMAGE, render_plan
+
+    expectations = load_expectations(expectations_path)
+    inventory = load_inventory(paths, namespace)
+    _write(output, render_plan(inventory, expectations, image or DEFAULT_IMAGE, timeout))
+    return 0
