@@ -65,6 +65,8 @@ def run_example(
         settings=dict(opts.get("settings", {})),
         today=opts.get("today"),
     )
+    if scan_options.today is not None:  # rules that read the date (NPS901) see the engine's
+        scan_options.settings.setdefault("today", scan_options.today)
     documents = list(parse_text(text, path))
     report = scan_documents(documents, scan_options)
     return list(report.active)

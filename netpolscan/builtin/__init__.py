@@ -18,6 +18,7 @@ from netpolscan.builtin import (  # noqa: F401
     kube_system_rules,
 )
 from netpolscan.builtin import expectation_rules  # noqa: F401
+from netpolscan.builtin import correctness_rules, meta_rules, redundancy_rules  # noqa: F401
 from netpolscan.builtin.registry import CHECKS
 from netpolscan.findings import Formatter, Rule, Severity
 from netpolscan.report import github, gitlab, json_report, junit, markdown, sarif, text

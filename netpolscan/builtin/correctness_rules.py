@@ -1,0 +1,423 @@
+"""NPS5xx: policies that do not do what their author meant (wrong selectors, ports, types, networks)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from netpolscan.analysis.connectivity import rule_ports
+from netpolscan.builtin.helpers import policy_label, port_numbers
+from netpolscan.builtin.registry import check
+from netpolscan.context import ScanContext
+from netpolscan.findings import Violation
+from netpolscan.model.objects import NetworkPolicy, Peer, PolicyRule, Service, ServicePort, Workload
+from netpolscan.model.selectors import LabelSelector
+
+DNS_PORT = 53
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _workload_name(workload: Workload) -> str:
+    return f"{workload.kind} {workload.namespace}/{workload.name}"
+
+
+def _names(items: Sequence[str], limit: int = 3) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _peer_text(peer: Peer) -> str:
+    if peer.ip_block is not None:
+        return f"ipBlock {peer.ip_block}"
+    parts = []
+    if peer.namespace_selector is not None:
+        parts.append(f"namespaceSelector {peer.namespace_selector}")
+    if peer.pod_selector is not None:
+        parts.append(f"podSelector {peer.pod_selector}")
+    return " + ".join(parts)
+
+
+def _peer_may_match(ctx: ScanContext, policy: NetworkPolicy, peer: Peer) -> bool:
+    """Whether a peer can stand for any endpoint: pods of the input, unscanned namespaces, addresses."""
+    scope = ctx.selection.peer_scope(policy, peer)
+    return scope.external or scope.unknown_namespaces or bool(scope.workloads)
+
+
+# --- NPS501 ---------------------------------------------------------------------------------------
+
+
+def _rule_may_allow_dns(ctx: ScanContext, policy: NetworkPolicy, rule: PolicyRule) -> bool:
+    """Whether an egress rule may allow UDP 53 to some destination (named ports resolved there)."""
+    if not rule.all_ports and not any(spec.protocol == "UDP" for spec in rule.ports):
+        return False
+    if rule.all_peers:
+        if rule.all_ports:
+            return True
+        # every destination: resolve names on the input's pods; pods outside the input may carry the name
+        if any(spec.is_named and spec.protocol == "UDP" for spec in rule.ports):
+            return True
+        return rule_ports(rule, None).contains("UDP", DNS_PORT)
+    for peer in rule.peers:
+        scope = ctx.selection.peer_scope(policy, peer)
+        if not (scope.external or scope.unknown_namespaces or scope.workloads):
+            continue
+        if rule.all_ports:
+            return True
+        if rule_ports(rule, None).contains("UDP", DNS_PORT):  # numbers, any destination
+            return True
+        named = [spec for spec in rule.ports if spec.is_named and spec.protocol == "UDP"]
+        if named and scope.unknown_namespaces:
+            return True  # the name may resolve to 53 on pods the input lacks
+        for workload in scope.workloads:
+            if rule_ports(rule, workload.ports).contains("UDP", DNS_PORT):
+                return True
+    return False
+
+
+@check("NPS501")
+def egress_isolation_blocks_dns(ctx: ScanContext) -> Iterator[Violation]:
+    selection = ctx.selection
+    for workload in ctx.inventory.workloads:
+        policies = selection.policies_for(workload, "egress")
+        if not policies:
+            continue
+        if any(_rule_may_allow_dns(ctx, p, r) for p in policies for r in p.rules("egress")):
+            continue
+        names = _names([p.name for p in policies])
+        yield Violation(
+            f"{_workload_name(workload)} is isolated for egress by NetworkPolicy {names} in namespace "
+            f"{workload.namespace}, but no egress rule allows port 53/UDP to any destination: its pods cannot "
+            "resolve names; add an egress rule to the cluster DNS (namespace kube-system, pods k8s-app=kube-dns) "
+            "on 53/UDP and 53/TCP",
+            workload.document,
+            (),
+            workload.ref,
+        )
+
+
+# --- NPS502 ---------------------------------------------------------------------------------------
+
+
+@check("NPS502")
+def policy_selects_no_pods(ctx: ScanContext) -> Iterator[Violation]:
+    inventory = ctx.inventory
+    for policy in inventory.policies:
+        workloads = inventory.workloads_in(policy.namespace)
+        if not workloads or ctx.selection.selected(policy):
+            continue
+        yield Violation(
+            f"{policy_label(policy)} has podSelector {policy.pod_selector}, which matches none of the "
+            f"{len(workloads)} workload(s) of namespace {policy.namespace} "
+            f"(e.g. {_names([w.name for w in workloads])}): the policy has no effect; fix the selector's labels "
+            "or delete the policy",
+            policy.document,
+            (),
+            policy.ref,
+        )
+
+
+# --- NPS503 ---------------------------------------------------------------------------------------
+
+
+def _selects_nothing(ctx: ScanContext, policy: NetworkPolicy, peer: Peer) -> str | None:
+    """Why a selector peer selects nothing in scope (None when it selects something or may)."""
+    if peer.ip_block is not None:
+        return None
+    scope = ctx.selection.peer_scope(policy, peer)
+    if scope.unknown_namespaces or scope.workloads:
+        return None
+    if not scope.namespaces:
+        if peer.namespace_selector is None:
+            return None  # the policy's own namespace is always in scope
+        return f"namespaceSelector {peer.namespace_selector} matches no namespace of the input"
+    pod_selector = peer.pod_selector
+    if pod_selector is None or pod_selector.is_empty:
+        return None  # it selects namespaces; that they run no pods in the input is not a slip
+    with_pods = [ns.name for ns in scope.namespaces if ctx.inventory.workloads_in(ns.name)]
+    if not with_pods:
+        return None  # the input has no pods there to judge the podSelector against
+    where = f"namespace {_names(with_pods)}"
+    return f"podSelector {pod_selector} matches no workload of {where}"
+
+
+@check("NPS503")
+def peer_selects_nothing(ctx: ScanContext) -> Iterator[Violation]:
+    for policy in ctx.inventory.policies:
+        for direction in ("ingress", "egress"):
+            for rule in policy.rules(direction):
+                for peer in rule.peers:
+                    reason = _selects_nothing(ctx, policy, peer)
+                    if reason is None:
+                        continue
+                    side = "from" if direction == "ingress" else "to"
+                    yield Violation(
+                        f"{policy_label(policy)} {direction} rule {rule.index + 1} `{side}` peer {peer.index + 1} "
+                        f"selects nothing: {reason}; check the labels for a typo",
+                        policy.document,
+                        peer.pointer,
+                        policy.ref,
+                        key=f"{direction}/{rule.index}/{peer.index}",
+                    )
+
+
+# --- NPS504 ---------------------------------------------------------------------------------------
+
+
+def _named_port_targets(
+    ctx: ScanContext, policy: NetworkPolicy, rule: PolicyRule
+) -> tuple[Workload, ...] | None:
+    """The pods a rule's named ports resolve on (None when pods outside the input may be among them)."""
+    if rule.direction == "ingress":
+        return ctx.selection.selected(policy)
+    if rule.all_peers:
+        return None
+    found: list[Workload] = []
+    for peer in rule.peers:
+        scope = ctx.selection.peer_scope(policy, peer)
+        if scope.unknown_namespaces:
+            return None
+        found.extend(w for w in scope.workloads if w not in found)
+    return tuple(found)
+
+
+@check("NPS504")
+def named_port_unresolved(ctx: ScanContext) -> Iterator[Violation]:
+    for policy in ctx.inventory.policies:
+        for direction in ("ingress", "egress"):
+            for rule in policy.rules(direction):
+                named = [spec for spec in rule.ports if spec.is_named]
+                if not named:
+                    continue
+                targets = _named_port_targets(ctx, policy, rule)
+                if not targets:
+                    continue
+                for spec in named:
+                    if port_numbers(spec, targets):
+                        continue
+                    whose = "selected pods" if direction == "ingress" else "destination pods"
+                    yield Violation(
+                        f"{policy_label(policy)} {direction} rule {rule.index + 1} names port {spec.port!r} "
+                        f"({spec.protocol}), but no container port of that name and protocol exists on its {whose} "
+                        f"({_names([_workload_name(w) for w in targets])}): the port matches nothing; use the "
+                        "container port's name or number",
+                        policy.document,
+                        (*spec.pointer, "port"),
+                        policy.ref,
+                        key=f"{direction}/{rule.index}/{spec.port}",
+                    )
+
+
+# --- NPS505 ---------------------------------------------------------------------------------------
+
+
+@check("NPS505")
+def rules_ignored_by_policy_types(ctx: ScanContext) -> Iterator[Violation]:
+    for policy in ctx.inventory.policies:
+        if not policy.explicit_policy_types:
+            continue
+        for key, rules, isolates, policy_type in (
+            ("ingress", policy.ingress, policy.isolates_ingress, "Ingress"),
+            ("egress", policy.egress, policy.isolates_egress, "Egress"),
+        ):
+            if not rules or isolates:
+                continue
+            present = policy.raw_ingress_present if key == "ingress" else policy.raw_egress_present
+            if not present:
+                continue
+            types = ", ".join(policy.policy_types) or "nothing"
+            yield Violation(
+                f"{policy_label(policy)} has {len(rules)} `{key}` rule(s), but its policyTypes ({types}) omit "
+                f"{policy_type}, so the API ignores them: add {policy_type} to policyTypes or delete the rules",
+                policy.document,
+                ("spec", key),
+                policy.ref,
+                key=key,
+            )
+
+
+# --- NPS506 ---------------------------------------------------------------------------------------
+
+
+@check("NPS506")
+def namespace_or_pod_selector_split(ctx: ScanContext) -> Iterator[Violation]:
+    for policy in ctx.inventory.policies:
+        for direction in ("ingress", "egress"):
+            for rule in policy.rules(direction):
+                ns_only = [
+                    p
+                    for p in rule.peers
+                    if p.ip_block is None and p.namespace_selector is not None and p.pod_selector is None
+                ]
+                pod_only = [
+                    p
+                    for p in rule.peers
+                    if p.ip_block is None
+                    and p.namespace_selector is None
+                    and p.pod_selector is not None
+                    and not p.pod_selector.is_empty
+                ]
+                if not ns_only or not pod_only:
+                    continue
+                side = "from" if direction == "ingress" else "to"
+                ns_peer, pod_peer = ns_only[0], pod_only[0]
+                yield Violation(
+                    f"{policy_label(policy)} {direction} rule {rule.index + 1} lists `namespaceSelector "
+                    f"{ns_peer.namespace_selector}` and `podSelector {pod_peer.pod_selector}` as two `{side}` peers, "
+                    f"which are ORed: it allows every pod of those namespaces, and pods {pod_peer.pod_selector} of "
+                    f"namespace {policy.namespace}; to allow only those pods in those namespaces, put both selectors "
+                    "in one peer",
+                    policy.document,
+                    rule.pointer,
+                    policy.ref,
+                    key=direction,
+                )
+
+
+# --- NPS507 ---------------------------------------------------------------------------------------
+
+
+def _networks(values: Any) -> list[IPNetwork]:
+    found: list[IPNetwork] = []
+    for value in values or ():
+        try:
+            found.append(
+                value
+                if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network)
+                else ipaddress.ip_network(str(value), strict=False)
+            )
+        except ValueError:
+            continue
+    return found
+
+
+def _overlap_left(cidr: IPNetwork, excepts: Iterable[IPNetwork], network: IPNetwork) -> bool:
+    """Whether ``cidr`` minus ``excepts`` still shares an address with ``network``."""
+    if cidr.version != network.version or not cidr.overlaps(network):
+        return False
+    part = network if network.prefixlen >= cidr.prefixlen else cidr  # CIDRs nest: the smaller one
+    first, last = int(part.network_address), int(part.broadcast_address)
+    holes = sorted(
+        (int(h.network_address), int(h.broadcast_address)) for h in excepts if h.version == part.version
+    )
+    position = first
+    for lo, hi in holes:
+        if hi < position:
+            continue
+        if lo > position:
+            return True
+        position = hi + 1
+        if position > last:
+            return False
+    return position <= last
+
+
+@check("NPS507")
+def ipblock_overlaps_cluster_network(ctx: ScanContext) -> Iterator[Violation]:
+    configured = [
+        (kind, network)
+        for kind, key in (("pod", "podCIDRs"), ("service", "serviceCIDRs"))
+        for network in _networks(ctx.settings.get(key))
+    ]
+    if not configured:
+        return
+    for policy in ctx.inventory.policies:
+        for direction in ("ingress", "egress"):
+            for rule in policy.rules(direction):
+                for peer in rule.peers:
+                    block = peer.ip_block
+                    if block is None:
+                        continue
+                    hits = [
+                        f"{kind} CIDR {network}"
+                        for kind, network in configured
+                        if _overlap_left(block.cidr, block.excepts, network)
+                    ]
+                    if not hits:
+                        continue
+                    yield Violation(
+                        f"{policy_label(policy)} {direction} rule {rule.index + 1} ipBlock {block} overlaps the "
+                        f"cluster's {', '.join(hits)}: whether ipBlocks match pod or Service addresses depends on the "
+                        "CNI; select pods with podSelector/namespaceSelector and add the cluster ranges to `except`",
+                        policy.document,
+                        peer.pointer,
+                        policy.ref,
+                        key=f"{direction}/{rule.index}/{peer.index}",
+                    )
+
+
+# --- NPS508 ---------------------------------------------------------------------------------------
+
+
+@check("NPS508")
+def host_network_pod_selected(ctx: ScanContext) -> Iterator[Violation]:
+    for policy in ctx.inventory.policies:
+        hosts = [w for w in ctx.selection.selected(policy) if w.host_network]
+        if not hosts:
+            continue
+        yield Violation(
+            f"{policy_label(policy)} selects {_names([_workload_name(w) for w in hosts])}, which run(s) with "
+            "hostNetwork: true: most CNIs do not enforce NetworkPolicies on host-network pods, so this policy "
+            "likely does not protect them; restrict their traffic on the nodes (host firewall) instead",
+            policy.document,
+            (),
+            policy.ref,
+        )
+
+
+# --- NPS509 ---------------------------------------------------------------------------------------
+
+
+def _target_number(service_port: ServicePort, workload: Workload) -> int | None:
+    target = service_port.target_port
+    if isinstance(target, int):
+        return target
+    return workload.resolve_port(target, service_port.protocol)
+
+
+def _admitted(ctx: ScanContext, workload: Workload, protocol: str, number: int) -> bool:
+    """Whether some ingress rule selecting ``workload`` admits ``number``/``protocol`` from some source."""
+    for policy in ctx.selection.policies_for(workload, "ingress"):
+        for rule in policy.rules("ingress"):
+            if not rule_ports(rule, workload.ports).contains(protocol, number):
+                continue
+            if rule.all_peers or any(_peer_may_match(ctx, policy, peer) for peer in rule.peers):
+                return True
+    return False
+
+
+def _backends(ctx: ScanContext, service: Service) -> tuple[Workload, ...]:
+    if not service.selector:
+        return ()
+    selector = LabelSelector(tuple(sorted(service.selector.items())))
+    return ctx.inventory.workloads_matching(service.namespace, selector)
+
+
+@check("NPS509")
+def service_port_blocked(ctx: ScanContext) -> Iterator[Violation]:
+    selection = ctx.selection
+    for service in ctx.inventory.services:
+        backends = _backends(ctx, service)
+        if not backends:
+            continue
+        for service_port in service.ports:
+            serving = [(w, n) for w in backends if (n := _target_number(service_port, w)) is not None]
+            if not serving:
+                continue
+            if not all(selection.is_isolated(w, "ingress") for w, _ in serving):
+                continue
+            if any(_admitted(ctx, w, service_port.protocol, n) for w, n in serving):
+                continue
+            targets = sorted({f"{n}/{service_port.protocol}" for _, n in serving})
+            policies = sorted({p.name for w, _ in serving for p in selection.policies_for(w, "ingress")})
+            shown = f" ({service_port.name})" if service_port.name else ""
+            yield Violation(
+                f"Service {service.namespace}/{service.name} port {service_port.port}{shown} targets "
+                f"{', '.join(targets)} on {_names([_workload_name(w) for w, _ in serving])}, which NetworkPolicy "
+                f"{_names(policies)} isolate(s) for ingress without admitting that port from any source: the "
+                "Service is unreachable; add an ingress rule allowing its clients on that port",
+                service.document,
+                ("spec", "ports", service_port.index),
+                service.ref,
+                key=str(service_port.index),
+            )
