@@ -3,7 +3,8 @@ run for real in a harness (temporary GITHUB_OUTPUT / GITHUB_STEP_SUMMARY, GITHUB
 
 The harness plays the runner's part: it resolves each step's `env:` and `if:` from the test's inputs and the
 outputs of earlier steps, runs every `run:` script with bash, and records the `uses:` steps it would run.
-The install step really creates a virtual environment and pip-installs this checkout into it (once per module).
+The install step really creates a virtual environment and pip-installs this checkout into it
+(once per module).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ spec:
 """
 
 
-# --- static checks -------------------------------------------------------------------------------------------
+# --- static checks --------------------------------------------------------------------------------
 
 
 def test_action_yml_matches_the_github_action_metadata_schema() -> None:
@@ -75,7 +76,9 @@ def test_action_yml_matches_the_github_action_metadata_schema() -> None:
 def test_no_expression_inside_run_scripts() -> None:
     for step in STEPS:
         if "run" in step:
-            assert "${{" not in step["run"], f"step {step['name']!r}: pass inputs through env:, not ${{{{ }}}} in run:"
+            assert "${{" not in step["run"], (
+                f"step {step['name']!r}: pass inputs through env:, not ${{{{ }}}} in run:"
+            )
 
 
 def test_every_input_is_used_and_every_reference_exists() -> None:
@@ -106,7 +109,7 @@ def test_shell_steps_are_bash_and_upload_is_the_codeql_action() -> None:
     assert "run" in STEPS[-1] and "exit" in STEPS[-1]["run"], "the last step exits with the scan's exit code"
 
 
-# --- the harness ---------------------------------------------------------------------------------------------
+# --- the harness ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -139,7 +142,9 @@ def _resolve(text: str, context: Mapping[str, Any]) -> str:
 
     def substitute(match: re.Match[str]) -> str:
         expression = match.group(1)
-        assert re.fullmatch(r"[a-z_]+(\.[A-Za-z0-9_-]+)+", expression), f"unsupported expression {expression!r}"
+        assert re.fullmatch(r"[a-z_]+(\.[A-Za-z0-9_-]+)+", expression), (
+            f"unsupported expression {expression!r}"
+        )
         value = _lookup(expression, context)
         return "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -147,7 +152,7 @@ def _resolve(text: str, context: Mapping[str, Any]) -> str:
 
 
 def _condition(expression: str, context: Mapping[str, Any]) -> bool:
-    """Evaluate an `if:` made of `a.b == 'x'` / `a.b != true` terms joined by `&&` (case-insensitive strings)."""
+    """Evaluate an `if:` of `a.b == 'x'` / `a.b != true` terms joined by `&&` (strings ignore case)."""
     result = True
     for term in expression.split("&&"):
         match = re.fullmatch(r"\s*([a-z_][A-Za-z0-9_.-]*)\s*(==|!=)\s*('([^']*)'|true|false)\s*", term)
@@ -176,8 +181,12 @@ def _read_outputs(path: Path) -> dict[str, str]:
 
 
 def run_action(
-    inputs: Mapping[str, str], workspace: Path, venv_bin: str | None, event: Mapping[str, Any] | None = None,
-    actor: str = "octocat", path_prepend: Path | None = None,
+    inputs: Mapping[str, str],
+    workspace: Path,
+    venv_bin: str | None,
+    event: Mapping[str, Any] | None = None,
+    actor: str = "octocat",
+    path_prepend: Path | None = None,
 ) -> Run:
     """Run the action's steps like a runner would; `venv_bin` replaces the install step when given."""
     values = {name: str(spec.get("default", "")) for name, spec in METADATA["inputs"].items()}
@@ -214,14 +223,23 @@ def run_action(
         env = {key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "INPUT_"))}
         if path_prepend is not None:
             env["PATH"] = f"{path_prepend}{os.pathsep}{env['PATH']}"
-        env.update({
-            "GITHUB_OUTPUT": str(output_file), "GITHUB_STEP_SUMMARY": str(summary_file),
-            "GITHUB_ACTION_PATH": str(REPO), "GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(runner_temp),
-        })
+        env.update(
+            {
+                "GITHUB_OUTPUT": str(output_file),
+                "GITHUB_STEP_SUMMARY": str(summary_file),
+                "GITHUB_ACTION_PATH": str(REPO),
+                "GITHUB_WORKSPACE": str(workspace),
+                "RUNNER_TEMP": str(runner_temp),
+            }
+        )
         env.update({key: _resolve(str(value), context) for key, value in step.get("env", {}).items()})
         result = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-            cwd=workspace, env=env, capture_output=True, text=True, timeout=600,
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         run.logs.append(f"--- {step['name']} (exit {result.returncode})\n{result.stdout}{result.stderr}")
         run.outputs[step_id] = _read_outputs(output_file)
@@ -234,7 +252,7 @@ def run_action(
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Run the install step for real once: a fresh venv with this checkout pip-installed from GITHUB_ACTION_PATH."""
+    """Run the install step for real once: a fresh venv, this checkout installed from GITHUB_ACTION_PATH."""
     workspace = tmp_path_factory.mktemp("install") / "workspace"
     workspace.mkdir()
     run = run_action({}, workspace, venv_bin=None, event={})
@@ -264,12 +282,14 @@ def _expected_summary(workspace: Path, *paths: str) -> dict[str, int]:
     return json.loads(out.read_text(encoding="utf-8"))["summary"]  # type: ignore[no-any-return]
 
 
-# --- runs ----------------------------------------------------------------------------------------------------
+# --- runs -----------------------------------------------------------------------------------------
 
 
 def test_bad_manifest_fails_with_sarif_counts_summary_and_upload(installed: str, workspace: Path) -> None:
     (workspace / "k8s" / "policy.yaml").write_text(BAD_POLICY)
-    run = run_action({"paths": "k8s"}, workspace, installed, event={"pull_request": {"head": {"repo": {"fork": False}}}})
+    run = run_action(
+        {"paths": "k8s"}, workspace, installed, event={"pull_request": {"head": {"repo": {"fork": False}}}}
+    )
     assert run.exit_code == 1, "\n".join(run.logs)
     assert run.failed_step == "Exit with the scan's exit code"
     outputs = run.action_outputs()
@@ -337,7 +357,7 @@ def test_input_error_exits_2_without_upload(installed: str, workspace: Path) -> 
     assert "could not run" in run.summary
 
 
-# --- argument building, with a stub netpolscan that records its arguments ------------------------------------------
+# --- argument building, with a stub netpolscan that records its arguments -------------------------
 
 STUB = """\
 #!/usr/bin/env bash
@@ -349,7 +369,8 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 case "$fmt" in
-  json) echo '{"summary": {"total": 3, "error": 1, "warning": 1, "note": 1, "suppressed": 0}, "findings": []}' > "$out" ;;
+  json) echo '{"summary": {"total": 3, "error": 1, "warning": 1, "note": 1, "suppressed": 0},
+                 "findings": []}' > "$out" ;;
   sarif) echo '{"version": "2.1.0", "runs": []}' > "$out" ;;
   markdown) echo '## stub markdown summary' > "$out" ;;
 esac
@@ -374,7 +395,9 @@ def _calls(log: Path) -> list[list[str]]:
     return [line.split("\0") for line in log.read_text(encoding="utf-8").split("\0\n") if line]
 
 
-def test_arguments_are_built_from_inputs_without_evaluation(stub_bin: tuple[str, Path], workspace: Path) -> None:
+def test_arguments_are_built_from_inputs_without_evaluation(
+    stub_bin: tuple[str, Path], workspace: Path
+) -> None:
     bin_dir, log = stub_bin
     inputs = {
         "paths": "k8s 'dir with space'\nother.yaml",
@@ -392,17 +415,48 @@ def test_arguments_are_built_from_inputs_without_evaluation(stub_bin: tuple[str,
     assert len(calls) == 3  # SARIF, JSON (counts), markdown (summary)
     sarif_call = calls[0]
     assert sarif_call[:9] == [
-        "scan", "k8s", "dir with space", "other.yaml", "--helm", "charts/app", "--values", "values.yaml", "--values",
+        "scan",
+        "k8s",
+        "dir with space",
+        "other.yaml",
+        "--helm",
+        "charts/app",
+        "--values",
+        "values.yaml",
+        "--values",
     ]
     assert sarif_call[9:] == [
-        "prod values.yaml", "--kustomize", "overlays/prod", "--config", "ci/.netpolscan.yaml",
-        "--sarif-category", "netpolscan/prod", "--select", "NPS3", "--namespace", "shop", "$(touch", "pwned)",
-        "`touch", "pwned2`", "--fail-on", "error", "--format", "sarif", "--output", "netpolscan.sarif",
+        "prod values.yaml",
+        "--kustomize",
+        "overlays/prod",
+        "--config",
+        "ci/.netpolscan.yaml",
+        "--sarif-category",
+        "netpolscan/prod",
+        "--select",
+        "NPS3",
+        "--namespace",
+        "shop",
+        "$(touch",
+        "pwned)",
+        "`touch",
+        "pwned2`",
+        "--fail-on",
+        "error",
+        "--format",
+        "sarif",
+        "--output",
+        "netpolscan.sarif",
     ]
     assert calls[1][-5:] == ["never", "--format", "json", "--output", calls[1][-1]]
     assert calls[2][-4:-1] == ["--format", "markdown", "--output"]
     outputs = run.action_outputs()
-    assert (outputs["errors"], outputs["warnings"], outputs["notes"], outputs["findings"]) == ("1", "1", "1", "3")
+    assert (outputs["errors"], outputs["warnings"], outputs["notes"], outputs["findings"]) == (
+        "1",
+        "1",
+        "1",
+        "3",
+    )
     assert "stub markdown summary" in run.summary
     assert run.exit_code == 1
 

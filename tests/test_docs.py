@@ -28,7 +28,9 @@ PLUGIN_FORMATS = {"acme-csv", "acme-ids"}  # formats the plugin docs themselves 
 
 
 def _blocks(path: Path, *langs: str) -> list[str]:
-    return [m.group("body") for m in FENCE.finditer(path.read_text(encoding="utf-8")) if m.group("lang") in langs]
+    return [
+        m.group("body") for m in FENCE.finditer(path.read_text(encoding="utf-8")) if m.group("lang") in langs
+    ]
 
 
 def test_the_guide_has_its_pages() -> None:
@@ -42,12 +44,13 @@ def test_relative_links_resolve() -> None:
             assert (page.parent / target).exists(), f"{page.name}: broken link {target}"
 
 
-# --- hooks: documented, with the exact signature ------------------------------------------------------------
+# --- hooks: documented, with the exact signature --------------------------------------------------
 
 
 def _hookspecs() -> dict[str, Callable[..., object]]:
     return {
-        name: function for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
+        name: function
+        for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
         if name.startswith("netpolscan_") and hasattr(function, "netpolscan_spec")
     }
 
@@ -73,19 +76,25 @@ def test_every_hook_is_documented_with_its_exact_signature(name: str) -> None:
     assert section, f"docs/plugins.md has no `### `{name}`` section: document the hook"
     expected = f"def {_signature(_hookspecs()[name])}: ..."
     first_block = FENCE.search(section.group("body"))
-    assert first_block and first_block.group("lang") == "python", f"{name}: the section starts with its signature"
+    assert first_block and first_block.group("lang") == "python", (
+        f"{name}: the section starts with its signature"
+    )
     documented = first_block.group("body").strip()
-    assert documented == expected, f"docs/plugins.md documents\n  {documented}\nbut the hookspec is\n  {expected}"
+    assert documented == expected, (
+        f"docs/plugins.md documents\n  {documented}\nbut the hookspec is\n  {expected}"
+    )
     assert "@hookimpl" in section.group("body"), f"{name}: the section needs an example implementation"
 
 
 def test_no_documented_hook_is_stale() -> None:
-    documented = set(re.findall(r"^### `(netpolscan_\w+)`", PLUGINS_MD.read_text(encoding="utf-8"), re.MULTILINE))
+    documented = set(
+        re.findall(r"^### `(netpolscan_\w+)`", PLUGINS_MD.read_text(encoding="utf-8"), re.MULTILINE)
+    )
     assert documented == set(_hookspecs())
 
 
 def test_plugin_examples_register_and_work(tmp_path: Path) -> None:
-    """Each @hookimpl example of plugins.md, loaded as a plugin, registers valid rules and formats that run."""
+    """Each @hookimpl example of plugins.md, loaded as a plugin, registers rules and formats that run."""
     from netpolscan.plugins import collect_formatters, collect_rules, plugin_manager
     from netpolscan.scan import ScanOptions, scan_documents
     from netpolscan.sources.yamlparse import parse_text
@@ -100,14 +109,19 @@ def test_plugin_examples_register_and_work(tmp_path: Path) -> None:
     rules = [r for r in collect_rules(pm) if r.id.startswith("ACME")]
     formats = collect_formatters(pm)
     assert [r.id for r in rules] == ["ACME101"] and "acme-ids" in formats
-    documents = list(parse_text("kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata:\n  name: x\n"
-                                "spec:\n  podSelector: {}\n", "np.yaml"))
+    documents = list(
+        parse_text(
+            "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata:\n  name: x\n"
+            "spec:\n  podSelector: {}\n",
+            "np.yaml",
+        )
+    )
     report = scan_documents(documents, ScanOptions(paths=("np.yaml",)), rules)
     assert [(f.rule_id, f.location.line) for f in report.findings] == [("ACME101", 3)]
     assert formats["acme-ids"](report) == "ACME101 np.yaml:3\n"
 
 
-# --- commands shown in ```sh blocks ------------------------------------------------------------------------
+# --- commands shown in ```sh blocks ---------------------------------------------------------------
 
 
 def _commands() -> list[tuple[str, list[str]]]:
@@ -168,7 +182,9 @@ DEMO_COMMANDS = [(where, args) for where, args in COMMANDS if "examples/demo" in
 
 
 @pytest.mark.parametrize(("where", "args"), DEMO_COMMANDS, ids=[where for where, _ in DEMO_COMMANDS])
-def test_documented_demo_command_runs(where: str, args: list[str], demo_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_documented_demo_command_runs(
+    where: str, args: list[str], demo_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(list(args))
     err = capsys.readouterr().err
     assert code in (0, 1), f"{where}: exit {code}: {err}"
@@ -180,7 +196,7 @@ def test_getting_started_demo_has_findings(demo_dir: Path, capsys: pytest.Captur
     assert "NPS303" in capsys.readouterr().out
 
 
-# --- configuration and suppression examples ----------------------------------------------------------------
+# --- configuration and suppression examples -------------------------------------------------------
 
 
 def test_configuration_example_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -194,14 +210,20 @@ def test_configuration_example_is_valid(tmp_path: Path, monkeypatch: pytest.Monk
     assert config.fail_on == "error" and config.ignores and config.rule_settings
 
 
-def test_suppression_examples_suppress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_suppression_examples_suppress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import json
 
     text = (DOCS / "suppressions.md").read_text(encoding="utf-8")
     annotated = next(b for b in _blocks(DOCS / "suppressions.md", "yaml") if "kind: NetworkPolicy" in b)
     policy = yaml.safe_load(annotated)
     policy["metadata"]["annotations"]["netpolscan.io/ignore-until"] = "2999-12-31"
-    policy["spec"] = {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}]}]}
+    policy["spec"] = {
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}]}],
+    }
     (tmp_path / "k8s").mkdir()
     (tmp_path / "k8s" / "np.yaml").write_text(yaml.safe_dump(policy))
     monkeypatch.chdir(tmp_path)
@@ -219,7 +241,11 @@ def test_suppression_examples_suppress(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_baseline_commands_round_trip(demo_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    commands = [args for where, args in COMMANDS if where.startswith("suppressions.md") and any("baseline" in a for a in args)]
+    commands = [
+        args
+        for where, args in COMMANDS
+        if where.startswith("suppressions.md") and any("baseline" in a for a in args)
+    ]
     assert len(commands) == 2
     os.makedirs("k8s")
     for name in ("app.yaml", "policies.yaml"):

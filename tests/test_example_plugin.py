@@ -38,18 +38,20 @@ spec:
 """
 
 
-# --- entry points without pip ---------------------------------------------------------------------------------
+# --- entry points without pip ---------------------------------------------------------------------
 
 
 @pytest.fixture
 def distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """``distribution(name, entry_points={ep: target}, modules={module: source})``: an installed-looking plugin."""
+    """``distribution(name, entry_points={ep: target}, modules={module: source})``: a plugin "installed"."""
     root = tmp_path / "site"
     root.mkdir()
     monkeypatch.syspath_prepend(str(root))
     added: list[str] = []
 
-    def make(name: str, entry_points: dict[str, str], modules: dict[str, str] | None = None, version: str = "1.0") -> None:
+    def make(
+        name: str, entry_points: dict[str, str], modules: dict[str, str] | None = None, version: str = "1.0"
+    ) -> None:
         info = root / f"{name.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
@@ -88,7 +90,9 @@ def test_example_plugin_rule_docs(example_plugin: None, doc: Path) -> None:
     assert check_rule_doc(doc)
 
 
-def test_example_plugin_in_process(example_plugin: None, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_example_plugin_in_process(
+    example_plugin: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     code, out, _ = _run(capsys, "rules", "--format", "json")
     rules = {r["id"]: r for r in json.loads(out)}
     assert code == 0 and rules["ACME101"]["plugin"] == "acme" and rules["ACME102"]["level"] == "error"
@@ -106,7 +110,7 @@ def test_example_plugin_in_process(example_plugin: None, capsys: pytest.CaptureF
     assert not any(f["ruleId"].startswith("ACME") for f in json.loads(out)["findings"])
 
 
-# --- load errors: one line on stderr naming the plugin, exit 2 -------------------------------------------------
+# --- load errors: one line on stderr naming the plugin, exit 2 ------------------------------------
 
 HOOKIMPL = "from netpolscan import hookimpl, Rule, Severity\n"
 
@@ -116,12 +120,17 @@ def _rules_module(*ids: str) -> str:
         f"Rule({rule_id!r}, 'rule-{rule_id.lower()}', Severity.WARNING, lambda ctx: iter(()), summary='s')"
         for rule_id in ids
     )
-    return HOOKIMPL + f"@hookimpl\ndef netpolscan_register_rules(register):\n    for r in [{rules}]:\n        register(r)\n"
+    return (
+        HOOKIMPL
+        + "@hookimpl\ndef netpolscan_register_rules(register):\n"
+        + f"    for r in [{rules}]:\n        register(r)\n"
+    )
 
 
 LOAD_ERRORS = {
     "import-fails": (
-        {"broken": "acme_broken"}, {"acme_broken": "import acme_dependency_that_is_not_installed\n"},
+        {"broken": "acme_broken"},
+        {"acme_broken": "import acme_dependency_that_is_not_installed\n"},
         ["broken", "acme_dependency_that_is_not_installed"],
     ),
     "misspelled-hook": (
@@ -129,7 +138,11 @@ LOAD_ERRORS = {
         {"acme_typo": HOOKIMPL + "@hookimpl\ndef netpolscan_register_rule(register):\n    pass\n"},
         ["typo", "netpolscan_register_rule"],
     ),
-    "reserved-prefix": ({"squatter": "acme_squat"}, {"acme_squat": _rules_module("NPS950")}, ["squatter", "NPS"]),
+    "reserved-prefix": (
+        {"squatter": "acme_squat"},
+        {"acme_squat": _rules_module("NPS950")},
+        ["squatter", "NPS"],
+    ),
     "id-collision": (
         {"acme-one": "acme_one", "acme-two": "acme_two"},
         {"acme_one": _rules_module("ACME101"), "acme_two": _rules_module("ACME101")},
@@ -141,7 +154,10 @@ LOAD_ERRORS = {
 @pytest.mark.parametrize("case", LOAD_ERRORS, ids=list(LOAD_ERRORS))
 @pytest.mark.parametrize("command", [["rules"], ["scan"]], ids=["rules", "scan"])
 def test_load_errors_are_one_clear_line_naming_the_plugin(
-    case: str, command: list[str], distribution: Callable[..., None], capsys: pytest.CaptureFixture[str],
+    case: str,
+    command: list[str],
+    distribution: Callable[..., None],
+    capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
     entry_points, modules, expected = LOAD_ERRORS[case]
@@ -161,7 +177,7 @@ def test_load_errors_are_one_clear_line_naming_the_plugin(
     assert code in (0, 1) and "error" not in err, err
 
 
-# --- the example plugin pip-installed into a fresh virtualenv -------------------------------------------------
+# --- the example plugin pip-installed into a fresh virtualenv -------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -170,22 +186,41 @@ def plugin_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.create(root / "venv", with_pip=True, system_site_packages=False, symlinks=True)
     bin_dir = root / "venv" / ("Scripts" if sys.platform == "win32" else "bin")
     install = subprocess.run(
-        [str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         str(REPO), f"{PLUGIN}[test]"],
-        capture_output=True, text=True, timeout=900,
+        [
+            str(bin_dir / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(REPO),
+            f"{PLUGIN}[test]",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert install.returncode == 0, install.stdout + install.stderr
     return bin_dir
 
 
 def _venv_run(bin_dir: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(bin_dir / "netpolscan"), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [str(bin_dir / "netpolscan"), *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def test_installed_plugin_is_listed_and_fires_in_sarif(plugin_venv: Path, tmp_path: Path) -> None:
     isolated = subprocess.run(
-        [str(plugin_venv / "python"), "-c", "import sys, netpolscan; print(netpolscan.__file__); print(sys.prefix)"],
-        capture_output=True, text=True, check=True, cwd=tmp_path,
+        [
+            str(plugin_venv / "python"),
+            "-c",
+            "import sys, netpolscan; print(netpolscan.__file__); print(sys.prefix)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
     ).stdout.splitlines()
     assert str(REPO) not in isolated[0], "netpolscan must come from the venv, not the checkout"
 
@@ -196,16 +231,25 @@ def test_installed_plugin_is_listed_and_fires_in_sarif(plugin_venv: Path, tmp_pa
         assert name in line and "acme" in line
 
     (tmp_path / "np.yaml").write_text(MANIFEST)
-    scan = _venv_run(plugin_venv, "scan", "np.yaml", "--format", "sarif", "--output", "out.sarif", cwd=tmp_path)
+    scan = _venv_run(
+        plugin_venv, "scan", "np.yaml", "--format", "sarif", "--output", "out.sarif", cwd=tmp_path
+    )
     assert scan.returncode == 1, scan.stderr
     sarif = json.loads((tmp_path / "out.sarif").read_text(encoding="utf-8"))
-    results = {(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in sarif["runs"][0]["results"]}
+    results = {
+        (r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
+        for r in sarif["runs"][0]["results"]
+    }
     assert {("ACME101", 3), ("ACME102", 10)} <= results
     driver_rules = {rule["id"] for rule in sarif["runs"][0]["tool"]["driver"]["rules"]}
-    extensions = {rule["id"] for ext in sarif["runs"][0]["tool"].get("extensions", []) for rule in ext.get("rules", [])}
+    extensions = {
+        rule["id"] for ext in sarif["runs"][0]["tool"].get("extensions", []) for rule in ext.get("rules", [])
+    }
     assert {"ACME101", "ACME102"} <= driver_rules | extensions
 
-    csv = _venv_run(plugin_venv, "scan", "np.yaml", "--select", "ACME102", "--format", "acme-csv", cwd=tmp_path)
+    csv = _venv_run(
+        plugin_venv, "scan", "np.yaml", "--select", "ACME102", "--format", "acme-csv", cwd=tmp_path
+    )
     assert csv.stdout.splitlines()[1].startswith("ACME102,banned-port-allowed,error,np.yaml,10,")
 
 
@@ -223,7 +267,10 @@ def test_installed_plugin_shows_in_netpolscan_plugins(plugin_venv: Path) -> None
 def test_example_plugin_own_tests_pass_in_the_venv(plugin_venv: Path) -> None:
     result = subprocess.run(
         [str(plugin_venv / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(PLUGIN / "tests")],
-        capture_output=True, text=True, cwd=PLUGIN, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=PLUGIN,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout

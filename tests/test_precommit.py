@@ -68,8 +68,10 @@ spec:
 """
 
 GIT_ENV = {
-    "GIT_AUTHOR_NAME": "netpolscan tests", "GIT_AUTHOR_EMAIL": "tests@example.invalid",
-    "GIT_COMMITTER_NAME": "netpolscan tests", "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+    "GIT_AUTHOR_NAME": "netpolscan tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+    "GIT_COMMITTER_NAME": "netpolscan tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
     "GIT_CONFIG_NOSYSTEM": "1",
 }
 
@@ -89,8 +91,15 @@ def test_hook_definition() -> None:
     files, exclude = re.compile(hook["files"]), re.compile(hook["exclude"])
     for name in ("k8s/policy.yaml", "deploy/app.yml", "rendered.json"):
         assert files.search(name) and not exclude.search(name), name
-    for name in (".pre-commit-config.yaml", ".github/workflows/ci.yml", "chart/templates/np.yaml", "chart/Chart.yaml",
-                 "chart/values-prod.yaml", "README.md", "main.py"):
+    for name in (
+        ".pre-commit-config.yaml",
+        ".github/workflows/ci.yml",
+        "chart/templates/np.yaml",
+        "chart/Chart.yaml",
+        "chart/values-prod.yaml",
+        "README.md",
+        "main.py",
+    ):
         assert not files.search(name) or exclude.search(name), name
 
 
@@ -122,7 +131,11 @@ def _try_repo(hook_repo: Path, project: Path) -> subprocess.CompletedProcess[str
     env = {**os.environ, **GIT_ENV, "PRE_COMMIT_COLOR": "never"}
     return subprocess.run(
         [executable, "try-repo", str(hook_repo), "netpolscan", "--all-files", "--verbose"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=900,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 
@@ -132,7 +145,9 @@ def _project(root: Path, policy: str) -> Path:
     (project / "k8s" / "policy.yaml").write_text(policy)
     (project / "README.md").write_text("not scanned\n")
     (project / ".github" / "workflows").mkdir(parents=True)
-    (project / ".github" / "workflows" / "ci.yml").write_text("on: [push]\njobs: {}\n")  # excluded by the hook
+    (project / ".github" / "workflows" / "ci.yml").write_text(
+        "on: [push]\njobs: {}\n"
+    )  # excluded by the hook
     _git(project, "init", "-q")
     _git(project, "add", "-A")
     _git(project, "commit", "-q", "-m", "manifests")

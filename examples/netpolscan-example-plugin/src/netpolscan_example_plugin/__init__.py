@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 from netpolscan import Rule, hookimpl
 from netpolscan.findings import Formatter
-
 from netpolscan_example_plugin.csv_format import render_csv
 from netpolscan_example_plugin.rules import RULES
 

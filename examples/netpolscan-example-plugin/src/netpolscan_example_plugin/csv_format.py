@@ -16,8 +16,17 @@ def render_csv(report: Report) -> str:
     writer.writerow(COLUMNS)
     for finding in report.findings:
         loc = finding.location
-        writer.writerow((
-            finding.rule_id, finding.rule_name, finding.level.value, loc.path, loc.line, loc.column,
-            str(finding.obj) if finding.obj else "", finding.message, "yes" if finding.suppression else "no",
-        ))
+        writer.writerow(
+            (
+                finding.rule_id,
+                finding.rule_name,
+                finding.level.value,
+                loc.path,
+                loc.line,
+                loc.column,
+                str(finding.obj) if finding.obj else "",
+                finding.message,
+                "yes" if finding.suppression else "no",
+            )
+        )
     return out.getvalue()

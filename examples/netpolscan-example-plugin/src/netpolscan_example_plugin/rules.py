@@ -22,8 +22,8 @@ BANNED_PORTS: dict[tuple[str, int], str] = {
 def missing_owner(ctx: ScanContext) -> Iterator[Violation]:
     for policy in ctx.inventory.policies:
         data = policy.document.data if isinstance(policy.document.data, dict) else {}
-        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-        labels = metadata.get("labels")
+        metadata = data.get("metadata")
+        labels = metadata.get("labels") if isinstance(metadata, dict) else None
         owner = labels.get("owner") if isinstance(labels, dict) else None
         if isinstance(owner, str) and owner.strip():
             continue
@@ -31,7 +31,9 @@ def missing_owner(ctx: ScanContext) -> Iterator[Violation]:
         yield Violation(
             f"NetworkPolicy {policy.namespace}/{policy.name} has no `owner` label: "
             "add `metadata.labels.owner` naming the team that answers for it",
-            policy.document, pointer, policy.ref,
+            policy.document,
+            pointer,
+            policy.ref,
         )
 
 
@@ -50,8 +52,11 @@ def _banned_in(spec: PortSpec, banned: dict[tuple[str, int], str]) -> list[tuple
     if not isinstance(spec.port, int):  # every port, or a named port: not an explicit number
         return []
     last = spec.end_port if spec.end_port is not None else spec.port
-    return sorted((number, name) for (protocol, number), name in banned.items()
-                  if protocol == spec.protocol and spec.port <= number <= last)
+    return sorted(
+        (number, name)
+        for (protocol, number), name in banned.items()
+        if protocol == spec.protocol and spec.port <= number <= last
+    )
 
 
 def banned_port_allowed(ctx: ScanContext) -> Iterator[Violation]:
@@ -62,9 +67,13 @@ def banned_port_allowed(ctx: ScanContext) -> Iterator[Violation]:
                 for spec in rule.ports:
                     for number, name in _banned_in(spec, banned):
                         yield Violation(
-                            f"NetworkPolicy {policy.namespace}/{policy.name} {direction} rule {rule.index + 1} allows "
+                            f"NetworkPolicy {policy.namespace}/{policy.name} {direction} rule "
+                            f"{rule.index + 1} allows "
                             f"{spec.protocol} {number} ({name}), a port ACME bans",
-                            policy.document, spec.pointer, policy.ref, key=f"{spec.protocol}/{number}",
+                            policy.document,
+                            spec.pointer,
+                            policy.ref,
+                            key=f"{spec.protocol}/{number}",
                         )
 
 
