@@ -7,6 +7,7 @@ ones after it. Alias expansion and nesting depth are bounded.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Iterator
@@ -26,7 +27,15 @@ MAX_DEPTH = 200  # nesting depth allowed per document (real manifests stay far b
 
 _DOC_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 _SOURCE_COMMENT = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.MULTILINE)
-_FLOW_OPEN = re.compile(r"[\[{]{64,}")
+# libyaml composes recursively in C: a few tens of thousands of levels overflow the C stack (a crash, not
+# an exception). A cheap, sound screen bounds the depth before composing: flow depth <= the number of
+# "[" and "{", block depth <= 2 * the longest run of indentation and "-", "?", ":" indicators starting a
+# line (+2). Only documents the screen cannot clear get the exact (iterative) depth check on events.
+_SCREEN_BRACKETS = 1000
+_SCREEN_PREFIX = 500
+_LONG_PREFIX = re.compile(r"^[ \t?:-]{%d,}" % _SCREEN_PREFIX, re.MULTILINE)
+_COLLECTION_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_COLLECTION_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
@@ -236,11 +245,13 @@ def _origin(data: Any) -> Origin | None:
 def _parse_chunk(chunk: str, line_offset: int, path: str, index: int) -> Document | None:
     helm_source = _helm_source(chunk)
     first_line = _first_content_line(chunk, line_offset)
-    if _FLOW_OPEN.search(chunk):  # libyaml composes recursively: refuse pathological nesting up front
-        depth = _flow_depth(chunk)
-        if depth > MAX_DEPTH:
-            return Document(path=path, index=index, line=first_line, error=f"document is nested more than {MAX_DEPTH} levels deep", error_line=first_line, error_column=1, helm_source=helm_source)
+    too_deep = _too_deep(chunk, line_offset)
+    if too_deep is not None:
+        return Document(path=path, index=index, line=first_line, error=f"document is nested more than {MAX_DEPTH} levels deep", error_line=too_deep[0], error_column=too_deep[1], helm_source=helm_source)
     loader = _Loader(chunk)
+    collecting = gc.isenabled()
+    if collecting:  # the node tree has no cycles; collecting while it grows makes big documents quadratic
+        gc.disable()
     try:
         node = loader.get_single_node()
         if node is None:
@@ -259,6 +270,8 @@ def _parse_chunk(chunk: str, line_offset: int, path: str, index: int) -> Documen
         return Document(path=path, index=index, line=first_line, error="document is nested too deeply", error_line=first_line, error_column=1, helm_source=helm_source)
     finally:
         loader.dispose()
+        if collecting:
+            gc.enable()
     if data is None:
         return None  # "---" followed by nothing (helm emits these)
     doc = Document(path=path, index=index, line=marks.line, data=data, marks=marks, helm_source=helm_source, warnings=converter.warnings)
@@ -266,16 +279,28 @@ def _parse_chunk(chunk: str, line_offset: int, path: str, index: int) -> Documen
     return doc
 
 
-def _flow_depth(chunk: str) -> int:
-    depth = deepest = 0
-    for char in chunk:
-        if char in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-        elif char in "]}":
-            depth -= 1
-    return deepest
+def _too_deep(chunk: str, line_offset: int) -> tuple[int, int | None] | None:
+    """(line, column) where ``chunk`` nests deeper than MAX_DEPTH, or None; never composes a node."""
+    if chunk.count("[") + chunk.count("{") <= _SCREEN_BRACKETS and not _LONG_PREFIX.search(chunk):
+        return None  # depth <= _SCREEN_BRACKETS + 2 * _SCREEN_PREFIX + 2: safe to compose
+    loader = _Loader(chunk)
+    depth = 0
+    try:
+        while True:
+            event = loader.get_event()
+            if event is None or isinstance(event, yaml.StreamEndEvent):
+                return None
+            if isinstance(event, _COLLECTION_START):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return mark.line + 1 + line_offset, mark.column + 1
+            elif isinstance(event, _COLLECTION_END):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # composing reports the syntax error (before reaching a dangerous depth)
+    finally:
+        loader.dispose()
 
 
 def _expand_lists(doc: Document) -> Iterator[Document]:
