@@ -210,6 +210,9 @@ def scan(
     if expectations_path is not None:
         if not Path(expectations_path).is_file():
             raise NetpolscanError(f"{expectations_path}: expectations file not found")
+        from netpolscan.expectations import load_expectations
+
+        load_expectations(expectations_path)  # a bad file stops the run here (exit 2), not inside a rule
         options.settings["expectations"] = expectations_path
     report = run_scan(options)
     if write_baseline_path:
