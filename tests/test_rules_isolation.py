@@ -124,7 +124,7 @@ spec:
     assert _findings(text, "NPS103") == []
     found = _findings(text, "NPS104")
     assert [line for line, _ in found] == [10]
-    assert "(1 policy in the namespace, none selects it)" in found[0][1]
+    assert "(NetworkPolicy all selects it for ingress only)" in found[0][1]
 
 
 def test_namespace_without_policy_points_at_its_manifest_and_covers_kube_system() -> None:
@@ -178,3 +178,20 @@ def test_many_workloads_are_summarised() -> None:
     [(line, message)] = _findings(text, "NPS105")
     assert line == 1
     assert "5 workload(s) (Deployment w0, Deployment w1, Deployment w2 and 2 more)" in message
+
+
+def test_a_workload_no_policy_selects_is_told_how_many_policies_miss_it() -> None:
+    text = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: db
+  namespace: default
+spec:
+  podSelector:
+    matchLabels:
+      app: db
+---
+""" + _deployment("web")
+    [(line, message)] = _findings(text, "NPS103")
+    assert line == 11 and "(1 policy in the namespace, none selects it)" in message

@@ -62,11 +62,19 @@ def _not_isolated(ctx: ScanContext, direction: str) -> Iterator[Violation]:
             )
         else:
             what = "its pods may connect to any pod and any address outside the cluster on every port"
-        others = [p.name for p in inventory.policies_in(workload.namespace)]
-        policies = f"{len(others)} polic{'ies' if len(others) != 1 else 'y'}"
-        known = f" ({policies} in the namespace, none selects it)"
+        other_direction = "egress" if direction == "ingress" else "ingress"
+        partial = [p.name for p in selection.policies_for(workload, other_direction)]
+        count = len(inventory.policies_in(workload.namespace))
+        if partial:
+            which = "NetworkPolicy " if len(partial) == 1 else "NetworkPolicies "
+            verb = " selects" if len(partial) == 1 else " select"
+            known = f" ({which}{', '.join(partial[:3])}{verb} it for {other_direction} only)"
+        elif count:
+            known = f" ({count} polic{'ies' if count != 1 else 'y'} in the namespace, none selects it)"
+        else:
+            known = ""
         yield Violation(
-            f"{name} is not selected by any NetworkPolicy for {direction}{known if others else ''}: {what}; "
+            f"{name} is not selected by any NetworkPolicy for {direction}{known}: {what}; "
             f"add a default-deny {direction} policy "
             f"(podSelector: {{}}, policyTypes: [{direction.capitalize()}]) to namespace {workload.namespace} "
             "or a policy selecting its pods",
