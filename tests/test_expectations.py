@@ -1,4 +1,4 @@
-"""Connectivity expectations: the file (validation, one-line errors), NPS701/NPS702 on the demo, outputs, CLI."""
+"""Connectivity expectations: the file (validation, one-line errors), NPS701/NPS702, outputs, CLI."""
 
 from __future__ import annotations
 
@@ -41,56 +41,68 @@ def found(report: Report) -> list[tuple[str, int]]:
 
 
 def test_demo_expectations_that_hold(tmp_path: Path) -> None:
-    path = write(tmp_path, (
-        "- from: {namespace: default, workload: frontend}\n"
-        "  to: {namespace: default, workload: backend}\n"
-        "  ports: [\"8080/TCP\"]\n"
-        "  expect: allow\n"
-        "- from: {namespace: default, workload: payments-db}\n"
-        "  to: {namespace: default, labels: {role: backend}}\n"
-        "  expect: deny\n"
-        "- from: {namespace: default, workload: backend}\n"
-        "  to: {namespace: default, workload: payments-db}\n"
-        "  expect: allow\n"
-        "- from: {namespace: default, workload: frontend}\n"
-        "  to: {cidr: 203.0.113.0/24}\n"
-        "  ports: [443, \"53/UDP\"]\n"
-        "  expect: allow\n"
-        "- from: {cidr: 0.0.0.0/0}\n"
-        "  to: {namespace: default, workload: backend}\n"
-        "  expect: deny\n"
-    ))
+    path = write(
+        tmp_path,
+        (
+            "- from: {namespace: default, workload: frontend}\n"
+            "  to: {namespace: default, workload: backend}\n"
+            '  ports: ["8080/TCP"]\n'
+            "  expect: allow\n"
+            "- from: {namespace: default, workload: payments-db}\n"
+            "  to: {namespace: default, labels: {role: backend}}\n"
+            "  expect: deny\n"
+            "- from: {namespace: default, workload: backend}\n"
+            "  to: {namespace: default, workload: payments-db}\n"
+            "  expect: allow\n"
+            "- from: {namespace: default, workload: frontend}\n"
+            "  to: {cidr: 203.0.113.0/24}\n"
+            '  ports: [443, "53/UDP"]\n'
+            "  expect: allow\n"
+            "- from: {cidr: 0.0.0.0/0}\n"
+            "  to: {namespace: default, workload: backend}\n"
+            "  expect: deny\n"
+        ),
+    )
     report = scan_demo(path)
     assert found(report) == []
     assert report.notifications == ()
 
 
 def test_allow_that_fails_names_pair_port_and_policy_lines(tmp_path: Path) -> None:
-    path = write(tmp_path, (
-        "- from: {namespace: default, workload: frontend}\n"
-        "  to: {namespace: default, workload: backend}\n"
-        "  ports: [\"8080/TCP\", \"9090/TCP\"]\n"
-        "  expect: allow\n"
-    ))
+    path = write(
+        tmp_path,
+        (
+            "- from: {namespace: default, workload: frontend}\n"
+            "  to: {namespace: default, workload: backend}\n"
+            '  ports: ["8080/TCP", "9090/TCP"]\n'
+            "  expect: allow\n"
+        ),
+    )
     report = scan_demo(path)
     assert found(report) == [("NPS701", 4)]
     finding = report.findings[0]
     assert finding.location.path == path
     message = finding.message
     assert "default/frontend[Deployment] -> default/backend[Deployment] is denied on TCP 9090" in message
-    assert "ingress to default/backend[Deployment] is isolated by NetworkPolicy default/backend-allow-frontend" in message
+    assert (
+        "ingress to default/backend[Deployment] is isolated by NetworkPolicy default/backend-allow-frontend"
+        in message
+    )
     assert "policies.yaml:" in message and "allows only TCP 8080" in message
     assert "egress from default/frontend" in message  # the frontend's egress lockdown misses 9090 too
 
 
 def test_deny_that_fails_the_database_is_open(tmp_path: Path) -> None:
-    path = write(tmp_path, (
-        "- from: {namespace: default, workload: backend}\n"
-        "  to: {namespace: default, labels: {role: db}}\n"
-        "  ports: [\"5432/TCP\"]\n"
-        "  expect: deny\n"
-        "  reason: only the API may use the database\n"
-    ))
+    path = write(
+        tmp_path,
+        (
+            "- from: {namespace: default, workload: backend}\n"
+            "  to: {namespace: default, labels: {role: db}}\n"
+            '  ports: ["5432/TCP"]\n'
+            "  expect: deny\n"
+            "  reason: only the API may use the database\n"
+        ),
+    )
     report = scan_demo(path)
     assert found(report) == [("NPS701", 4)]
     message = report.findings[0].message
@@ -99,54 +111,70 @@ def test_deny_that_fails_the_database_is_open(tmp_path: Path) -> None:
 
 
 def test_deny_names_the_allowing_rule_with_its_line(tmp_path: Path) -> None:
-    path = write(tmp_path, (
-        "- from: {namespace: default, workload: frontend}\n"
-        "  to: {namespace: default, workload: backend}\n"
-        "  expect: deny\n"
-    ))
+    path = write(
+        tmp_path,
+        (
+            "- from: {namespace: default, workload: frontend}\n"
+            "  to: {namespace: default, workload: backend}\n"
+            "  expect: deny\n"
+        ),
+    )
     message = scan_demo(path).findings[0].message
     assert "is allowed on TCP 8080" in message
     policies = DEMO / "policies.yaml"
     lines = policies.read_text().splitlines()
     rule_line = next(i for i, line in enumerate(lines, 1) if line.startswith("  - from:"))
-    assert f"default/backend-allow-frontend ingress rule 1 ({load_documents([str(policies)])[0].path}:{rule_line})" in message
+    assert (
+        f"default/backend-allow-frontend ingress rule 1 "
+        f"({load_documents([str(policies)])[0].path}:{rule_line})"
+        in message
+    )
 
 
 def test_omitted_ports_mean_every_port_for_allow(tmp_path: Path) -> None:
-    path = write(tmp_path, (
-        "- from: {namespace: default, workload: frontend}\n"
-        "  to: {namespace: default, workload: backend}\n"
-        "  expect: allow\n"
-    ))
+    path = write(
+        tmp_path,
+        (
+            "- from: {namespace: default, workload: frontend}\n"
+            "  to: {namespace: default, workload: backend}\n"
+            "  expect: allow\n"
+        ),
+    )
     report = scan_demo(path)
     assert found(report) == [("NPS701", 4)]
     assert "is denied on TCP 1:" in report.findings[0].message
 
 
 def test_namespace_labels_and_lists_of_endpoints(tmp_path: Path) -> None:
-    path = write(tmp_path, (
-        "- from: {namespaceLabels: {kubernetes.io/metadata.name: default}, labels: {role: frontend}}\n"
-        "  to:\n"
-        "  - {namespace: default, workload: backend}\n"
-        "  - {namespace: default, workload: payments-db}\n"
-        "  ports: [\"8080/TCP\"]\n"
-        "  expect: allow\n"
-    ))
+    path = write(
+        tmp_path,
+        (
+            "- from: {namespaceLabels: {kubernetes.io/metadata.name: default}, labels: {role: frontend}}\n"
+            "  to:\n"
+            "  - {namespace: default, workload: backend}\n"
+            "  - {namespace: default, workload: payments-db}\n"
+            '  ports: ["8080/TCP"]\n'
+            "  expect: allow\n"
+        ),
+    )
     report = scan_demo(path)
     assert found(report) == [("NPS701", 4)]
     assert "-> default/payments-db[Deployment] is denied on TCP 8080" in report.findings[0].message
 
 
 def test_self_pairs_are_skipped(tmp_path: Path) -> None:
-    path = write(tmp_path, (
-        "- from: {namespace: default}\n"
-        "  to: {namespace: default, workload: backend}\n"
-        "  ports: [\"8080/TCP\"]\n"
-        "  expect: deny\n"
-        "- from: {namespace: default, workload: backend}\n"
-        "  to: {namespace: default, workload: backend}\n"
-        "  expect: deny\n"
-    ))
+    path = write(
+        tmp_path,
+        (
+            "- from: {namespace: default}\n"
+            "  to: {namespace: default, workload: backend}\n"
+            '  ports: ["8080/TCP"]\n'
+            "  expect: deny\n"
+            "- from: {namespace: default, workload: backend}\n"
+            "  to: {namespace: default, workload: backend}\n"
+            "  expect: deny\n"
+        ),
+    )
     report = scan_demo(path)
     # entry 1 fails through frontend (backend -> backend is skipped); entry 2 has no pair at all
     assert found(report) == [("NPS701", 4), ("NPS702", 8)]
@@ -155,17 +183,20 @@ def test_self_pairs_are_skipped(tmp_path: Path) -> None:
 
 
 def test_endpoints_matching_nothing_are_nps702(tmp_path: Path) -> None:
-    path = write(tmp_path, (
-        "- from: {namespace: default, workload: web}\n"
-        "  to: {namespace: default, workload: backend}\n"
-        "  expect: allow\n"
-        "- from: {namespace: shop}\n"
-        "  to: {namespace: default, workload: backend}\n"
-        "  expect: deny\n"
-        "- from: {namespaceLabels: {team: payments}}\n"
-        "  to: {namespace: default, labels: {app: nope}}\n"
-        "  expect: deny\n"
-    ))
+    path = write(
+        tmp_path,
+        (
+            "- from: {namespace: default, workload: web}\n"
+            "  to: {namespace: default, workload: backend}\n"
+            "  expect: allow\n"
+            "- from: {namespace: shop}\n"
+            "  to: {namespace: default, workload: backend}\n"
+            "  expect: deny\n"
+            "- from: {namespaceLabels: {team: payments}}\n"
+            "  to: {namespace: default, labels: {app: nope}}\n"
+            "  expect: deny\n"
+        ),
+    )
     report = scan_demo(path)
     assert found(report) == [("NPS702", 4), ("NPS702", 7), ("NPS702", 10)]
     messages = [f.message for f in report.findings]
@@ -177,13 +208,16 @@ def test_endpoints_matching_nothing_are_nps702(tmp_path: Path) -> None:
 
 
 def test_one_dead_endpoint_of_a_list_still_checks_the_rest(tmp_path: Path) -> None:
-    path = write(tmp_path, (
-        "- from:\n"
-        "  - {namespace: default, workload: gone}\n"
-        "  - {namespace: default, workload: frontend}\n"
-        "  to: {namespace: default, workload: payments-db}\n"
-        "  expect: allow\n"
-    ))
+    path = write(
+        tmp_path,
+        (
+            "- from:\n"
+            "  - {namespace: default, workload: gone}\n"
+            "  - {namespace: default, workload: frontend}\n"
+            "  to: {namespace: default, workload: payments-db}\n"
+            "  expect: allow\n"
+        ),
+    )
     assert found(scan_demo(path)) == [("NPS701", 4), ("NPS702", 4)]
 
 
@@ -193,7 +227,8 @@ def test_expectations_inside_the_scanned_input(tmp_path: Path) -> None:
     for name in ("app.yaml", "policies.yaml"):
         (inputs / name).write_text((DEMO / name).read_text())
     (inputs / "zz-expectations.yaml").write_text(
-        HEADER + "- from: {namespace: default}\n  to: {namespace: default, workload: payments-db}\n  expect: deny\n"
+        HEADER
+        + "- from: {namespace: default}\n  to: {namespace: default, workload: payments-db}\n  expect: deny\n"
     )
     options = ScanOptions(paths=(str(inputs),), select=["NPS7"])
     report = scan_documents(load_documents([str(inputs)]), options)
@@ -252,21 +287,53 @@ def test_sarif_includes_nps701_and_is_valid() -> None:
 # --- bad input: one line FILE:LINE: entry N: ..., exit 2 ----------------------------------------------
 
 BAD = [
-    ("- from: {namespace: a}\n  to: {namespace: b}\n  expect: allow\n  colour: red\n", 7, "entry 1: unknown key 'colour'"),
-    ("- from: {namespace: a}\n  to: {namespace: b}\n  ports: [\"80/TCPX\"]\n  expect: allow\n", 6,
-     "entry 1: port '80/TCPX': unknown protocol 'TCPX'"),
-    ("- from: {namespace: a}\n  to: {namespace: b}\n  expect: deny\n"
-     "- from: {namespace: a}\n  to: {namespace: b}\n  ports: [70000]\n  expect: allow\n", 9,
-     "entry 2: port 70000: port numbers are 1-65535"),
-    ("- from: {namespace: a}\n  to: {cidr: 10.0.0.0/33}\n  expect: deny\n", 5,
-     "entry 1: '10.0.0.0/33' is not a valid CIDR"),
-    ("- from: {namespace: a, cidr: 10.0.0.0/8}\n  to: {namespace: b}\n  expect: deny\n", 4,
-     "entry 1: from: an endpoint must be one of"),
-    ("- from: {labels: {app: web}}\n  to: {namespace: b}\n  expect: deny\n", 4, "entry 1: from: an endpoint must be one of"),
-    ("- from: {namespace: a, pods: x}\n  to: {namespace: b}\n  expect: deny\n", 4, "entry 1: from: unknown endpoint key 'pods'"),
-    ("- from: {namespace: a}\n  to: {namespace: b}\n  expect: maybe\n", 6, "entry 1: expect must be allow or deny"),
+    (
+        "- from: {namespace: a}\n  to: {namespace: b}\n  expect: allow\n  colour: red\n",
+        7,
+        "entry 1: unknown key 'colour'",
+    ),
+    (
+        '- from: {namespace: a}\n  to: {namespace: b}\n  ports: ["80/TCPX"]\n  expect: allow\n',
+        6,
+        "entry 1: port '80/TCPX': unknown protocol 'TCPX'",
+    ),
+    (
+        "- from: {namespace: a}\n  to: {namespace: b}\n  expect: deny\n"
+        "- from: {namespace: a}\n  to: {namespace: b}\n  ports: [70000]\n  expect: allow\n",
+        9,
+        "entry 2: port 70000: port numbers are 1-65535",
+    ),
+    (
+        "- from: {namespace: a}\n  to: {cidr: 10.0.0.0/33}\n  expect: deny\n",
+        5,
+        "entry 1: '10.0.0.0/33' is not a valid CIDR",
+    ),
+    (
+        "- from: {namespace: a, cidr: 10.0.0.0/8}\n  to: {namespace: b}\n  expect: deny\n",
+        4,
+        "entry 1: from: an endpoint must be one of",
+    ),
+    (
+        "- from: {labels: {app: web}}\n  to: {namespace: b}\n  expect: deny\n",
+        4,
+        "entry 1: from: an endpoint must be one of",
+    ),
+    (
+        "- from: {namespace: a, pods: x}\n  to: {namespace: b}\n  expect: deny\n",
+        4,
+        "entry 1: from: unknown endpoint key 'pods'",
+    ),
+    (
+        "- from: {namespace: a}\n  to: {namespace: b}\n  expect: maybe\n",
+        6,
+        "entry 1: expect must be allow or deny",
+    ),
     ("- from: {namespace: a}\n  expect: deny\n", 4, "entry 1: 'to' is missing"),
-    ("- from: [a, b]\n  to: {namespace: b}\n  expect: deny\n", 4, "entry 1: from: an endpoint must be a mapping"),
+    (
+        "- from: [a, b]\n  to: {namespace: b}\n  expect: deny\n",
+        4,
+        "entry 1: from: an endpoint must be a mapping",
+    ),
 ]
 
 
@@ -320,7 +387,11 @@ def test_scan_cli_rejects_a_bad_file(tmp_path: Path, run_cli: Callable[..., CliR
     path = write(tmp_path, BAD[1][0])
     result = run_cli("scan", str(DEMO), "--expectations", path)
     assert result.exit_code == 2, result.stderr
-    assert result.stderr == f"netpolscan: error: {path}:6: entry 1: port '80/TCPX': unknown protocol 'TCPX' (expected TCP, UDP or SCTP)\n"
+    assert (
+        result.stderr
+        == f"netpolscan: error: {path}:6: entry 1: port '80/TCPX': unknown protocol 'TCPX' "
+        "(expected TCP, UDP or SCTP)\n"
+    )
 
 
 # --- the np-recipes table as expectations: every documented outcome holds ------------------------------
@@ -355,7 +426,7 @@ def test_np_recipes_table_holds_as_expectations(tmp_path: Path) -> None:
             protocol, port = row["proto_port"].split("/")
             body += (
                 f"- from: {_endpoint(row['from'])}\n  to: {_endpoint(row['to'])}\n"
-                f"  ports: [\"{port}/{protocol}\"]\n  expect: {row['expected']}\n"
+                f'  ports: ["{port}/{protocol}"]\n  expect: {row["expected"]}\n'
             )
         path = write(tmp_path, body, f"{scenario}.yaml")
         manifests = root / "np-recipes" / "scenarios" / scenario / "manifests.yaml"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from netpolscan.analysis.inputs import load_inventory
+from netpolscan.analysis.ports import PortSet
 from netpolscan.expectations import load_expectations
 from netpolscan.expectations.bootstrap import bootstrap, bootstrap_text, port_texts
-from netpolscan.analysis.ports import PortSet
 from netpolscan.scan import ScanOptions, scan_documents
 from netpolscan.sources import load_documents
 from tests.conftest import REPO, CliResult, corpus_path
@@ -21,7 +21,9 @@ DEMO = REPO / "examples" / "demo"
 def _corpus_inputs() -> list[object]:
     root = corpus_path()
     if root is None:
-        return [pytest.param(None, marks=pytest.mark.skip(reason="peer corpus not found (NETPOLSCAN_CORPUS)"))]
+        return [
+            pytest.param(None, marks=pytest.mark.skip(reason="peer corpus not found (NETPOLSCAN_CORPUS)"))
+        ]
     found = sorted((root / "np-recipes" / "scenarios").glob("*/manifests.yaml"))
     found += sorted((root / "k8s-e2e" / "cases").glob("*/manifests.yaml"))
     return [pytest.param(path, id=f"{path.parent.parent.parent.name}-{path.parent.name}") for path in found]
@@ -43,9 +45,12 @@ def test_demo_bootstrap(tmp_path: Path) -> None:
     assert findings == []
     assert (
         "- from:\n  - {namespace: default, workload: frontend}\n"
-        "  to: {namespace: default, workload: backend}\n  ports: [\"8080/TCP\"]\n  expect: allow\n"
+        '  to: {namespace: default, workload: backend}\n  ports: ["8080/TCP"]\n  expect: allow\n'
     ) in text
-    assert "- from:\n  - {namespace: default}\n  to: {namespace: default, workload: frontend}\n  expect: allow\n" in text
+    assert (
+        "- from:\n  - {namespace: default}\n  to: {namespace: default, workload: frontend}\n  expect: allow\n"
+        in text
+    )
 
 
 @pytest.mark.parametrize("inputs", _corpus_inputs())
@@ -66,14 +71,20 @@ def test_bootstrap_changes_show_as_a_failing_scan(tmp_path: Path) -> None:
     changed.mkdir()
     (changed / "app.yaml").write_text((DEMO / "app.yaml").read_text())
     original = (DEMO / "policies.yaml").read_text()
-    policies = original.replace("  - from:\n    - podSelector:\n        matchLabels:\n          role: frontend\n",
-                                "  - from:\n    - podSelector: {}\n")
+    policies = original.replace(
+        "  - from:\n    - podSelector:\n        matchLabels:\n          role: frontend\n",
+        "  - from:\n    - podSelector: {}\n",
+    )
     assert policies != original
     (changed / "policies.yaml").write_text(policies)
     options = ScanOptions(paths=(str(changed),), select=["NPS7"], settings={"expectations": str(path)})
     report = scan_documents(load_documents([str(changed)]), options)
     messages = [f.message for f in report.findings if f.rule_id == "NPS701"]
-    assert messages and "default/payments-db[Deployment] -> default/backend[Deployment] is allowed on TCP 8080" in messages[0]
+    assert (
+        messages
+        and "default/payments-db[Deployment] -> default/backend[Deployment] is allowed on TCP 8080"
+        in messages[0]
+    )
 
 
 def test_port_texts() -> None:
@@ -86,9 +97,15 @@ def test_cli_format_expectations(tmp_path: Path, run_cli: Callable[..., CliResul
     result = run_cli("connectivity", str(DEMO), "--format", "expectations", "-o", str(out))
     assert result.exit_code == 0, result.stderr
     assert out.read_text().splitlines()[4:7] == [
-        "apiVersion: netpolscan.io/v1", "kind: ConnectivityExpectations", "expectations:"
+        "apiVersion: netpolscan.io/v1",
+        "kind: ConnectivityExpectations",
+        "expectations:",
     ]
     scanned = run_cli("scan", str(DEMO), "--expectations", str(out), "--select", "NPS7")
     assert scanned.exit_code == 0, scanned.stdout
     focused = run_cli("connectivity", str(DEMO), "--format", "expectations", "--focus-workload", "frontend")
-    assert "workload: frontend" in focused.stdout and "{namespace: default, workload: backend}\n  to: {namespace: default, workload: payments-db}" not in focused.stdout
+    assert (
+        "workload: frontend" in focused.stdout
+        and "{namespace: default, workload: backend}\n  to: {namespace: default, workload: payments-db}"
+        not in focused.stdout
+    )

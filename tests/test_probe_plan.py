@@ -62,7 +62,9 @@ def test_jobs_carry_the_source_pod_labels_in_its_namespace() -> None:
     assert frontend["spec"]["backoffLimit"] == 0
     container = frontend["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "busybox:1.36"
-    assert frontend["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"] == "netpolscan-probe-frontend"
+    assert (
+        frontend["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"] == "netpolscan-probe-frontend"
+    )
 
 
 def test_script_probes_services_ports_and_placeholders() -> None:
@@ -75,11 +77,16 @@ def test_script_probes_services_ports_and_placeholders() -> None:
     # a cidr destination: one address of the range, overridable
     assert 'check 4 allow TCP "${ADDR_CIDR_0_0_0_0_0}" 443 ' in script
     assert 'nc $flags -w "$TIMEOUT"' in script
-    env = by_kind(demo_plan(), "Job")["netpolscan-probe-frontend"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    env = by_kind(demo_plan(), "Job")["netpolscan-probe-frontend"]["spec"]["template"]["spec"]["containers"][
+        0
+    ]["env"]
     assert {"name": "ADDR_CIDR_0_0_0_0_0", "value": "1.1.1.1"} in env
     assert {"name": "ADDR_DEFAULT_PAYMENTS_DB", "value": "<pod IP of default/payments-db>"} in env
     # ports omitted in entry 3: the destination's declared container ports
-    assert 'check 3 deny TCP "${ADDR_DEFAULT_FRONTEND}" 80 ' in maps["netpolscan-probe-backend"]["data"]["probe.sh"]
+    assert (
+        'check 3 deny TCP "${ADDR_DEFAULT_FRONTEND}" 80 '
+        in maps["netpolscan-probe-backend"]["data"]["probe.sh"]
+    )
 
 
 @pytest.mark.skipif(shutil.which("sh") is None, reason="no POSIX sh")
@@ -91,9 +98,15 @@ def test_script_reports_pass_fail_and_exit_code(tmp_path: Path) -> None:
     stub.parent.mkdir()
     stub.write_text('#!/bin/sh\nfor last; do :; done\n[ "$last" = 8080 ]\n')
     stub.chmod(0o755)
-    env = {**os.environ, "PATH": f"{stub.parent}{os.pathsep}{os.environ['PATH']}",
-           "ADDR_DEFAULT_PAYMENTS_DB": "10.0.0.9", "ADDR_CIDR_0_0_0_0_0": "1.1.1.1"}
-    run = subprocess.run(["sh", str(tmp_path / "probe.sh")], env=env, capture_output=True, text=True, timeout=30)
+    env = {
+        **os.environ,
+        "PATH": f"{stub.parent}{os.pathsep}{os.environ['PATH']}",
+        "ADDR_DEFAULT_PAYMENTS_DB": "10.0.0.9",
+        "ADDR_CIDR_0_0_0_0_0": "1.1.1.1",
+    }
+    run = subprocess.run(
+        ["sh", str(tmp_path / "probe.sh")], env=env, capture_output=True, text=True, timeout=30
+    )
     lines = run.stdout.splitlines()
     assert lines[0].startswith("PASS entry 1 allow TCP backend.default.svc:8080")
     assert lines[1].startswith("PASS entry 2 deny TCP 10.0.0.9:5432")
@@ -104,7 +117,9 @@ def test_script_reports_pass_fail_and_exit_code(tmp_path: Path) -> None:
     env.pop("ADDR_DEFAULT_PAYMENTS_DB")
     env["ADDR_DEFAULT_PAYMENTS_DB"] = "<pod IP of default/payments-db>"
     stub.write_text("#!/bin/sh\nexit 0\n")
-    run = subprocess.run(["sh", str(tmp_path / "probe.sh")], env=env, capture_output=True, text=True, timeout=30)
+    run = subprocess.run(
+        ["sh", str(tmp_path / "probe.sh")], env=env, capture_output=True, text=True, timeout=30
+    )
     assert "SKIP entry 2 deny TCP 5432" in run.stdout
     assert run.returncode == 0
 
@@ -117,8 +132,16 @@ def test_resource_names_are_dns_labels() -> None:
 
 def test_cli_probe_plan(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
     out = tmp_path / "plan.yaml"
-    result = run_cli("probe-plan", str(DEMO), "--expectations", str(DEMO_EXPECTATIONS),
-                     "--image", "nicolaka/netshoot:v0.13", "--output", str(out))
+    result = run_cli(
+        "probe-plan",
+        str(DEMO),
+        "--expectations",
+        str(DEMO_EXPECTATIONS),
+        "--image",
+        "nicolaka/netshoot:v0.13",
+        "--output",
+        str(out),
+    )
     assert result.exit_code == 0, result.stderr
     docs = [d for d in yaml.safe_load_all(out.read_text()) if d]
     images = {d["spec"]["template"]["spec"]["containers"][0]["image"] for d in docs if d["kind"] == "Job"}

@@ -13,7 +13,11 @@ from pathlib import Path
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
 from netpolscan.expectations.evaluate import Outcome, evaluate, name
-from netpolscan.expectations.load import expectations_from_document, is_expectations_document, load_expectations
+from netpolscan.expectations.load import (
+    expectations_from_document,
+    is_expectations_document,
+    load_expectations,
+)
 from netpolscan.expectations.model import ExpectationsFile
 from netpolscan.findings import Violation
 
@@ -62,7 +66,9 @@ def connectivity_expectation_violated(ctx: ScanContext) -> Iterator[Violation]:
             f"expectation {expectation.number} ({expectation.summary()}){reason} does not hold: "
             f"{name(breach.src)} -> {name(breach.dst)} is {state} on {breach.protocol} {breach.port}: "
             f"{breach.why}",
-            expectation.document, expectation.pointer, key=str(expectation.index),
+            expectation.document,
+            expectation.pointer,
+            key=str(expectation.index),
         )
 
 
@@ -75,5 +81,7 @@ def expectation_matches_nothing(ctx: ScanContext) -> Iterator[Violation]:
         yield Violation(
             f"expectation {expectation.number} ({expectation.summary()}) matches nothing in scope: "
             + "; ".join(outcome.unmatched),
-            expectation.document, expectation.pointer, key=str(expectation.index),
+            expectation.document,
+            expectation.pointer,
+            key=str(expectation.index),
         )

@@ -9,7 +9,11 @@
 from __future__ import annotations
 
 from netpolscan.expectations.evaluate import Outcome, evaluate
-from netpolscan.expectations.load import expectations_from_document, is_expectations_document, load_expectations
+from netpolscan.expectations.load import (
+    expectations_from_document,
+    is_expectations_document,
+    load_expectations,
+)
 from netpolscan.expectations.model import EndpointSpec, Expectation, ExpectationsFile
 
 __all__ = [

@@ -79,7 +79,9 @@ def bootstrap(inventory: Inventory, focus: str | None = None) -> list[dict[str, 
             entry["expect"] = "allow"
             entries.append(entry)
         if deny:
-            entries.append({"from": _sources(deny, dst, groups, by_namespace), "to": target, "expect": "deny"})
+            entries.append(
+                {"from": _sources(deny, dst, groups, by_namespace), "to": target, "expect": "deny"}
+            )
     return entries
 
 

@@ -90,7 +90,9 @@ def representatives(cidr: IPNetwork, space: AddressSpace, conn: Connectivity) ->
     lo, hi = int(cidr.network_address), int(cidr.broadcast_address)
     if cidr.version == 4:
         return [
-            ipaddress.IPv4Address(max(seg.first, lo)) for seg in space.segments if seg.last >= lo and seg.first <= hi
+            ipaddress.IPv4Address(max(seg.first, lo))
+            for seg in space.segments
+            if seg.last >= lo and seg.first <= hi
         ]
     points = {lo}
     for policy in conn.inventory.policies:
@@ -168,12 +170,15 @@ def evaluate(inventory: Inventory, expectation: Expectation) -> Outcome:
             return Outcome(expectation, pairs, breach, tuple(unmatched))
     if not pairs and not unmatched:
         unmatched.append(
-            "its endpoints form no pair to check (a workload with itself, or external addresses on both sides)"
+            "its endpoints form no pair to check "
+            "(a workload with itself, or external addresses on both sides)"
         )
     return Outcome(expectation, pairs, None, tuple(unmatched))
 
 
-def _pairs(sources: Sequence[Endpoint], destinations: Sequence[Endpoint]) -> Iterator[tuple[Endpoint, Endpoint]]:
+def _pairs(
+    sources: Sequence[Endpoint], destinations: Sequence[Endpoint]
+) -> Iterator[tuple[Endpoint, Endpoint]]:
     seen: set[tuple[int, int]] = set()
     for src in sources:
         for dst in destinations:

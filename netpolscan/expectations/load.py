@@ -110,8 +110,11 @@ def _shape_message(instance: Any, field: str) -> str:
             return f"{field}: unknown endpoint key {unknown[0]!r}"
         for key in ("labels", "namespaceLabels"):
             value = endpoint.get(key)
-            if key in endpoint and (not isinstance(value, dict) or not value
-                                    or not all(isinstance(v, str) for v in value.values())):
+            if key in endpoint and (
+                not isinstance(value, dict)
+                or not value
+                or not all(isinstance(v, str) for v in value.values())
+            ):
                 return f"{field}: {key} must be a non-empty mapping of label keys to string values"
         for key in ("namespace", "workload", "cidr"):
             if key in endpoint and (not isinstance(endpoint[key], str) or not endpoint[key]):

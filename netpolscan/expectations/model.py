@@ -34,8 +34,10 @@ class EndpointSpec:
             return f"cidr {self.cidr}"
         if self.workload is not None:
             return f"{self.namespace}/{self.workload}"
-        where = f"namespace {self.namespace}" if self.namespace is not None else (
-            f"namespaces with labels {_labels(self.namespace_labels or {})}"
+        where = (
+            f"namespace {self.namespace}"
+            if self.namespace is not None
+            else (f"namespaces with labels {_labels(self.namespace_labels or {})}")
         )
         if self.labels is not None:
             return f"pods with labels {_labels(self.labels)} in {where}"

@@ -56,7 +56,9 @@ class SourcePlan:
     variables: dict[str, str] = field(default_factory=dict)  # env var -> placeholder / default value
 
 
-def _service_for(inventory: Inventory, workload: Workload, protocol: str, port: int) -> tuple[Service, int] | None:
+def _service_for(
+    inventory: Inventory, workload: Workload, protocol: str, port: int
+) -> tuple[Service, int] | None:
     """A Service of the workload's namespace selecting it, and its port targeting ``port``/``protocol``."""
     for service in inventory.services:
         if service.namespace != workload.namespace or not service.selector:
@@ -145,10 +147,17 @@ def _add_probes(inventory: Inventory, plan: SourcePlan, src: Workload, expectati
                 found = _service_for(inventory, dst, protocol, port)
                 if found is not None:
                     service, service_port = found
-                    add(protocol, f"{service.name}.{service.namespace}.svc", service_port, f"{label} (pod port {port})")
+                    add(
+                        protocol,
+                        f"{service.name}.{service.namespace}.svc",
+                        service_port,
+                        f"{label} (pod port {port})",
+                    )
                 else:
                     host = _variable(
-                        plan, f"{dst.namespace}_{owner_of(dst)[1]}", f"<pod IP of {dst.namespace}/{owner_of(dst)[1]}>"
+                        plan,
+                        f"{dst.namespace}_{owner_of(dst)[1]}",
+                        f"<pod IP of {dst.namespace}/{owner_of(dst)[1]}>",
                     )
                     add(protocol, host, port, label)
 
@@ -173,13 +182,16 @@ def script(plan: SourcePlan, timeout: int = DEFAULT_TIMEOUT) -> str:
         f"TIMEOUT={timeout}",
         "failed=0",
         "check() {",
-        '  case "$4" in ""|"<"*) echo "SKIP entry $1 $2 $3 $5 $6: no address (set it in the Job env)"; return;; esac',
+        '  case "$4" in ""|"<"*)',
+        '    echo "SKIP entry $1 $2 $3 $5 $6: no address (set it in the Job env)"; return;;',
+        "  esac",
         '  case "$3" in',
         '    TCP) flags="-z";;',
         '    UDP) flags="-zu";;',
         '    *) echo "SKIP entry $1 $2 $3 $5 $6: $3 cannot be probed with nc"; return;;',
         "  esac",
-        '  if nc $flags -w "$TIMEOUT" "$4" "$5" </dev/null >/dev/null 2>&1; then got=allow; else got=deny; fi',
+        '  got=deny',
+        '  if nc $flags -w "$TIMEOUT" "$4" "$5" </dev/null >/dev/null 2>&1; then got=allow; fi',
         '  if [ "$got" = "$2" ]; then',
         '    echo "PASS entry $1 $2 $3 $4:$5 $6"',
         "  else",
@@ -217,12 +229,14 @@ def manifests(
             "labels": dict(MANAGED_BY),
             "annotations": {"netpolscan.io/probe-source": f"{plan.namespace}/{plan.name}"},
         }
-        out.append({
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": metadata,
-            "data": {"probe.sh": script(plan, timeout)},
-        })
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": metadata,
+                "data": {"probe.sh": script(plan, timeout)},
+            }
+        )
         container: dict[str, Any] = {
             "name": "probe",
             "image": image,
@@ -238,26 +252,28 @@ def manifests(
         }
         if plan.variables:
             container["env"] = [{"name": k, "value": v} for k, v in sorted(plan.variables.items())]
-        out.append({
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": dict(metadata),
-            "spec": {
-                "backoffLimit": 0,
-                "activeDeadlineSeconds": 60 + timeout * max(1, len(plan.probes)) * 2,
-                "ttlSecondsAfterFinished": 3600,
-                "template": {
-                    # exactly the source's pod labels: the policies must see this pod as the source
-                    "metadata": {"labels": dict(plan.labels)},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "automountServiceAccountToken": False,
-                        "containers": [container],
-                        "volumes": [{"name": "script", "configMap": {"name": name}}],
+        out.append(
+            {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "metadata": dict(metadata),
+                "spec": {
+                    "backoffLimit": 0,
+                    "activeDeadlineSeconds": 60 + timeout * max(1, len(plan.probes)) * 2,
+                    "ttlSecondsAfterFinished": 3600,
+                    "template": {
+                        # exactly the source's pod labels: the policies must see this pod as the source
+                        "metadata": {"labels": dict(plan.labels)},
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "automountServiceAccountToken": False,
+                            "containers": [container],
+                            "volumes": [{"name": "script", "configMap": {"name": name}}],
+                        },
                     },
                 },
-            },
-        })
+            }
+        )
     return out
 
 
