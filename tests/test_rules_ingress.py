@@ -157,3 +157,28 @@ def test_nps203_messages_say_how_much_is_public() -> None:
 def test_nps203_ignores_egress_blocks() -> None:
     spec = "  policyTypes: [Egress]\n  egress:\n  - to:\n    - ipBlock:\n        cidr: 0.0.0.0/0\n"
     assert _run(spec, "NPS203") == []
+
+
+# --- NPS304, the egress twin of NPS202 -----------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("peer", "fires"),
+    [
+        ("    - namespaceSelector: {}\n", True),
+        ("    - namespaceSelector: {}\n      podSelector: {}\n", True),
+        ("    - namespaceSelector: {}\n      podSelector:\n        matchLabels:\n          k: dns\n", False),
+        ("    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: d\n", False),
+    ],
+    ids=["ns-empty", "ns-and-pod-empty", "narrowed", "named"],
+)
+def test_egress_all_namespaces_peer(peer: str, fires: bool) -> None:
+    spec = f"  policyTypes: [Egress]\n  egress:\n  - to:\n{peer}    ports:\n    - port: 5432\n"
+    found = _run(spec, "NPS304")
+    assert [line for line, _ in found] == ([13] if fires else [])
+    if fires:
+        assert "egress rule 1 `to` peer 1" in found[0][1] and "on 5432/TCP" in found[0][1]
+
+
+def test_egress_rules_ignored_by_policy_types_are_not_nps304() -> None:
+    spec = "  policyTypes: [Ingress]\n  egress:\n  - to:\n    - namespaceSelector: {}\n"
+    assert _run(spec, "NPS304") == []

@@ -75,11 +75,17 @@ def _peer_label(policy: NetworkPolicy, rule: PolicyRule, peer: Peer) -> str:
 @check("NPS004")
 def unresolved_context(ctx: ScanContext) -> Iterator[Violation]:
     inventory = ctx.inventory
+    verdicts: dict[LabelSelector, tuple[list[str], str]] = {}  # the same selector recurs across policies
     for policy in inventory.policies:
         for direction in ("ingress", "egress"):
             for rule in policy.rules(direction):
                 for peer in rule.peers:
-                    names, outcome = _hinges_on(inventory, peer)
+                    selector = peer.namespace_selector
+                    if selector is None:
+                        continue
+                    if selector not in verdicts:
+                        verdicts[selector] = _hinges_on(inventory, peer)
+                    names, outcome = verdicts[selector]
                     if not names:
                         continue
                     shown = names[:_SHOWN]
