@@ -38,10 +38,36 @@ def _peer_text(peer: Peer) -> str:
     return " + ".join(parts)
 
 
+def incomplete_namespaces(ctx: ScanContext) -> frozenset[str]:
+    """Namespaces whose pods the input evidently lacks: a Service there selects no workload of the input.
+
+    An operator (prometheus-operator, for one) creates such pods from custom resources; claims that a
+    selector there matches nothing would be guesses, so the rules make none.
+    """
+    cached = ctx.inventory.cache.get("incomplete-namespaces")
+    if isinstance(cached, frozenset):
+        return cached
+    found = frozenset(service.namespace for service in ctx.inventory.services if service.selector
+                      and not _backends(ctx, service))
+    ctx.inventory.cache["incomplete-namespaces"] = found
+    return found
+
+
+def peer_is_open(ctx: ScanContext, policy: NetworkPolicy, peer: Peer) -> bool:
+    """Whether a selector peer may stand for pods the input lacks (unscanned or incomplete namespaces)."""
+    if peer.ip_block is not None:
+        return False
+    scope = ctx.selection.peer_scope(policy, peer)
+    if scope.unknown_namespaces:
+        return True
+    incomplete = incomplete_namespaces(ctx)
+    return any(ns.name in incomplete for ns in scope.namespaces)
+
+
 def _peer_may_match(ctx: ScanContext, policy: NetworkPolicy, peer: Peer) -> bool:
     """Whether a peer can stand for any endpoint: pods of the input, unscanned namespaces, addresses."""
     scope = ctx.selection.peer_scope(policy, peer)
-    return scope.external or scope.unknown_namespaces or bool(scope.workloads)
+    return scope.external or bool(scope.workloads) or peer_is_open(ctx, policy, peer)
 
 
 # --- NPS501 ---------------------------------------------------------------------------------------
@@ -60,14 +86,15 @@ def _rule_may_allow_dns(ctx: ScanContext, policy: NetworkPolicy, rule: PolicyRul
         return rule_ports(rule, None).contains("UDP", DNS_PORT)
     for peer in rule.peers:
         scope = ctx.selection.peer_scope(policy, peer)
-        if not (scope.external or scope.unknown_namespaces or scope.workloads):
+        open_ = peer_is_open(ctx, policy, peer)
+        if not (scope.external or open_ or scope.workloads):
             continue
         if rule.all_ports:
             return True
         if rule_ports(rule, None).contains("UDP", DNS_PORT):  # numbers, any destination
             return True
         named = [spec for spec in rule.ports if spec.is_named and spec.protocol == "UDP"]
-        if named and scope.unknown_namespaces:
+        if named and open_:
             return True  # the name may resolve to 53 on pods the input lacks
         for workload in scope.workloads:
             if rule_ports(rule, workload.ports).contains("UDP", DNS_PORT):
@@ -104,7 +131,7 @@ def policy_selects_no_pods(ctx: ScanContext) -> Iterator[Violation]:
     inventory = ctx.inventory
     for policy in inventory.policies:
         workloads = inventory.workloads_in(policy.namespace)
-        if not workloads or ctx.selection.selected(policy):
+        if not workloads or ctx.selection.selected(policy) or policy.namespace in incomplete_namespaces(ctx):
             continue
         yield Violation(
             f"{policy_label(policy)} has podSelector {policy.pod_selector}, which matches none of the "
@@ -125,7 +152,7 @@ def _selects_nothing(ctx: ScanContext, policy: NetworkPolicy, peer: Peer) -> str
     if peer.ip_block is not None:
         return None
     scope = ctx.selection.peer_scope(policy, peer)
-    if scope.unknown_namespaces or scope.workloads:
+    if scope.workloads or peer_is_open(ctx, policy, peer):
         return None
     if not scope.namespaces:
         if peer.namespace_selector is None:
@@ -169,13 +196,13 @@ def _named_port_targets(
 ) -> tuple[Workload, ...] | None:
     """The pods a rule's named ports resolve on (None when pods outside the input may be among them)."""
     if rule.direction == "ingress":
-        return ctx.selection.selected(policy)
+        return None if policy.namespace in incomplete_namespaces(ctx) else ctx.selection.selected(policy)
     if rule.all_peers:
         return None
     found: list[Workload] = []
     for peer in rule.peers:
         scope = ctx.selection.peer_scope(policy, peer)
-        if scope.unknown_namespaces:
+        if peer_is_open(ctx, policy, peer):
             return None
         found.extend(w for w in scope.workloads if w not in found)
     return tuple(found)

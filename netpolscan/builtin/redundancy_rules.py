@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from netpolscan.analysis.addresses import iter_bits
 from netpolscan.analysis.connectivity import Connectivity, Grant, PodClass, connectivity, rule_ports
 from netpolscan.analysis.ports import NO_PORTS, PortSet
+from netpolscan.builtin.correctness_rules import incomplete_namespaces, peer_is_open
 from netpolscan.builtin.helpers import policy_label
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
@@ -54,9 +55,14 @@ def _peer_covers(wide: Peer, narrow: Peer) -> bool:
             not hole.overlaps(inner.cidr) or any(hole.subnet_of(own) for own in inner.excepts)  # type: ignore[arg-type]
             for hole in outer.excepts
         )
-    if wide.ip_block is not None or wide.namespace_selector is None or narrow.namespace_selector is None:
+    if wide.ip_block is not None:
         return False
-    if not (wide.namespace_selector.is_empty or wide.namespace_selector == narrow.namespace_selector):
+    if narrow.namespace_selector is None:  # the own namespace (both policies live in the same one)
+        if wide.namespace_selector is not None and not wide.namespace_selector.is_empty:
+            return False
+    elif wide.namespace_selector is None or not (
+        wide.namespace_selector.is_empty or wide.namespace_selector == narrow.namespace_selector
+    ):
         return False
     if wide.pod_selector is None or wide.pod_selector.is_empty:
         return True
@@ -73,7 +79,7 @@ def _unknown_peers(ctx: ScanContext, policy: NetworkPolicy, rule: PolicyRule) ->
             if peer.ip_block.cidr.version == 6:
                 found.append(peer)
         elif (
-            peer.namespace_selector is not None and ctx.selection.peer_scope(policy, peer).unknown_namespaces
+            peer_is_open(ctx, policy, peer)
         ):
             found.append(peer)
     return found
@@ -140,6 +146,13 @@ class Redundancy:
     def _compare(self, grant: Grant, cls: PodClass, others: Sequence[Grant]) -> _Check:
         conn, rule, direction = self.conn, grant.rule, grant.direction
         result = _Check()
+        if (
+            direction == "ingress"
+            and grant.policy.namespace in incomplete_namespaces(self.ctx)
+            and any(spec.is_named for r in (rule, *(o.rule for o in others)) for spec in r.ports)
+        ):
+            result.covered = False  # named ports may resolve otherwise on the pods the input lacks
+            return result
 
         def need_met(need: PortSet, covering: list[tuple[Grant, PortSet]]) -> None:
             if not need:
