@@ -22,7 +22,7 @@ try:  # libyaml is the fast path; the pure-Python loader is the fallback
 except AttributeError:  # pragma: no cover - only without libyaml
     _Loader = yaml.SafeLoader
 
-MAX_NODES = 1_000_000  # expanded node count allowed per document (alias bombs stop here)
+MAX_NODES = 1_000_000  # expanded nodes allowed per document beyond its own length (alias bombs stop here)
 MAX_DEPTH = 200  # nesting depth allowed per document (real manifests stay far below)
 
 _DOC_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
@@ -57,7 +57,7 @@ class _TooBig(Exception):
 class _Converter:
     """Turns one composed node tree into Python values and a parallel :class:`Marks` tree."""
 
-    __slots__ = ("loader", "text", "line_offset", "memo", "count", "warnings")
+    __slots__ = ("loader", "text", "line_offset", "memo", "count", "limit", "warnings")
 
     def __init__(self, loader: Any, text: str, line_offset: int):
         self.loader = loader
@@ -65,6 +65,8 @@ class _Converter:
         self.line_offset = line_offset
         self.memo: dict[int, tuple[Any, Children, int]] = {}
         self.count = 0
+        # a document written out without aliases has fewer nodes than characters: only aliases can exceed this
+        self.limit = MAX_NODES + len(text)
         self.warnings: list[tuple[str, int, int]] = []
 
     def _pos(self, node: Any) -> tuple[int, int]:
@@ -90,8 +92,8 @@ class _Converter:
         cached = self.memo.get(key)
         if cached is not None:  # an alias: shared value, but its size still counts
             self.count += cached[2]
-            if self.count > MAX_NODES:
-                raise _TooBig(f"YAML aliases expand to more than {MAX_NODES:,} nodes", *self._pos(node))
+            if self.count > self.limit:
+                raise _TooBig(f"YAML aliases expand to more than {self.limit:,} nodes", *self._pos(node))
             return cached[0], cached[1]
         if depth > MAX_DEPTH:
             raise _TooBig(f"document is nested more than {MAX_DEPTH} levels deep", *self._pos(node))
@@ -144,8 +146,8 @@ class _Converter:
             raise _TooBig(f"unsupported YAML node {type(node).__name__}", *self._pos(node))
         size = self.count - before
         self.memo[key] = (value, children, size)
-        if self.count > MAX_NODES:
-            raise _TooBig(f"document expands to more than {MAX_NODES:,} nodes", *self._pos(node))
+        if self.count > self.limit:
+            raise _TooBig(f"document expands to more than {self.limit:,} nodes", *self._pos(node))
         return value, children
 
     @staticmethod
