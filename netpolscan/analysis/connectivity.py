@@ -165,6 +165,11 @@ class Connectivity:
         self._ports_cache: dict[tuple[int, tuple[ContainerPort, ...] | None], PortSet] = {}
         self._pair_cache: dict[tuple[int, int], PortSet] = {}
         self._pairs: dict[tuple[int, int], PortSet] | None = None
+        self._or_cache: dict[tuple[PortSet, PortSet], PortSet] = {}
+        self._and_cache: dict[tuple[PortSet, PortSet], PortSet] = {}
+        self._parts_cache: dict[tuple[object, ...], list[tuple[int, PortSet]]] = {}
+        self._named_index: dict[tuple[str, str], dict[int, int]] | None = None
+        self._owner_parts: dict[str, dict[int, list[tuple[int, PortSet]]]] = {d: {} for d in DIRECTIONS}
 
     # --- construction ------------------------------------------------------------------------------
 
@@ -262,9 +267,124 @@ class Connectivity:
             self._pair_cache[key] = found
         return found
 
-    def _class_pairs(self) -> dict[tuple[int, int], PortSet]:
-        if self._pairs is not None:
-            return self._pairs
+    # --- whole-map computation: partitions of peer bitsets by allowed ports ----------------------------
+    #
+    # For one selected class and direction, the peers (classes or external segments) are split into parts
+    # that get the same ports from the union of the rules; parts are bitsets, so the cost follows the
+    # number of rules and distinct port sets, not of peers. PortSet unions and intersections are memoised:
+    # a map has few distinct port sets and many pairs sharing them.
+
+    def _union(self, a: PortSet, b: PortSet) -> PortSet:
+        if a is b or not b:
+            return a
+        if not a:
+            return b
+        key = (a, b)
+        found = self._or_cache.get(key)
+        if found is None:
+            found = self._or_cache[key] = a | b
+        return found
+
+    def _meet(self, a: PortSet, b: PortSet) -> PortSet:
+        if a is b or b is ALL_PORTS:
+            return a
+        if a is ALL_PORTS:
+            return b
+        key = (a, b)
+        found = self._and_cache.get(key)
+        if found is None:
+            found = self._and_cache[key] = a & b
+        return found
+
+    def _refine(self, parts: list[tuple[int, PortSet]], covered: int, bits: int, ports: PortSet) -> int:
+        """Add ``ports`` for the peers in ``bits`` to the partition ``parts`` (in place); returns covered."""
+        if not bits or not ports:
+            return covered
+        count = len(parts)
+        for i in range(count):
+            part_bits, part_ports = parts[i]
+            inter = part_bits & bits
+            if not inter:
+                continue
+            merged = self._union(part_ports, ports)
+            if merged is part_ports:
+                continue
+            if inter == part_bits:
+                parts[i] = (part_bits, merged)
+            else:
+                parts[i] = (part_bits ^ inter, part_ports)
+                parts.append((inter, merged))
+        fresh = bits & ~covered
+        if fresh:
+            parts.append((fresh, ports))
+        return covered | bits
+
+    @staticmethod
+    def _merged(parts: list[tuple[int, PortSet]]) -> list[tuple[int, PortSet]]:
+        by_ports: dict[PortSet, int] = {}
+        for bits, ports in parts:
+            if ports:
+                by_ports[ports] = by_ports.get(ports, 0) | bits
+        return [(bits, ports) for ports, bits in by_ports.items()]
+
+    def _named_classes(self) -> dict[tuple[str, str], dict[int, int]]:
+        """(port name, protocol) -> port number -> bitset of the classes declaring it."""
+        if self._named_index is None:
+            index: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+            for cls in self.classes:
+                for port in cls.ports:
+                    if port.name:
+                        numbers = index[(port.name, port.protocol)]
+                        numbers[port.port] = numbers.get(port.port, 0) | 1 << cls.index
+            self._named_index = dict(index)
+        return self._named_index
+
+    def _peer_parts(self, direction: str, owner: int) -> list[tuple[int, PortSet]]:
+        """Partition of the peer classes of class ``owner`` by the ports ``direction`` allows them.
+
+        Only peers with some port are in a part; not isolated: one part, every class, every port.
+        """
+        memo = self._owner_parts[direction]
+        found = memo.get(owner)
+        if found is None:
+            found = memo[owner] = self._compute_peer_parts(direction, owner)
+        return found
+
+    def _compute_peer_parts(self, direction: str, owner: int) -> list[tuple[int, PortSet]]:
+        if not self._isolated[direction] >> owner & 1:
+            return [(self.all_classes, ALL_PORTS)]
+        grants = self._grants_of[direction][owner]
+        named = any(spec.is_named for grant in grants for spec in grant.rule.ports)
+        # ingress resolves named ports on the owner itself; egress on each destination (below)
+        key: tuple[object, ...] = (
+            direction,
+            tuple(grant.index for grant in grants),
+            self.classes[owner].ports if named and direction == "ingress" else None,
+        )
+        found = self._parts_cache.get(key)
+        if found is not None:
+            return found
+        parts: list[tuple[int, PortSet]] = []
+        covered = 0
+        for grant in grants:
+            if not grant.peers:
+                continue
+            if direction == "ingress":
+                covered = self._refine(parts, covered, grant.peers, self._ports(grant, self.classes[owner]))
+                continue
+            covered = self._refine(parts, covered, grant.peers, rule_ports(grant.rule, ()))
+            for spec in grant.rule.ports:
+                if not spec.is_named:
+                    continue
+                assert isinstance(spec.port, str)
+                for number, bits in self._named_classes().get((spec.port, spec.protocol), {}).items():
+                    single = PortSet.single(spec.protocol, number)
+                    covered = self._refine(parts, covered, grant.peers & bits, single)
+        found = self._parts_cache[key] = self._merged(parts)
+        return found
+
+    def class_connections(self) -> Iterator[tuple[int, int, PortSet]]:
+        """Every allowed (src class, dst class, ports), self pairs of a class included, dst-major order."""
         reach_by_peers: dict[int, int] = defaultdict(int)
         for grant in self.grants["egress"]:
             reach_by_peers[grant.peers] |= grant.selected
@@ -273,37 +393,65 @@ class Connectivity:
             for index in iter_bits(peers):
                 reach[index] |= selected
         open_egress = self.all_classes & ~self._isolated["egress"]
-        isolated_ingress = self._isolated["ingress"]
-        pairs: dict[tuple[int, int], PortSet] = {}
         for dst in range(len(self.classes)):
-            if isolated_ingress >> dst & 1:
-                sources = 0
-                for grant in self._grants_of["ingress"][dst]:
-                    sources |= grant.peers
-            else:
-                sources = self.all_classes
-            sources &= open_egress | reach[dst]
-            for src in iter_bits(sources):
-                ports = self._class_ports(src, dst)
-                if ports:
-                    pairs[(src, dst)] = ports
-        self._pairs = pairs
-        return pairs
+            candidates = open_egress | reach[dst]
+            for bits, ingress in self._peer_parts("ingress", dst):
+                sources = bits & candidates
+                if not sources:
+                    continue
+                open_sources = sources & open_egress
+                for src in iter_bits(open_sources):
+                    yield src, dst, ingress
+                for src in iter_bits(sources ^ open_sources):
+                    for egress_bits, egress in self._peer_parts("egress", src):
+                        if egress_bits >> dst & 1:
+                            ports = self._meet(ingress, egress)
+                            if ports:
+                                yield src, dst, ports
+                            break
+
+    def _class_pairs(self) -> dict[tuple[int, int], PortSet]:
+        if self._pairs is None:
+            self._pairs = {(src, dst): ports for src, dst, ports in self.class_connections()}
+        return self._pairs
+
+    def _external_parts(self, direction: str, owner: int) -> list[tuple[int, PortSet]]:
+        """Partition of the external segments of ``direction`` by the ports class ``owner`` has there."""
+        space = self.ingress_space if direction == "ingress" else self.egress_space
+        if not self._isolated[direction] >> owner & 1:
+            return [(space.all_bits, ALL_PORTS)]
+        grants = [grant for grant in self._grants_of[direction][owner] if grant.external]
+        named = any(spec.is_named for grant in grants for spec in grant.rule.ports)
+        key: tuple[object, ...] = (
+            "external",
+            direction,
+            tuple(grant.index for grant in grants),
+            self.classes[owner].ports if named and direction == "ingress" else None,
+        )
+        found = self._parts_cache.get(key)
+        if found is None:
+            destination = self.classes[owner] if direction == "ingress" else None
+            parts: list[tuple[int, PortSet]] = []
+            covered = 0
+            for grant in grants:
+                covered = self._refine(parts, covered, grant.external, self._ports(grant, destination))
+            found = self._parts_cache[key] = self._merged(parts)
+        return found
+
+    def external_connections(self, direction: str, owner: int) -> Iterator[tuple[Segment, PortSet]]:
+        """(segment, ports) between class ``owner`` and external segments: sources for ``ingress``."""
+        space = self.ingress_space if direction == "ingress" else self.egress_space
+        for bits, ports in self._external_parts(direction, owner):
+            for index in iter_bits(bits):
+                yield space.segments[index], ports
 
     def _external_ports(self, direction: str, owner: int) -> dict[int, PortSet]:
         """Segment index -> ports, for traffic between class ``owner`` and external segments."""
-        space = self.ingress_space if direction == "ingress" else self.egress_space
-        if not self._isolated[direction] >> owner & 1:
-            return dict.fromkeys(range(len(space.segments)), ALL_PORTS)
-        destination = self.classes[owner] if direction == "ingress" else None
         found: dict[int, PortSet] = {}
-        for grant in self._grants_of[direction][owner]:
-            if grant.external:
-                ports = self._ports(grant, destination)
-                if ports:
-                    for index in iter_bits(grant.external):
-                        found[index] = found.get(index, NO_PORTS) | ports
-        return found
+        for bits, ports in self._external_parts(direction, owner):
+            for index in iter_bits(bits):
+                found[index] = ports
+        return dict(sorted(found.items()))
 
     # --- public API --------------------------------------------------------------------------------
 
@@ -346,18 +494,16 @@ class Connectivity:
 
     def pairs(self) -> Iterator[Connection]:
         """Every allowed connection: workload pairs (self excluded), external<->workload."""
-        for (src, dst), ports in self._class_pairs().items():
+        for src, dst, ports in self.class_connections():
             for src_workload in self.classes[src].members:
                 for dst_workload in self.classes[dst].members:
                     if src_workload is not dst_workload:
                         yield Connection(src_workload, dst_workload, ports)
         for cls in self.classes:
-            for index, ports in self._external_ports("ingress", cls.index).items():
-                segment = self.ingress_space.segments[index]
+            for segment, ports in self.external_connections("ingress", cls.index):
                 for workload in cls.members:
                     yield Connection(segment, workload, ports)
-            for index, ports in self._external_ports("egress", cls.index).items():
-                segment = self.egress_space.segments[index]
+            for segment, ports in self.external_connections("egress", cls.index):
                 for workload in cls.members:
                     yield Connection(workload, segment, ports)
 

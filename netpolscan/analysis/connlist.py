@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from netpolscan.analysis.connectivity import Connection, connectivity
-from netpolscan.analysis.endpoints import endpoint_label, endpoint_namespace
+from netpolscan.analysis.connectivity import Connection, Connectivity, connectivity
+from netpolscan.analysis.endpoints import endpoint_label, endpoint_namespace, workload_label
+from netpolscan.analysis.inputs import paused_gc
 from netpolscan.analysis.ports import PortSet
 from netpolscan.model.inventory import Inventory
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Row:
     """One line of the connectivity list."""
 
@@ -53,11 +54,86 @@ def group_connections(connections: Iterable[Connection]) -> list[Row]:
 
 def connection_rows(inventory: Inventory, focus_workload: str | None = None) -> list[Row]:
     """The connectivity list of ``inventory``; ``focus_workload`` (``name`` or ``ns/name``) keeps its rows."""
-    rows = group_connections(connectivity(inventory).pairs())
+    with paused_gc():
+        rows = _rows(connectivity(inventory))
     if focus_workload:
         rows = [
             row for row in rows if _is_focus(row.src, focus_workload) or _is_focus(row.dst, focus_workload)
         ]
+    return rows
+
+
+def _rows(conn: Connectivity) -> list[Row]:
+    """Rows straight from class-level connections (same result as ``group_connections(conn.pairs())``).
+
+    Endpoint names are numbered in sorted order, so rows come out sorted with only small per-source sorts;
+    per source, destinations are kept in a dict of shared PortSets (memory follows the output).
+    """
+    names: dict[str, str | None] = {}
+    member_labels: list[list[str]] = []
+    for cls in conn.classes:
+        labels = []
+        for workload in cls.members:
+            label = workload_label(workload)
+            names[label] = workload.namespace
+            labels.append(label)
+        member_labels.append(labels)
+    for space in (conn.ingress_space, conn.egress_space):
+        for segment in space.segments:
+            names[segment.label] = None
+    ordered = sorted(names)
+    rank = {label: index for index, label in enumerate(ordered)}
+    members = [[rank[label] for label in labels] for labels in member_labels]
+    table: list[dict[int, PortSet] | None] = [None] * len(ordered)
+    union = conn._union
+
+    def add(src: int, dst: int, ports: PortSet) -> None:
+        found = table[src]
+        if found is None:
+            table[src] = {dst: ports}
+            return
+        previous = found.get(dst)
+        found[dst] = ports if previous is None else union(previous, ports)
+
+    for src_class, dst_class, ports in conn.class_connections():
+        sources, destinations = members[src_class], members[dst_class]
+        if len(sources) == 1 and len(destinations) == 1:
+            src, dst = sources[0], destinations[0]
+            if src != dst:
+                found = table[src]
+                if found is None:
+                    table[src] = {dst: ports}
+                else:
+                    previous = found.get(dst)
+                    found[dst] = ports if previous is None else union(previous, ports)
+            continue
+        for src in sources:
+            for dst in destinations:
+                if src != dst:  # one workload, or two pods of one owner: a self pair
+                    add(src, dst, ports)
+    for cls in conn.classes:
+        ranks = members[cls.index]
+        if not ranks:
+            continue
+        for segment, ports in conn.external_connections("ingress", cls.index):
+            src = rank[segment.label]
+            for dst in ranks:
+                add(src, dst, ports)
+        for segment, ports in conn.external_connections("egress", cls.index):
+            dst = rank[segment.label]
+            for src in ranks:
+                add(src, dst, ports)
+    rows: list[Row] = []
+    append = rows.append
+    for src, found in enumerate(table):
+        if found is None:
+            continue
+        table[src] = None  # rows replace the table as they are made
+        src_label = ordered[src]
+        src_namespace = names[src_label]
+        for dst in sorted(found):
+            dst_label = ordered[dst]
+            append(Row(src_label, dst_label, found[dst], src_namespace, names[dst_label]))
     return rows
 
 

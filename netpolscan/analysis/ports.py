@@ -65,18 +65,20 @@ def _subtract(a: Intervals, b: Intervals) -> Intervals:
 class PortSet:
     """An immutable set of (protocol, port) pairs stored as interval tuples per protocol."""
 
-    __slots__ = ("_parts", "_hash")
+    __slots__ = ("_parts", "_hash", "_text")
 
     def __init__(self, parts: Mapping[str, Iterable[tuple[int, int]]] | None = None):
         given = parts or {}
         self._parts: tuple[Intervals, ...] = tuple(_normalise(given.get(p, ())) for p in PROTOCOL_ORDER)
         self._hash = hash(self._parts)
+        self._text: str | None = None
 
     @classmethod
     def _of(cls, parts: tuple[Intervals, ...]) -> PortSet:
         obj = cls.__new__(cls)
         obj._parts = parts
         obj._hash = hash(parts)
+        obj._text = None
         return obj
 
     @classmethod
@@ -142,6 +144,12 @@ class PortSet:
         return self.contains(*item)
 
     def __str__(self) -> str:
+        text = self._text
+        if text is None:
+            text = self._text = self._render()
+        return text
+
+    def _render(self) -> str:
         if self.is_all:
             return "All Connections"
         if self.is_empty:
