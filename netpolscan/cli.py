@@ -128,8 +128,12 @@ def parse_outputs(
 )
 @click.option("--color/--no-color", default=None, help="Colour text output (default: only on a terminal).")
 @click.option("--disable-plugin", multiple=True, help="Do not load this plugin (by entry-point name).")
-@click.option("--kustomize", "kustomize_dir", default=None, metavar="DIR", help="Render DIR with kustomize and scan it.")
-@click.option("--helm", "helm_chart", default=None, metavar="CHART", help="Render the chart with helm and scan it.")
+@click.option(
+    "--kustomize", "kustomize_dir", default=None, metavar="DIR", help="Render DIR with kustomize and scan it."
+)
+@click.option(
+    "--helm", "helm_chart", default=None, metavar="CHART", help="Render the chart with helm and scan it."
+)
 @click.option("--values", "helm_values", multiple=True, metavar="FILE", help="Helm values file (repeatable).")
 @click.option("--set", "helm_set", multiple=True, metavar="KEY=VALUE", help="Helm --set value (repeatable).")
 @click.option("--release", default=None, help="Helm release name [default: release-name].")
@@ -177,7 +181,9 @@ def scan(
     from netpolscan.scan import scan as run_scan
 
     if not paths and not kustomize_dir and not helm_chart:
-        raise NetpolscanError("nothing to scan: give PATH... (or - for stdin), --kustomize DIR or --helm CHART")
+        raise NetpolscanError(
+            "nothing to scan: give PATH... (or - for stdin), --kustomize DIR or --helm CHART"
+        )
     if not helm_chart and (helm_values or helm_set or release or values_matrix):
         raise NetpolscanError("--values, --set, --release and --values-matrix need --helm CHART")
 
@@ -233,11 +239,12 @@ def scan(
 
 @cli.command("plugins")
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def plugins_command(fmt: str) -> int:
+@click.option("--disable-plugin", multiple=True, help="Do not load this plugin (by entry-point name).")
+def plugins_command(fmt: str, disable_plugin: tuple[str, ...]) -> int:
     """List the loaded plugins: name, distribution, version, rules and formats."""
     from netpolscan.plugins import describe_plugins
 
-    rows = describe_plugins(plugin_manager())
+    rows = describe_plugins(plugin_manager(tuple(_split(disable_plugin))))
     if fmt == "json":
         click.echo(json.dumps([dataclasses.asdict(row) for row in rows], indent=2))
     else:
@@ -436,9 +443,13 @@ def diff_command(
 
 @cli.command("probe-plan")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--expectations", "expectations_path", required=True, help="The connectivity expectations file.")
+@click.option(
+    "--expectations", "expectations_path", required=True, help="The connectivity expectations file."
+)
 @click.option("--image", default=None, help="Probe image with `sh` and `nc` [default: busybox:1.36].")
-@click.option("--timeout", type=click.IntRange(1, 60), default=2, show_default=True, help="Seconds per probe.")
+@click.option(
+    "--timeout", type=click.IntRange(1, 60), default=2, show_default=True, help="Seconds per probe."
+)
 @click.option("-o", "--output", type=str, default=None, help="Write the manifests to FILE instead of stdout.")
 @click.option(
     "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."

@@ -41,7 +41,11 @@ def plugin_manager(blocked: tuple[str, ...] = ()) -> pluggy.PluginManager:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise NetpolscanError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from None
+        name = pm.get_name(exc.plugin) or str(exc.plugin)
+        hook = re.search(r"unknown hook '([^']+)'", str(exc))
+        known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("netpolscan_")))
+        what = f"an unknown hook {hook.group(1)!r}" if hook else f"an invalid hook ({exc})"
+        raise NetpolscanError(f"plugin {name!r} implements {what}; known hooks: {known}") from None
     return pm
 
 
@@ -100,7 +104,12 @@ def _validate_rule(rule: Rule, plugin: str, rules: dict[str, Rule], prefixes: di
 
 def collect_formatters(pm: pluggy.PluginManager) -> dict[str, Formatter]:
     """Output formats by name; the built-in plugin's come first and cannot be replaced."""
-    formatters: dict[str, Formatter] = {}
+    return {name: render for name, (_plugin, render) in formatter_owners(pm).items()}
+
+
+def formatter_owners(pm: pluggy.PluginManager) -> dict[str, tuple[str, Formatter]]:
+    """Output format name -> (plugin name, render function), validated."""
+    formatters: dict[str, tuple[str, Formatter]] = {}
     for plugin_name, plugin in sorted(
         pm.list_name_plugin(), key=lambda item: (item[0] != BUILTIN, str(item[0]))
     ):
@@ -111,9 +120,17 @@ def collect_formatters(pm: pluggy.PluginManager) -> dict[str, Formatter]:
         def register(name: str, render: Formatter, _plugin: str = str(plugin_name)) -> None:
             if name in formatters:
                 raise NetpolscanError(f"plugin {_plugin!r}: output format {name!r} is already registered")
-            formatters[name] = render
+            formatters[name] = (_plugin, render)
 
-        hook(register=register)
+        try:
+            hook(register=register)
+        except NetpolscanError:
+            raise
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            raise NetpolscanError(
+                f"plugin {plugin_name!r} failed to register its formats: {problem}"
+            ) from None
     return formatters
 
 
@@ -128,24 +145,21 @@ class PluginInfo:
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
     """Name, distribution, version, rule ids and formats of every loaded plugin."""
+    rules_by_plugin: dict[str, list[str]] = {}
+    for rule in collect_rules(pm):  # validates every plugin's rules (ids, prefixes) like a scan does
+        rules_by_plugin.setdefault(rule.plugin, []).append(rule.id)
+    formats_by_plugin: dict[str, list[str]] = {}
+    for fmt, (owner, _render) in formatter_owners(pm).items():
+        formats_by_plugin.setdefault(owner, []).append(fmt)
     dists = {name: (dist.metadata["Name"], dist.version) for dist, name in _entry_point_dists()}
     rows: list[PluginInfo] = []
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: (item[0] != BUILTIN, str(item[0]))):
         if plugin is None:
             continue
-        rules: list[Rule] = []
-        formats: list[str] = []
-        if hasattr(plugin, "netpolscan_register_rules"):
-            plugin.netpolscan_register_rules(register=rules.append)
-        if hasattr(plugin, "netpolscan_register_formatters"):
-
-            def add_format(fmt: str, _render: Formatter, found: list[str] = formats) -> None:
-                found.append(fmt)
-
-            plugin.netpolscan_register_formatters(register=add_format)
         own = ("netpolscan", _own_version()) if name == BUILTIN else ("-", "-")
         distribution, version = dists.get(str(name), own)
-        rows.append(PluginInfo(str(name), distribution, version, sorted(r.id for r in rules), formats))
+        rules = sorted(rules_by_plugin.get(str(name), []))
+        rows.append(PluginInfo(str(name), distribution, version, rules, formats_by_plugin.get(str(name), [])))
     return rows
 
 

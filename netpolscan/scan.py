@@ -106,6 +106,8 @@ def scan_documents(
         "podCIDRs": options.config.pod_cidrs,
         "serviceCIDRs": options.config.service_cidrs,
     }
+    if options.today is not None:
+        settings["today"] = options.today
     settings.update(options.settings)
     ctx = ScanContext(inventory, settings)
     result = run_rules(ctx, rules, options.today, source_mapper(options))

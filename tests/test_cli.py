@@ -87,7 +87,7 @@ def test_json_output_matches_its_schema(run_cli: Run, weak: Path, tmp_path: Path
         (("scan", "/definitely/not/here.yaml"), "no such file or directory"),
         (("scan", "--no-such-flag", "x"), "No such option"),
         (("scan", "-f", "nope", "x.yaml"), "unknown format"),
-        (("scan",), "Missing argument"),
+        (("scan",), "nothing to scan"),
     ],
 )
 def test_usage_and_input_errors_are_one_line_exit_two(run_cli: Run, args: tuple[str, ...], needle: str) -> None:

@@ -54,8 +54,17 @@ def test_helm_findings_land_on_the_template_line(run_cli: Run) -> None:
 def test_values_matrix_labels_findings_with_the_values_file(run_cli: Run) -> None:
     _needs_helm()
     strict, open_ = CHART / "values-strict.yaml", CHART / "values-open.yaml"
-    result = run_cli("scan", "--helm", str(CHART), "--values-matrix", str(strict), "--values-matrix", str(open_),
-                     "-f", "json")
+    result = run_cli(
+        "scan",
+        "--helm",
+        str(CHART),
+        "--values-matrix",
+        str(strict),
+        "--values-matrix",
+        str(open_),
+        "-f",
+        "json",
+    )
     findings = json.loads(result.stdout)["findings"]
     by_file: dict[str, set[str]] = {}
     for finding in findings:

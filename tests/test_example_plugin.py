@@ -151,13 +151,7 @@ LOAD_ERRORS = {
 }
 
 
-# netpolscan/plugins.py reports an unknown hook with the module's repr instead of the entry-point name;
-# remove this mark once it names the plugin (`pm.get_name(exc.plugin)`).
-NAMES_MODULE_NOT_PLUGIN = pytest.mark.xfail(reason="unknown-hook error names the module, not the plugin")
-LOAD_ERROR_CASES = [
-    pytest.param(case, id=case, marks=[NAMES_MODULE_NOT_PLUGIN] if case == "misspelled-hook" else [])
-    for case in LOAD_ERRORS
-]
+LOAD_ERROR_CASES = [pytest.param(case, id=case) for case in LOAD_ERRORS]
 
 
 @pytest.mark.parametrize("case", LOAD_ERROR_CASES)
