@@ -97,10 +97,10 @@ def test_the_note_says_what_was_assumed() -> None:
     peer = "    - namespaceSelector:\n        matchLabels:\n          team: payments\n"
     [(_, message)] = _notes(peer, POD_IN_PAYMENTS)
     assert message == (
-        "NetworkPolicy shop/api ingress rule 1 `from` peer 1: namespace `payments` has no Namespace manifest "
-        "in the input; its labels are unknown, assumed to be only kubernetes.io/metadata.name=payments, so "
-        "namespaceSelector {team=payments} is taken not to match it; add the Namespace manifest to the scan "
-        "or select namespaces by kubernetes.io/metadata.name"
+        "NetworkPolicy shop/api ingress rule 1 `from` peer 1: namespaceSelector {team=payments} matches no "
+        "namespace of the input; namespace `payments` has no Namespace manifest in the input; its labels are "
+        "unknown, assumed to be only kubernetes.io/metadata.name=payments, so the selector is taken not to "
+        "match it; add the Namespace manifest to the scan or select namespaces by kubernetes.io/metadata.name"
     )
 
 

@@ -97,11 +97,15 @@ def unresolved_context(ctx: ScanContext) -> Iterator[Violation]:
                     them = "them" if plural else "it"
                     taken = f"to match {them}" if outcome == "matches" else f"not to match {them}"
                     s = "s" if plural else ""
+                    unmatched = (
+                        f"namespaceSelector {selector} matches no namespace of the input; "
+                        if not inventory.namespaces_matching(selector) else ""
+                    )
+                    subject = "the selector" if unmatched else f"namespaceSelector {selector}"
                     yield Violation(
-                        f"{_peer_label(policy, rule, peer)}: namespace{s} {listed} {where}; "
+                        f"{_peer_label(policy, rule, peer)}: {unmatched}namespace{s} {listed} {where}; "
                         f"{'their' if plural else 'its'} labels are unknown, assumed to be only {assumed}, "
-                        "so "
-                        f"namespaceSelector {peer.namespace_selector} is taken {taken}; add the Namespace "
-                        f"manifest{s} to the scan or select namespaces by {NAME_LABEL}",
+                        f"so {subject} is taken {taken}; add the Namespace manifest{s} to the scan or select "
+                        f"namespaces by {NAME_LABEL}",
                         policy.document, peer.pointer, policy.ref,
                     )
