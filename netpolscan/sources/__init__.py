@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from netpolscan.sources.document import Document, Marks, Origin, Pointer
-from netpolscan.sources.files import InputText, iter_paths, read
+from netpolscan.sources.files import InputText, display_path, iter_paths, read
 from netpolscan.sources.yamlparse import parse_text
 
 __all__ = ["Document", "Marks", "Origin", "Pointer", "load_documents", "documents_from_text"]
@@ -20,8 +21,14 @@ def documents_from_text(item: InputText) -> Iterator[Document]:
 
 
 def load_documents(arguments: list[str]) -> list[Document]:
-    """All documents of the given paths (``-`` = stdin), in a deterministic order."""
+    """All documents of the given paths (``-`` = stdin), in a deterministic order.
+
+    Files are read in the order of their display paths, whatever the order of the arguments, so that
+    everything downstream (e.g. which object of an implicit namespace a finding points at) is the same
+    for the same files.
+    """
     documents: list[Document] = []
-    for source in iter_paths(arguments):
+    sources = sorted(iter_paths(arguments), key=lambda s: ("", "") if s == "-" else ("~", display_path(Path(s))))
+    for source in sources:
         documents.extend(documents_from_text(read(source)))
     return documents
