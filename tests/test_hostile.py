@@ -559,3 +559,19 @@ def test_a_list_of_100000_items(scan: Callable[..., Scan], tmp_path: Path, ns: P
     assert invalid["location"]["line"] == bad_line + 4  # spec.podSelector of the last item
     assert any("in-list" in f["message"] for f in result.rule("NPS101", path))
     result.assert_namespace_analysed(ns)
+
+
+# --- fuzzing (bounded, deterministic seed; run `python tests/fuzz_scanner.py --seconds N` for more) -----
+
+
+def test_fuzz_for_a_bounded_time(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        import fuzz_scanner
+    finally:
+        sys.path.pop(0)
+    seconds = float(os.environ.get("NETPOLSCAN_FUZZ_SECONDS", "20"))
+    seed = int(os.environ.get("NETPOLSCAN_FUZZ_SEED", "0"))
+    count, failures = fuzz_scanner.fuzz(seconds, seed, workdir=tmp_path)
+    assert count > 0
+    assert not failures, "\n\n".join(str(f) for f in failures[:3])
