@@ -153,6 +153,9 @@ class Connectivity:
         for cls in self.classes:
             self._ns_classes[cls.namespace].append(cls)
         self._select_cache: dict[tuple[str, LabelSelector], int] = {}
+        self._peer_cache: dict[tuple[str, LabelSelector | None, LabelSelector | None], int] = {}
+        self._block_cache: dict[tuple[IPBlock, int], tuple[int, int]] = {}
+        self._addressed = [cls for cls in self.classes if cls.addresses]
         self.ingress_space = AddressSpace(self._blocks("ingress"))
         self.egress_space = AddressSpace(self._blocks("egress"))
         self.grants: dict[str, list[Grant]] = {d: [] for d in DIRECTIONS}
@@ -166,7 +169,7 @@ class Connectivity:
         self._pair_cache: dict[tuple[int, int], PortSet] = {}
         self._pairs: dict[tuple[int, int], PortSet] | None = None
         self._or_cache: dict[tuple[PortSet, PortSet], PortSet] = {}
-        self._and_cache: dict[tuple[PortSet, PortSet], PortSet] = {}
+        self._and_cache: dict[tuple[int, int], tuple[PortSet, PortSet, PortSet]] = {}
         self._parts_cache: dict[tuple[object, ...], list[tuple[int, PortSet]]] = {}
         self._named_index: dict[tuple[str, str], dict[int, int]] | None = None
         self._owner_parts: dict[str, dict[int, list[tuple[int, PortSet]]]] = {d: {} for d in DIRECTIONS}
@@ -194,18 +197,28 @@ class Connectivity:
     def _peer_bits(self, policy: NetworkPolicy, peer: Peer, space: AddressSpace) -> tuple[int, int]:
         block = peer.ip_block
         if block is not None:
-            pods = 0
-            for cls in self.classes:
-                if cls.addresses and any(block.contains(address) for address in cls.addresses):
-                    pods |= 1 << cls.index
-            return pods, space.bits(block)
-        pod_selector = peer.pod_selector or _EMPTY_SELECTOR
-        if peer.namespace_selector is None:
-            return self._select(policy.namespace, pod_selector), 0
-        pods = 0
-        for namespace in self.inventory.namespaces_matching(peer.namespace_selector):
-            pods |= self._select(namespace.name, pod_selector)
-        return pods, 0
+            key = (block, id(space))
+            found = self._block_cache.get(key)
+            if found is None:
+                pods = 0
+                for cls in self._addressed:
+                    if any(block.contains(address) for address in cls.addresses):
+                        pods |= 1 << cls.index
+                found = self._block_cache[key] = (pods, space.bits(block))
+            return found
+        namespace = policy.namespace if peer.namespace_selector is None else ""
+        peer_key = (namespace, peer.namespace_selector, peer.pod_selector)
+        bits = self._peer_cache.get(peer_key)
+        if bits is None:
+            pod_selector = peer.pod_selector or _EMPTY_SELECTOR
+            if peer.namespace_selector is None:
+                bits = self._select(policy.namespace, pod_selector)
+            else:
+                bits = 0
+                for matched in self.inventory.namespaces_matching(peer.namespace_selector):
+                    bits |= self._select(matched.name, pod_selector)
+            self._peer_cache[peer_key] = bits
+        return bits, 0
 
     def _build_grants(self) -> None:
         for policy in self.inventory.policies:
@@ -290,11 +303,13 @@ class Connectivity:
             return a
         if a is ALL_PORTS:
             return b
-        key = (a, b)
-        found = self._and_cache.get(key)
-        if found is None:
-            found = self._and_cache[key] = a & b
-        return found
+        key = (id(a), id(b))
+        cached = self._and_cache.get(key)
+        if cached is None:
+            found = a & b
+            # the operands ride along in the value: their ids stay theirs while the cache lives
+            cached = self._and_cache[key] = (found if found else NO_PORTS, a, b)
+        return cached[0]
 
     def _refine(self, parts: list[tuple[int, PortSet]], covered: int, bits: int, ports: PortSet) -> int:
         """Add ``ports`` for the peers in ``bits`` to the partition ``parts`` (in place); returns covered."""
@@ -393,9 +408,12 @@ class Connectivity:
             for index in iter_bits(peers):
                 reach[index] |= selected
         open_egress = self.all_classes & ~self._isolated["egress"]
+        egress_memo = self._owner_parts["egress"]
+        peer_parts = self._peer_parts
+        meet = self._meet
         for dst in range(len(self.classes)):
             candidates = open_egress | reach[dst]
-            for bits, ingress in self._peer_parts("ingress", dst):
+            for bits, ingress in peer_parts("ingress", dst):
                 sources = bits & candidates
                 if not sources:
                     continue
@@ -403,10 +421,13 @@ class Connectivity:
                 for src in iter_bits(open_sources):
                     yield src, dst, ingress
                 for src in iter_bits(sources ^ open_sources):
-                    for egress_bits, egress in self._peer_parts("egress", src):
+                    parts = egress_memo.get(src)
+                    if parts is None:
+                        parts = peer_parts("egress", src)
+                    for egress_bits, egress in parts:
                         if egress_bits >> dst & 1:
-                            ports = self._meet(ingress, egress)
-                            if ports:
+                            ports = meet(ingress, egress)
+                            if ports is not NO_PORTS:
                                 yield src, dst, ports
                             break
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from netpolscan.analysis.addresses import iter_bits
 from netpolscan.analysis.connectivity import Connection, Connectivity, connectivity
 from netpolscan.analysis.endpoints import endpoint_label, endpoint_namespace, workload_label
 from netpolscan.analysis.inputs import paused_gc
@@ -78,11 +79,14 @@ def _rows(conn: Connectivity) -> list[Row]:
             names[label] = workload.namespace
             labels.append(label)
         member_labels.append(labels)
-    for space in (conn.ingress_space, conn.egress_space):
-        for segment in space.segments:
-            names[segment.label] = None
+    segment_labels = [
+        [segment.label for segment in space.segments] for space in (conn.ingress_space, conn.egress_space)
+    ]
+    for labels in segment_labels:
+        names.update(dict.fromkeys(labels))
     ordered = sorted(names)
     rank = {label: index for index, label in enumerate(ordered)}
+    ingress_ranks, egress_ranks = ([rank[label] for label in labels] for labels in segment_labels)
     members = [[rank[label] for label in labels] for labels in member_labels]
     table: list[dict[int, PortSet] | None] = [None] * len(ordered)
     union = conn._union
@@ -115,14 +119,16 @@ def _rows(conn: Connectivity) -> list[Row]:
         ranks = members[cls.index]
         if not ranks:
             continue
-        for segment, ports in conn.external_connections("ingress", cls.index):
-            src = rank[segment.label]
-            for dst in ranks:
-                add(src, dst, ports)
-        for segment, ports in conn.external_connections("egress", cls.index):
-            dst = rank[segment.label]
-            for src in ranks:
-                add(src, dst, ports)
+        for bits, ports in conn._external_parts("ingress", cls.index):
+            for index in iter_bits(bits):
+                src = ingress_ranks[index]
+                for dst in ranks:
+                    add(src, dst, ports)
+        for bits, ports in conn._external_parts("egress", cls.index):
+            for index in iter_bits(bits):
+                dst = egress_ranks[index]
+                for src in ranks:
+                    add(src, dst, ports)
     rows: list[Row] = []
     append = rows.append
     for src, found in enumerate(table):

@@ -65,13 +65,14 @@ def _subtract(a: Intervals, b: Intervals) -> Intervals:
 class PortSet:
     """An immutable set of (protocol, port) pairs stored as interval tuples per protocol."""
 
-    __slots__ = ("_parts", "_hash", "_text")
+    __slots__ = ("_parts", "_hash", "_text", "_empty")
 
     def __init__(self, parts: Mapping[str, Iterable[tuple[int, int]]] | None = None):
         given = parts or {}
         self._parts: tuple[Intervals, ...] = tuple(_normalise(given.get(p, ())) for p in PROTOCOL_ORDER)
         self._hash = hash(self._parts)
         self._text: str | None = None
+        self._empty = not any(self._parts)
 
     @classmethod
     def _of(cls, parts: tuple[Intervals, ...]) -> PortSet:
@@ -79,6 +80,7 @@ class PortSet:
         obj._parts = parts
         obj._hash = hash(parts)
         obj._text = None
+        obj._empty = not any(parts)
         return obj
 
     @classmethod
@@ -127,11 +129,11 @@ class PortSet:
         return self._hash
 
     def __bool__(self) -> bool:
-        return not self.is_empty
+        return not self._empty
 
     @property
     def is_empty(self) -> bool:
-        return not any(self._parts)
+        return self._empty
 
     @property
     def is_all(self) -> bool:
