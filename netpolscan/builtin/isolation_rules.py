@@ -63,7 +63,7 @@ def _not_isolated(ctx: ScanContext, direction: str) -> Iterator[Violation]:
         else:
             what = "its pods may connect to any pod and any address outside the cluster on every port"
         other_direction = "egress" if direction == "ingress" else "ingress"
-        partial = [p.name for p in selection.policies_for(workload, other_direction)]
+        partial = sorted(p.name for p in selection.policies_for(workload, other_direction))
         count = len(inventory.policies_in(workload.namespace))
         if partial:
             which = "NetworkPolicy " if len(partial) == 1 else "NetworkPolicies "
@@ -99,7 +99,7 @@ def namespace_without_network_policy(ctx: ScanContext) -> Iterator[Violation]:
         workloads = inventory.workloads_in(namespace)
         if anchor is None or not workloads or inventory.policies_in(namespace):
             continue
-        names = ", ".join(f"{w.kind} {w.name}" for w in workloads[:3])
+        names = ", ".join(sorted(f"{w.kind} {w.name}" for w in workloads)[:3])
         more = f" and {len(workloads) - 3} more" if len(workloads) > 3 else ""
         yield Violation(
             f"namespace {namespace} has {len(workloads)} workload(s) ({names}{more}) and no NetworkPolicy "
