@@ -74,13 +74,20 @@ def exponent(small: float | None, large: float | None, n1: int, n2: int) -> floa
     return math.log(large / small) / math.log(n2 / n1)
 
 
-def measure_point(shape: str, size: int, args: argparse.Namespace, env: dict[str, str], workdir: Path) -> Point:
+def measure_point(
+    shape: str, size: int, args: argparse.Namespace, env: dict[str, str], workdir: Path
+) -> Point:
     path = workdir / f"{shape}-{size}-seed{args.seed}.yaml"
     start = time.perf_counter()
     with open(path, "w", encoding="ascii", newline="\n") as stream:
         stats = generate.write(stream, size, shape, args.seed)
-    bench_scan.log(f"generated {path.name}: {stats.documents:,} documents, {stats.bytes:,} bytes in {time.perf_counter() - start:.1f}s")
-    row = bench_scan.Row(size=size, path=path, nbytes=path.stat().st_size, generated_documents=stats.documents)
+    bench_scan.log(
+        f"generated {path.name}: {stats.documents:,} documents, {stats.bytes:,} bytes "
+        f"in {time.perf_counter() - start:.1f}s"
+    )
+    row = bench_scan.Row(
+        size=size, path=path, nbytes=path.stat().st_size, generated_documents=stats.documents
+    )
     bench_scan.measure(row, args.python, "scan", args.repeat, env, tool_ok=True)
     point = Point(shape, row)
     output = path.with_suffix(".connectivity.json")
@@ -103,7 +110,19 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def print_table(points: Sequence[Point]) -> None:
-    header = ("shape", "N", "bytes", "docs", "load s", "scan s", "ratio", "load MB", "scan MB", "conn s", "conn MB")
+    header = (
+        "shape",
+        "N",
+        "bytes",
+        "docs",
+        "load s",
+        "scan s",
+        "ratio",
+        "load MB",
+        "scan MB",
+        "conn s",
+        "conn MB",
+    )
     table = [header]
     for p in points:
         r = p.row
@@ -141,7 +160,11 @@ def scaling(points: Sequence[Point]) -> dict[tuple[str, int, int], dict[str, flo
     return found
 
 
-def judge(points: Sequence[Point], exponents: dict[tuple[str, int, int], dict[str, float | None]], args: argparse.Namespace) -> list[tuple[str, str, bool]]:
+def judge(
+    points: Sequence[Point],
+    exponents: dict[tuple[str, int, int], dict[str, float | None]],
+    args: argparse.Namespace,
+) -> list[tuple[str, str, bool]]:
     """(target, measured, ok) for each target of the issue, on the app shape."""
     results: list[tuple[str, str, bool]] = []
     app = sorted((p for p in points if p.shape == "app"), key=lambda p: p.size)
@@ -151,31 +174,85 @@ def judge(points: Sequence[Point], exponents: dict[tuple[str, int, int], dict[st
     at = next((p for p in app if p.size == args.target_size), None)
     if at is not None:
         ratio, rss = at.row.ratio, at.row.tool_rss_mb
-        results.append((f"scan/load at N={at.size} <= {args.max_ratio:g}", _fmt(ratio, ".2f"), ratio is not None and ratio <= args.max_ratio))
-        results.append((f"scan RSS at N={at.size} <= {args.max_rss_mb:g} MB", _fmt(rss, ".0f") + " MB", rss is not None and rss <= args.max_rss_mb))
+        results.append(
+            (
+                f"scan/load at N={at.size} <= {args.max_ratio:g}",
+                _fmt(ratio, ".2f"),
+                ratio is not None and ratio <= args.max_ratio,
+            )
+        )
+        results.append(
+            (
+                f"scan RSS at N={at.size} <= {args.max_rss_mb:g} MB",
+                _fmt(rss, ".0f") + " MB",
+                rss is not None and rss <= args.max_rss_mb,
+            )
+        )
     if len(app) >= 2:
         key = ("app", app[-2].size, app[-1].size)
         scan_exp, conn_exp = exponents[key]["scan"], exponents[key]["connectivity"]
-        results.append((f"scan exponent N={key[1]}->{key[2]} <= {args.max_scan_exponent:g}", _fmt(scan_exp, ".2f"), scan_exp is not None and scan_exp <= args.max_scan_exponent))
-        results.append((f"connectivity exponent N={key[1]}->{key[2]} <= {args.max_connectivity_exponent:g}", _fmt(conn_exp, ".2f"), conn_exp is not None and conn_exp <= args.max_connectivity_exponent))
+        results.append(
+            (
+                f"scan exponent N={key[1]}->{key[2]} <= {args.max_scan_exponent:g}",
+                _fmt(scan_exp, ".2f"),
+                scan_exp is not None and scan_exp <= args.max_scan_exponent,
+            )
+        )
+        results.append(
+            (
+                f"connectivity exponent N={key[1]}->{key[2]} <= {args.max_connectivity_exponent:g}",
+                _fmt(conn_exp, ".2f"),
+                conn_exp is not None and conn_exp <= args.max_connectivity_exponent,
+            )
+        )
     return results
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Scale benchmark of netpolscan scan and connectivity.")
-    parser.add_argument("--sizes", type=bench_scan.parse_sizes, default=[100, 1000, 3000], metavar="N[,N...]", help="app namespaces (default: 100,1000,3000)")
-    parser.add_argument("--dense-sizes", type=bench_scan.parse_sizes, default=[1000, 3000], metavar="N[,N...]", help="dense workloads (default: 1000,3000)")
+    parser.add_argument(
+        "--sizes",
+        type=bench_scan.parse_sizes,
+        default=[100, 1000, 3000],
+        metavar="N[,N...]",
+        help="app namespaces (default: 100,1000,3000)",
+    )
+    parser.add_argument(
+        "--dense-sizes",
+        type=bench_scan.parse_sizes,
+        default=[1000, 3000],
+        metavar="N[,N...]",
+        help="dense workloads (default: 1000,3000)",
+    )
     parser.add_argument("--no-dense", action="store_true", help="skip the dense shape")
     parser.add_argument("--seed", type=int, default=0, help="generator seed (default: 0)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement, median taken (default: 3)")
-    parser.add_argument("--target-size", type=int, default=1000, help="app size the ratio and RSS targets apply to (default: 1000)")
-    parser.add_argument("--max-ratio", type=float, default=2.0, help="target: scan / load at the target size (default: 2.0)")
-    parser.add_argument("--max-rss-mb", type=float, default=250.0, help="target: scan peak RSS at the target size (default: 250)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per measurement, median taken (default: 3)"
+    )
+    parser.add_argument(
+        "--target-size",
+        type=int,
+        default=1000,
+        help="app size the ratio and RSS targets apply to (default: 1000)",
+    )
+    parser.add_argument(
+        "--max-ratio", type=float, default=2.0, help="target: scan / load at the target size (default: 2.0)"
+    )
+    parser.add_argument(
+        "--max-rss-mb",
+        type=float,
+        default=250.0,
+        help="target: scan peak RSS at the target size (default: 250)",
+    )
     parser.add_argument("--max-scan-exponent", type=float, default=1.1, help="target (default: 1.1)")
     parser.add_argument("--max-connectivity-exponent", type=float, default=1.3, help="target (default: 1.3)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--python", default=sys.executable, help="interpreter for the children (default: this one)")
-    parser.add_argument("--workdir", type=Path, help="keep inputs and outputs here (default: a temporary directory)")
+    parser.add_argument(
+        "--python", default=sys.executable, help="interpreter for the children (default: this one)"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="keep inputs and outputs here (default: a temporary directory)"
+    )
     return parser
 
 
@@ -192,14 +269,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             problem = bench_scan.preflight(args.python, command, env)
             if problem:
                 raise SystemExit(problem)
-        plan = [("app", n) for n in args.sizes] + ([] if args.no_dense else [("dense", n) for n in args.dense_sizes])
+        plan = [("app", n) for n in args.sizes] + (
+            [] if args.no_dense else [("dense", n) for n in args.dense_sizes]
+        )
         for shape, size in plan:
             points.append(measure_point(shape, size, args, env, workdir))
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"netpolscan scale benchmark: seed {args.seed}, median of {args.repeat} run(s), python {sys.version.split()[0]}")
+    print(
+        f"netpolscan scale benchmark: seed {args.seed}, median of {args.repeat} run(s), "
+        f"python {sys.version.split()[0]}"
+    )
     print("(wall times include interpreter start-up; 'load' = yaml.load_all with CSafeLoader; MB = peak RSS)")
     print_table(points)
     exponents = scaling(points)

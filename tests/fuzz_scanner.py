@@ -42,10 +42,83 @@ from netpolscan.cli import main  # noqa: E402
 
 # --- generators ------------------------------------------------------------------------------------
 
-WORDS = ["a", "web", "db", "frontend", "kube-system", "team", "x" * 70, "", "-", "app.kubernetes.io/name", "ünï", "8080", "null", "true", "~", "*", "&a", "{}", "[]"]
-SCALARS: list[Any] = [None, True, False, 0, -1, 1, 53, 65535, 65536, 1.5, float("inf"), "TCP", "UDP", "SCTP", "ICMP", "Ingress", "Egress", "In", "NotIn", "Exists", "DoesNotExist", "10.0.0.0/8", "0.0.0.0/0", "::/0", "10.0.0.1", "not-a-cidr", "http", "dns", *WORDS]
-KINDS = ["NetworkPolicy", "Namespace", "Deployment", "Pod", "StatefulSet", "DaemonSet", "CronJob", "Job", "Service", "List", "PodList", "ConfigMap", "Widget", "NetworkPolicyList"]
-API_VERSIONS = ["networking.k8s.io/v1", "v1", "apps/v1", "batch/v1", "extensions/v1beta1", "example.com/v1", "networking.k8s.io/v1beta1"]
+WORDS = [
+    "a",
+    "web",
+    "db",
+    "frontend",
+    "kube-system",
+    "team",
+    "x" * 70,
+    "",
+    "-",
+    "app.kubernetes.io/name",
+    "ünï",
+    "8080",
+    "null",
+    "true",
+    "~",
+    "*",
+    "&a",
+    "{}",
+    "[]",
+]
+SCALARS: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1,
+    53,
+    65535,
+    65536,
+    1.5,
+    float("inf"),
+    "TCP",
+    "UDP",
+    "SCTP",
+    "ICMP",
+    "Ingress",
+    "Egress",
+    "In",
+    "NotIn",
+    "Exists",
+    "DoesNotExist",
+    "10.0.0.0/8",
+    "0.0.0.0/0",
+    "::/0",
+    "10.0.0.1",
+    "not-a-cidr",
+    "http",
+    "dns",
+    *WORDS,
+]
+KINDS = [
+    "NetworkPolicy",
+    "Namespace",
+    "Deployment",
+    "Pod",
+    "StatefulSet",
+    "DaemonSet",
+    "CronJob",
+    "Job",
+    "Service",
+    "List",
+    "PodList",
+    "ConfigMap",
+    "Widget",
+    "NetworkPolicyList",
+]
+API_VERSIONS = [
+    "networking.k8s.io/v1",
+    "v1",
+    "apps/v1",
+    "batch/v1",
+    "extensions/v1beta1",
+    "example.com/v1",
+    "networking.k8s.io/v1beta1",
+]
 
 
 def _selector(rng: random.Random) -> Any:
@@ -53,7 +126,12 @@ def _selector(rng: random.Random) -> Any:
         return rng.choice(SCALARS)
     result: dict[str, Any] = {}
     if rng.random() < 0.7:
-        result["matchLabels"] = {rng.choice(["app", "tier", "team", "kubernetes.io/metadata.name"]): rng.choice(["a", "b", "web", "kube-system"]) for _ in range(rng.randint(0, 2))}
+        result["matchLabels"] = {
+            rng.choice(["app", "tier", "team", "kubernetes.io/metadata.name"]): rng.choice(
+                ["a", "b", "web", "kube-system"]
+            )
+            for _ in range(rng.randint(0, 2))
+        }
     if rng.random() < 0.4:
         op = rng.choice(["In", "NotIn", "Exists", "DoesNotExist"])
         expr: dict[str, Any] = {"key": rng.choice(["app", "tier"]), "operator": op}
@@ -66,7 +144,9 @@ def _selector(rng: random.Random) -> Any:
 def _peer(rng: random.Random) -> Any:
     roll = rng.random()
     if roll < 0.25:
-        block: dict[str, Any] = {"cidr": rng.choice(["10.0.0.0/8", "0.0.0.0/0", "192.168.0.0/16", "fd00::/8", "10.0.0.1/32"])}
+        block: dict[str, Any] = {
+            "cidr": rng.choice(["10.0.0.0/8", "0.0.0.0/0", "192.168.0.0/16", "fd00::/8", "10.0.0.1/32"])
+        }
         if rng.random() < 0.4:
             block["except"] = [rng.choice(["10.1.0.0/16", "169.254.169.254/32", "10.0.0.0/8", "fd00::/16"])]
         return {"ipBlock": block}
@@ -104,35 +184,78 @@ def network_policy(rng: random.Random, namespace: str) -> dict[str, Any]:
                     rule["ports"] = [_port(rng) for _ in range(rng.randint(0, 2))]
                 rules.append(rule)
             spec[direction] = rules
-    return {"apiVersion": rng.choice(["networking.k8s.io/v1"] * 8 + API_VERSIONS), "kind": "NetworkPolicy", "metadata": {"name": f"np{rng.randint(0, 9)}", "namespace": namespace}, "spec": spec}
+    return {
+        "apiVersion": rng.choice(["networking.k8s.io/v1"] * 8 + API_VERSIONS),
+        "kind": "NetworkPolicy",
+        "metadata": {"name": f"np{rng.randint(0, 9)}", "namespace": namespace},
+        "spec": spec,
+    }
 
 
 def workload(rng: random.Random, namespace: str) -> dict[str, Any]:
     kind = rng.choice(["Deployment", "Pod", "StatefulSet", "DaemonSet", "CronJob"])
-    labels = {rng.choice(["app", "tier", "team"]): rng.choice(["a", "b", "web", "kube-dns"]) for _ in range(rng.randint(0, 3))}
-    ports = [{"name": rng.choice(["http", "dns", "metrics"]), "containerPort": rng.choice([80, 53, 9090]), "protocol": rng.choice(["TCP", "UDP"])} for _ in range(rng.randint(0, 2))]
+    labels = {
+        rng.choice(["app", "tier", "team"]): rng.choice(["a", "b", "web", "kube-dns"])
+        for _ in range(rng.randint(0, 3))
+    }
+    ports = [
+        {
+            "name": rng.choice(["http", "dns", "metrics"]),
+            "containerPort": rng.choice([80, 53, 9090]),
+            "protocol": rng.choice(["TCP", "UDP"]),
+        }
+        for _ in range(rng.randint(0, 2))
+    ]
     pod_spec: dict[str, Any] = {"containers": [{"name": "c", "image": "i", "ports": ports}]}
     if rng.random() < 0.1:
         pod_spec["hostNetwork"] = True
     template = {"metadata": {"labels": labels}, "spec": pod_spec}
     metadata = {"name": f"w{rng.randint(0, 9)}", "namespace": namespace}
     if kind == "Pod":
-        document: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {**metadata, "labels": labels}, "spec": pod_spec}
+        document: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {**metadata, "labels": labels},
+            "spec": pod_spec,
+        }
         if rng.random() < 0.5:
             document["status"] = {"podIP": rng.choice(["10.0.0.5", "fd00::5", "bogus"])}
         return document
     if kind == "CronJob":
-        return {"apiVersion": "batch/v1", "kind": kind, "metadata": metadata, "spec": {"jobTemplate": {"spec": {"template": template}}}}
+        return {
+            "apiVersion": "batch/v1",
+            "kind": kind,
+            "metadata": metadata,
+            "spec": {"jobTemplate": {"spec": {"template": template}}},
+        }
     return {"apiVersion": "apps/v1", "kind": kind, "metadata": metadata, "spec": {"template": template}}
 
 
 def other(rng: random.Random, namespace: str) -> dict[str, Any]:
     roll = rng.random()
     if roll < 0.4:
-        return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {"team": rng.choice(["a", "b"])}}}
+        return {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": {"team": rng.choice(["a", "b"])}},
+        }
     if roll < 0.7:
-        return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc", "namespace": namespace}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": rng.choice([80, "http", "nope"])}]}}
-    return {"apiVersion": rng.choice(API_VERSIONS), "kind": rng.choice(KINDS), "metadata": {"name": "o", "namespace": namespace}, "items": [], "spec": {}}
+        return {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "svc", "namespace": namespace},
+            "spec": {
+                "selector": {"app": "web"},
+                "ports": [{"port": 80, "targetPort": rng.choice([80, "http", "nope"])}],
+            },
+        }
+    return {
+        "apiVersion": rng.choice(API_VERSIONS),
+        "kind": rng.choice(KINDS),
+        "metadata": {"name": "o", "namespace": namespace},
+        "items": [],
+        "spec": {},
+    }
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -177,20 +300,37 @@ def structured(rng: random.Random) -> str:
     documents: list[Any] = []
     for _ in range(rng.randint(1, 8)):
         namespace = rng.choice(namespaces)
-        make: Callable[[random.Random, str], dict[str, Any]] = rng.choice([network_policy, network_policy, workload, other])
+        make: Callable[[random.Random, str], dict[str, Any]] = rng.choice(
+            [network_policy, network_policy, workload, other]
+        )
         document: Any = make(rng, namespace)
         for _ in range(rng.choice([0, 0, 1, 1, 2, 4])):
             document = mutate(rng, document)
         documents.append(document)
     if rng.random() < 0.1:
-        documents = [{"apiVersion": "v1", "kind": rng.choice(["List", "PodList", "NetworkPolicyList"]), "items": documents}]
+        documents = [
+            {
+                "apiVersion": "v1",
+                "kind": rng.choice(["List", "PodList", "NetworkPolicyList"]),
+                "items": documents,
+            }
+        ]
     if rng.random() < 0.15:
         import json
 
-        return json.dumps(documents[0] if len(documents) == 1 else {"apiVersion": "v1", "kind": "List", "items": documents}, indent=rng.choice([None, 2]), default=str)
+        return json.dumps(
+            documents[0] if len(documents) == 1 else {"apiVersion": "v1", "kind": "List", "items": documents},
+            indent=rng.choice([None, 2]),
+            default=str,
+        )
     parts = []
     for document in documents:
-        text = yaml.safe_dump(document, sort_keys=rng.random() < 0.5, default_flow_style=rng.choice([False, None, True]), allow_unicode=rng.random() < 0.5)
+        text = yaml.safe_dump(
+            document,
+            sort_keys=rng.random() < 0.5,
+            default_flow_style=rng.choice([False, None, True]),
+            allow_unicode=rng.random() < 0.5,
+        )
         if rng.random() < 0.3:
             text = f"# Source: chart/templates/t{rng.randint(0, 3)}.yaml\n" + text
         parts.append(text)
@@ -198,7 +338,43 @@ def structured(rng: random.Random) -> str:
     return _damage(rng, text) if rng.random() < 0.3 else text
 
 
-SNIPPETS = ["&a ", "*a", "<<: *a\n", "? ", "!!binary ", "!!python/object:os.system ", "!custom ", "%YAML 1.1\n", "---\n", "...\n", "\t", ": ", "- ", "{", "}", "[", "]", "'", '"', "|\n", ">-\n", "#", "\ufeff", "\x00", "\r", "\u2028", "\x85", "2001-01-01 ", "0x1F ", "0o17 ", "1e999 ", ".nan ", "y ", "=", "<<: [*a, *a]\n"]
+SNIPPETS = [
+    "&a ",
+    "*a",
+    "<<: *a\n",
+    "? ",
+    "!!binary ",
+    "!!python/object:os.system ",
+    "!custom ",
+    "%YAML 1.1\n",
+    "---\n",
+    "...\n",
+    "\t",
+    ": ",
+    "- ",
+    "{",
+    "}",
+    "[",
+    "]",
+    "'",
+    '"',
+    "|\n",
+    ">-\n",
+    "#",
+    "\ufeff",
+    "\x00",
+    "\r",
+    "\u2028",
+    "\x85",
+    "2001-01-01 ",
+    "0x1F ",
+    "0o17 ",
+    "1e999 ",
+    ".nan ",
+    "y ",
+    "=",
+    "<<: [*a, *a]\n",
+]
 
 
 def _damage(rng: random.Random, text: str) -> str:
@@ -273,9 +449,19 @@ def check_case(seed: int, workdir: Path) -> Failure | None:
         paths.append(str(case_dir / name))
     command = rng.choice(["scan"] * 6 + ["connectivity", "diff"])
     if command == "scan":
-        argv = ["scan", *paths, "--format", rng.choice(["json", "sarif", "text", "github", "gitlab", "junit", "markdown"])]
+        argv = [
+            "scan",
+            *paths,
+            "--format",
+            rng.choice(["json", "sarif", "text", "github", "gitlab", "junit", "markdown"]),
+        ]
     elif command == "connectivity":
-        argv = ["connectivity", *paths, "--format", rng.choice(["txt", "json", "csv", "md", "dot", "mermaid"])]
+        argv = [
+            "connectivity",
+            *paths,
+            "--format",
+            rng.choice(["txt", "json", "csv", "md", "dot", "mermaid"]),
+        ]
     else:
         argv = ["diff", paths[0], paths[-1], "--format", rng.choice(["txt", "json", "sarif"])]
     previous = os.environ.get("NETPOLSCAN_DEBUG")
@@ -308,7 +494,9 @@ def check_case(seed: int, workdir: Path) -> Failure | None:
     return Failure(seed, argv, problem, files)
 
 
-def fuzz(seconds: float, seed: int | None = None, cases: int | None = None, workdir: Path | None = None) -> tuple[int, list[Failure]]:
+def fuzz(
+    seconds: float, seed: int | None = None, cases: int | None = None, workdir: Path | None = None
+) -> tuple[int, list[Failure]]:
     """Run cases until ``seconds`` pass (or ``cases`` ran); returns (cases run, failures)."""
     base = random.randrange(1 << 30) if seed is None else seed
     deadline = time.monotonic() + seconds
@@ -337,7 +525,9 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long to run (default: 60)")
     parser.add_argument("--seed", type=int, default=None, help="first case seed (default: random)")
     parser.add_argument("--cases", type=int, default=None, help="stop after this many cases")
-    parser.add_argument("--keep", type=Path, default=None, help="directory for failing inputs (default: a temporary one)")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="directory for failing inputs (default: a temporary one)"
+    )
     args = parser.parse_args(argv)
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="netpolscan-fuzz-"))
     count, failures = fuzz(args.seconds, args.seed, args.cases, workdir)

@@ -37,7 +37,9 @@ def _generated_app(namespaces: int) -> str:
 
 
 def _documents(text: str) -> list[str]:
-    return [part.strip("\n") + "\n" for part in re.split(r"^---[ \t]*$", text, flags=re.MULTILINE) if part.strip()]
+    return [
+        part.strip("\n") + "\n" for part in re.split(r"^---[ \t]*$", text, flags=re.MULTILINE) if part.strip()
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,9 @@ def _checkout(root: Path, documents: list[str], seed: int | None) -> list[str]:
 
 
 @pytest.fixture
-def scan_in(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[[Path, list[str], str], bytes]:
+def scan_in(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[[Path, list[str], str], bytes]:
     from netpolscan.cli import main
 
     def run(cwd: Path, arguments: list[str], fmt: str) -> bytes:
@@ -82,7 +86,9 @@ def scan_in(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_same_files_any_checkout_path_any_argument_order(tmp_path: Path, documents: list[str], scan_in: Callable[[Path, list[str], str], bytes], fmt: str) -> None:
+def test_same_files_any_checkout_path_any_argument_order(
+    tmp_path: Path, documents: list[str], scan_in: Callable[[Path, list[str], str], bytes], fmt: str
+) -> None:
     first = tmp_path / "checkout-one"
     second = tmp_path / "somewhere" / "much" / "deeper" / "checkout-two"
     names = _checkout(first, documents, None)
@@ -99,7 +105,9 @@ def test_same_files_any_checkout_path_any_argument_order(tmp_path: Path, documen
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_same_documents_in_another_order_give_identical_reports_when_files_are_per_document(tmp_path: Path, documents: list[str], scan_in: Callable[[Path, list[str], str], bytes], fmt: str) -> None:
+def test_same_documents_in_another_order_give_identical_reports_when_files_are_per_document(
+    tmp_path: Path, documents: list[str], scan_in: Callable[[Path, list[str], str], bytes], fmt: str
+) -> None:
     """With one document per file (so no line moves), the order documents are given in does not matter."""
     reports = []
     for seed in (1, 2, 3):
@@ -116,7 +124,9 @@ def test_same_documents_in_another_order_give_identical_reports_when_files_are_p
     assert reports[0] == reports[1] == reports[2]
 
 
-def test_document_order_within_a_file_changes_only_locations(tmp_path: Path, documents: list[str], scan_in: Callable[[Path, list[str], str], bytes]) -> None:
+def test_document_order_within_a_file_changes_only_locations(
+    tmp_path: Path, documents: list[str], scan_in: Callable[[Path, list[str], str], bytes]
+) -> None:
     """Shuffling documents inside one file moves lines; the findings themselves are the same."""
     import json
 
@@ -129,11 +139,18 @@ def test_document_order_within_a_file_changes_only_locations(tmp_path: Path, doc
             random.Random(seed).shuffle(docs)
         (root / "all.yaml").write_text("---\n".join(docs))
         report = json.loads(scan_in(root, ["all.yaml"], "json"))
-        seen.append(sorted((f["ruleId"], f["message"], f.get("object") and json.dumps(f["object"], sort_keys=True)) for f in report["findings"]))
+        seen.append(
+            sorted(
+                (f["ruleId"], f["message"], f.get("object") and json.dumps(f["object"], sort_keys=True))
+                for f in report["findings"]
+            )
+        )
     assert seen[0] == seen[1]
 
 
-def test_copying_a_checkout_keeps_the_report(tmp_path: Path, documents: list[str], scan_in: Callable[[Path, list[str], str], bytes]) -> None:
+def test_copying_a_checkout_keeps_the_report(
+    tmp_path: Path, documents: list[str], scan_in: Callable[[Path, list[str], str], bytes]
+) -> None:
     first = tmp_path / "a"
     names = _checkout(first, documents, 5)
     copy = tmp_path / "b" / "a"

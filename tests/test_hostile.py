@@ -77,11 +77,7 @@ class Scan:
         return list(self.report.get("findings", []))
 
     def rule(self, rule_id: str, path: Path | None = None) -> list[dict[str, Any]]:
-        return [
-            f
-            for f in self.findings
-            if f["ruleId"] == rule_id and (path is None or self.is_at(f, path))
-        ]
+        return [f for f in self.findings if f["ruleId"] == rule_id and (path is None or self.is_at(f, path))]
 
     def is_at(self, finding: dict[str, Any], path: Path) -> bool:
         return (self.cwd / finding["location"]["path"]).resolve() == path.resolve()
@@ -95,7 +91,9 @@ class Scan:
             assert line.startswith("netpolscan: "), self.stderr
 
     def assert_namespace_analysed(self, namespace: Path) -> None:
-        assert self.rule("NPS101", namespace), f"the valid Namespace beside the hostile input was not analysed: {self.findings[:5]}"
+        assert self.rule("NPS101", namespace), (
+            f"the valid Namespace beside the hostile input was not analysed: {self.findings[:5]}"
+        )
 
 
 @pytest.fixture
@@ -116,7 +114,9 @@ def scan(capsys: pytest.CaptureFixture[str]) -> Callable[..., Scan]:
 
 def scan_in_child(*paths: Path, cwd: Path) -> tuple[Scan, float]:
     """Scan in a child interpreter; returns the result and the child's peak RSS in MiB."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH")))))
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))
+    )
     argv = [sys.executable, "-m", "netpolscan", "scan", *map(str, paths), "--format", "json"]
     with open(cwd / "child.out", "wb") as out, open(cwd / "child.err", "wb") as err:
         proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, env=env)
@@ -150,9 +150,14 @@ def nps001_at(result: Scan, path: Path, line: int | None = None) -> dict[str, An
 # --- broken YAML and JSON ----------------------------------------------------------------------------
 
 
-def test_invalid_yaml_is_nps001_at_its_line_and_later_documents_are_analysed(scan: Callable[..., Scan], tmp_path: Path, ns: Path) -> None:
+def test_invalid_yaml_is_nps001_at_its_line_and_later_documents_are_analysed(
+    scan: Callable[..., Scan], tmp_path: Path, ns: Path
+) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [a, b\n---\n" + NAMESPACE.replace("team-a", "after"))
+    bad.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [a, b\n---\n"
+        + NAMESPACE.replace("team-a", "after")
+    )
     result = scan(bad, ns)
     assert result.code == 1
     finding = nps001_at(result, bad)
@@ -167,11 +172,16 @@ def test_tabs_for_indentation(scan: Callable[..., Scan], tmp_path: Path, ns: Pat
     bad.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: x\n")
     result = scan(bad, ns)
     assert result.code == 1
-    assert "tab" in nps001_at(result, bad, 4)["message"].lower() or "token" in nps001_at(result, bad, 4)["message"]
+    assert (
+        "tab" in nps001_at(result, bad, 4)["message"].lower()
+        or "token" in nps001_at(result, bad, 4)["message"]
+    )
     result.assert_namespace_analysed(ns)
 
 
-def test_duplicate_keys_are_reported_at_the_second_key(scan: Callable[..., Scan], tmp_path: Path, ns: Path) -> None:
+def test_duplicate_keys_are_reported_at_the_second_key(
+    scan: Callable[..., Scan], tmp_path: Path, ns: Path
+) -> None:
     dup = tmp_path / "dup.yaml"
     dup.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: first\n  name: second\n")
     result = scan(dup, ns)
@@ -193,7 +203,9 @@ def test_json_with_trailing_commas(scan: Callable[..., Scan], tmp_path: Path, ns
     result.assert_namespace_analysed(ns)
 
 
-def test_text_output_names_file_and_line(capsys: pytest.CaptureFixture[str], tmp_path: Path, ns: Path) -> None:
+def test_text_output_names_file_and_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, ns: Path
+) -> None:
     from netpolscan.cli import main
 
     bad = tmp_path / "bad.yaml"
@@ -209,7 +221,13 @@ def test_text_output_names_file_and_line(capsys: pytest.CaptureFixture[str], tmp
 
 
 def _alias_bomb(levels: int = 9, width: int = 9) -> str:
-    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: lol}", "data:", '  a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines = [
+        "apiVersion: v1",
+        "kind: ConfigMap",
+        "metadata: {name: lol}",
+        "data:",
+        '  a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+    ]
     for i in range(1, levels + 1):
         lines.append(f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
     return "\n".join(lines) + "\n"
@@ -255,9 +273,16 @@ def test_100000_level_nesting_flow_and_block(tmp_path: Path, ns: Path) -> None:
     assert rss < 300
 
 
-def test_nesting_just_over_the_bound_is_reported_with_position(scan: Callable[..., Scan], tmp_path: Path, ns: Path) -> None:
+def test_nesting_just_over_the_bound_is_reported_with_position(
+    scan: Callable[..., Scan], tmp_path: Path, ns: Path
+) -> None:
     deep = tmp_path / "deep.yaml"
-    deep.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  k: " + "[" * (MAX_DEPTH + 50) + "]" * (MAX_DEPTH + 50) + "\n")
+    deep.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  k: "
+        + "[" * (MAX_DEPTH + 50)
+        + "]" * (MAX_DEPTH + 50)
+        + "\n"
+    )
     result = scan(deep, ns)
     assert result.code == 1
     assert "nested more than" in nps001_at(result, deep, 6)["message"]
@@ -326,7 +351,9 @@ def test_utf16_without_bom_is_binary_nps001(scan: Callable[..., Scan], tmp_path:
 
 
 @pytest.mark.parametrize("content", ["", "\n\n", "# only a comment\n", "---\n", "---\n---\n...\n", "\ufeff"])
-def test_empty_files_give_no_finding(scan: Callable[..., Scan], tmp_path: Path, ns: Path, content: str) -> None:
+def test_empty_files_give_no_finding(
+    scan: Callable[..., Scan], tmp_path: Path, ns: Path, content: str
+) -> None:
     empty = tmp_path / "empty.yaml"
     empty.write_text(content, encoding="utf-8")
     result = scan(empty, ns)
@@ -352,7 +379,9 @@ def test_symlink_loops_in_a_directory_walk(scan: Callable[..., Scan], tmp_path: 
     assert not result.rule("NPS001")
 
 
-def test_broken_symlink_and_fifo_entries_in_a_directory_are_skipped(scan: Callable[..., Scan], tmp_path: Path) -> None:
+def test_broken_symlink_and_fifo_entries_in_a_directory_are_skipped(
+    scan: Callable[..., Scan], tmp_path: Path
+) -> None:
     top = tmp_path / "repo"
     top.mkdir()
     (top / "ns.yaml").write_text(NAMESPACE)
@@ -364,7 +393,9 @@ def test_broken_symlink_and_fifo_entries_in_a_directory_are_skipped(scan: Callab
     result.assert_namespace_analysed(top / "ns.yaml")
 
 
-def test_missing_file_argument_is_one_line_exit_2(scan: Callable[..., Scan], tmp_path: Path, ns: Path) -> None:
+def test_missing_file_argument_is_one_line_exit_2(
+    scan: Callable[..., Scan], tmp_path: Path, ns: Path
+) -> None:
     broken = tmp_path / "gone.yaml"
     broken.symlink_to(tmp_path / "nowhere.yaml")
     result = scan(ns, broken)
@@ -388,7 +419,10 @@ def test_unreadable_file_is_one_line_exit_2(scan: Callable[..., Scan], tmp_path:
     locked.chmod(0)
     try:
         if not _reads_are_blocked(locked):
-            pytest.skip("chmod 000 does not block reads here (running as root, as in CI); covered by the broken-symlink and FIFO cases")
+            pytest.skip(
+                "chmod 000 does not block reads here (running as root, as in CI); "
+                "covered by the broken-symlink and FIFO cases"
+            )
         for argument in (locked, tmp_path):  # named, and met in a directory walk
             result = scan(argument)
             assert result.code == 2
@@ -423,11 +457,15 @@ def test_a_directory_of_10000_files(scan: Callable[..., Scan], tmp_path: Path) -
     top.mkdir()
     for i in range(10_000):
         if i == 5_000:
-            (top / f"f{i:05d}.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [broken\n")
+            (top / f"f{i:05d}.yaml").write_text(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [broken\n"
+            )
         elif i == 9_999:
             (top / f"f{i:05d}.yaml").write_text(NAMESPACE)
         else:
-            (top / f"f{i:05d}.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n  namespace: team-a\n")
+            (top / f"f{i:05d}.yaml").write_text(
+                f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n  namespace: team-a\n"
+            )
     result = scan(top)
     assert result.code == 1
     [finding] = result.rule("NPS001")
@@ -438,7 +476,9 @@ def test_a_directory_of_10000_files(scan: Callable[..., Scan], tmp_path: Path) -
 # --- objects of the wrong shape ----------------------------------------------------------------------
 
 
-def _field_paths(value: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+def _field_paths(
+    value: Any, prefix: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     """Every (pointer, value) of a document, containers and leaves, the root excluded."""
     if isinstance(value, dict):
         items: Iterator[tuple[str | int, Any]] = iter(value.items())
@@ -479,9 +519,11 @@ def _must_be_rejected(original: Any, kind: str) -> bool:
     return not isinstance(original, dict)
 
 
-def test_a_wrong_type_in_every_network_policy_field(scan: Callable[..., Scan], tmp_path: Path, ns: Path) -> None:
+def test_a_wrong_type_in_every_network_policy_field(
+    scan: Callable[..., Scan], tmp_path: Path, ns: Path
+) -> None:
     documents: list[tuple[tuple[str | int, ...], str, Any]] = []
-    for pointer, original in _field_paths(POLICY):
+    for pointer, _original in _field_paths(POLICY):
         if pointer in (("apiVersion",), ("kind",)):
             continue
         for kind, value in WRONG.items():
@@ -523,15 +565,27 @@ def test_a_wrong_type_in_every_network_policy_field(scan: Callable[..., Scan], t
     "document",
     [
         "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec: {a: 1}\n",
-        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata:\n  name: widgets.example.com\n"
+        "spec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n",
         "apiVersion: v1\nkind: 7\nmetadata: {name: odd}\n",
-        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: c, namespace: team-a}\nspec: {endpointSelector: {}}\n",
+        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n"
+        "metadata: {name: c, namespace: team-a}\nspec: {endpointSelector: {}}\n",
         "apiVersion: v9\nkind: NetworkPolicy\nmetadata: {name: future}\nspec: {podSelector: {}}\n",
         "- just\n- a list\n",
         "plain scalar\n",
         "kind: Namespace\n",
     ],
-    ids=["custom-resource", "crd", "kind-number", "cilium", "unknown-api", "list-document", "scalar-document", "no-apiversion"],
+    ids=[
+        "custom-resource",
+        "crd",
+        "kind-number",
+        "cilium",
+        "unknown-api",
+        "list-document",
+        "scalar-document",
+        "no-apiversion",
+    ],
 )
 def test_unknown_kinds_and_crds(scan: Callable[..., Scan], tmp_path: Path, ns: Path, document: str) -> None:
     path = tmp_path / "odd.yaml"
@@ -549,10 +603,19 @@ def test_a_list_of_100000_items(scan: Callable[..., Scan], tmp_path: Path, ns: P
     with open(path, "w") as stream:
         stream.write("apiVersion: v1\nkind: List\nitems:\n")
         for i in range(99_998):
-            stream.write(f"- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c{i}\n    namespace: team-a\n")
-        stream.write(textwrap.indent(NAMESPACE.replace("team-a", "in-list"), "  ").replace("  apiVersion", "- apiVersion", 1))
+            stream.write(
+                f"- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c{i}\n    namespace: team-a\n"
+            )
+        stream.write(
+            textwrap.indent(NAMESPACE.replace("team-a", "in-list"), "  ").replace(
+                "  apiVersion", "- apiVersion", 1
+            )
+        )
         bad_line = 3 + 99_998 * 5 + 4 + 1
-        stream.write("- apiVersion: networking.k8s.io/v1\n  kind: NetworkPolicy\n  metadata: {name: bad, namespace: team-a}\n  spec:\n    podSelector: []\n")
+        stream.write(
+            "- apiVersion: networking.k8s.io/v1\n  kind: NetworkPolicy\n"
+            "  metadata: {name: bad, namespace: team-a}\n  spec:\n    podSelector: []\n"
+        )
     result = scan(path, ns)
     assert result.code == 1
     [invalid] = result.rule("NPS002", path)

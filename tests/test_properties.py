@@ -32,13 +32,19 @@ from netpolscan.model.inventory import Inventory
 from netpolscan.sources.yamlparse import parse_text
 
 settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("NETPOLSCAN_HYPOTHESIS_PROFILE", "ci"))
 
 NAMESPACES = ("ns0", "ns1", "ns2")
 LABEL_VALUES = {"app": ("a", "b", "c"), "tier": ("x", "y")}
 NS_LABEL_VALUES = {"team": ("red", "blue"), "env": ("dev", "prod")}
-CONTAINER_PORTS = ({"name": "http", "containerPort": 80}, {"name": "dns", "containerPort": 53, "protocol": "UDP"}, {"name": "web", "containerPort": 8080})
+CONTAINER_PORTS = (
+    {"name": "http", "containerPort": 80},
+    {"name": "dns", "containerPort": 53, "protocol": "UDP"},
+    {"name": "web", "containerPort": 8080},
+)
 EXTERNAL_PROBES = tuple(ipaddress.ip_address(a) for a in ("10.0.0.5", "10.1.2.3", "192.168.1.1", "8.8.8.8"))
 
 
@@ -46,16 +52,30 @@ EXTERNAL_PROBES = tuple(ipaddress.ip_address(a) for a in ("10.0.0.5", "10.1.2.3"
 
 
 def labels(values: dict[str, tuple[str, ...]]) -> st.SearchStrategy[dict[str, str]]:
-    return st.fixed_dictionaries({}, optional={key: st.sampled_from(options) for key, options in values.items()})
+    return st.fixed_dictionaries(
+        {}, optional={key: st.sampled_from(options) for key, options in values.items()}
+    )
 
 
 def selector(values: dict[str, tuple[str, ...]]) -> st.SearchStrategy[dict[str, Any]]:
     expression = st.one_of(
-        st.builds(lambda k, v, op: {"key": k, "operator": op, "values": [v]}, st.sampled_from(sorted(values)), st.sampled_from(sum(values.values(), ())), st.sampled_from(["In", "NotIn"])),
-        st.builds(lambda k, op: {"key": k, "operator": op}, st.sampled_from(sorted(values)), st.sampled_from(["Exists", "DoesNotExist"])),
+        st.builds(
+            lambda k, v, op: {"key": k, "operator": op, "values": [v]},
+            st.sampled_from(sorted(values)),
+            st.sampled_from(sum(values.values(), ())),
+            st.sampled_from(["In", "NotIn"]),
+        ),
+        st.builds(
+            lambda k, op: {"key": k, "operator": op},
+            st.sampled_from(sorted(values)),
+            st.sampled_from(["Exists", "DoesNotExist"]),
+        ),
     )
     return st.builds(
-        lambda match, exprs: {**({"matchLabels": match} if match else {}), **({"matchExpressions": exprs} if exprs else {})},
+        lambda match, exprs: {
+            **({"matchLabels": match} if match else {}),
+            **({"matchExpressions": exprs} if exprs else {}),
+        },
         labels(values),
         st.lists(expression, max_size=2),
     )
@@ -112,7 +132,12 @@ def policy(draw: st.DrawFn, name: str) -> dict[str, Any]:
         if draw(st.booleans()):
             spec["egress"] = draw(st.lists(rule("to"), max_size=2))
     namespace = draw(st.sampled_from(NAMESPACES))
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
 
 
 @st.composite
@@ -120,24 +145,47 @@ def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
     """Namespaces with labels, and workloads (Deployments, some Pods with an IP) with labels and ports."""
     documents: list[dict[str, Any]] = []
     for name in NAMESPACES:
-        documents.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": draw(labels(NS_LABEL_VALUES))}})
+        documents.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": name, "labels": draw(labels(NS_LABEL_VALUES))},
+            }
+        )
     count = draw(st.integers(1, 6))
     for i in range(count):
         namespace = draw(st.sampled_from(NAMESPACES))
         pod_labels = draw(labels(LABEL_VALUES))
         ports = draw(st.lists(st.sampled_from(CONTAINER_PORTS), max_size=2, unique_by=lambda p: p["name"]))
-        template = {"metadata": {"labels": pod_labels}, "spec": {"containers": [{"name": "c", "image": "i", "ports": ports}]}}
+        template = {
+            "metadata": {"labels": pod_labels},
+            "spec": {"containers": [{"name": "c", "image": "i", "ports": ports}]},
+        }
         if draw(st.booleans()):
-            documents.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": f"w{i}", "namespace": namespace}, "spec": {"template": template}})
+            documents.append(
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": f"w{i}", "namespace": namespace},
+                    "spec": {"template": template},
+                }
+            )
         else:
-            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"w{i}", "namespace": namespace, **template["metadata"]}, "spec": template["spec"]}
+            pod = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"w{i}", "namespace": namespace, **template["metadata"]},
+                "spec": template["spec"],
+            }
             pod["status"] = {"podIP": draw(st.sampled_from(["10.0.0.7", "10.2.0.9", "192.168.3.4"]))}
             documents.append(pod)
     return documents
 
 
 def policies(prefix: str = "p", max_size: int = 4) -> st.SearchStrategy[list[dict[str, Any]]]:
-    return st.integers(0, max_size).flatmap(lambda n: st.tuples(*(policy(f"{prefix}{i}") for i in range(n))).map(list))
+    return st.integers(0, max_size).flatmap(
+        lambda n: st.tuples(*(policy(f"{prefix}{i}") for i in range(n))).map(list)
+    )
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -148,7 +196,9 @@ def inventory(documents: list[dict[str, Any]]) -> Inventory:
     docs = list(parse_text(text, "input.yaml"))
     assert all(d.error is None for d in docs)
     inv = Inventory.from_documents(docs)
-    assert len(inv.policies) == sum(d["kind"] == "NetworkPolicy" for d in documents), inv.parsed.invalid  # no vacuous example
+    assert len(inv.policies) == sum(d["kind"] == "NetworkPolicy" for d in documents), (
+        inv.parsed.invalid
+    )  # no vacuous example
     return inv
 
 
@@ -186,7 +236,9 @@ def verdicts(inv: Inventory) -> dict[tuple[Any, Any, str], tuple[bool, PortSet]]
 
 
 @given(cluster(), policies(), policy("added"))
-def test_adding_a_policy_is_monotone_per_direction(base_cluster: list[dict[str, Any]], existing: list[dict[str, Any]], added: dict[str, Any]) -> None:
+def test_adding_a_policy_is_monotone_per_direction(
+    base_cluster: list[dict[str, Any]], existing: list[dict[str, Any]], added: dict[str, Any]
+) -> None:
     before_inv = inventory(base_cluster + existing)
     after_inv = inventory(base_cluster + existing + [added])
     before, after = verdicts(before_inv), verdicts(after_inv)
@@ -208,15 +260,27 @@ def test_adding_a_policy_is_monotone_per_direction(base_cluster: list[dict[str, 
     workloads_after = {workload_key(w): w for w in after_inv.workloads}
     for src_key, src in workloads_before.items():
         for dst_key, dst in workloads_before.items():
-            if src_key == dst_key or (src_key, "egress") in newly_isolated or (dst_key, "ingress") in newly_isolated:
+            if (
+                src_key == dst_key
+                or (src_key, "egress") in newly_isolated
+                or (dst_key, "ingress") in newly_isolated
+            ):
                 continue
-            assert subset(before_pairs.allowed(src, dst), after_pairs.allowed(workloads_after[src_key], workloads_after[dst_key]))
+            assert subset(
+                before_pairs.allowed(src, dst),
+                after_pairs.allowed(workloads_after[src_key], workloads_after[dst_key]),
+            )
 
 
 @given(cluster())
 def test_deny_all_allows_nothing(documents: list[dict[str, Any]]) -> None:
     deny = [
-        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": ns}, "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "deny", "namespace": ns},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        }
         for ns in NAMESPACES
     ]
     inv = inventory(documents + deny)
@@ -228,7 +292,9 @@ def test_deny_all_allows_nothing(documents: list[dict[str, Any]]) -> None:
 
 
 @given(cluster(), policies(), st.randoms(use_true_random=False))
-def test_connectivity_does_not_depend_on_document_order(documents: list[dict[str, Any]], extra: list[dict[str, Any]], rnd: random.Random) -> None:
+def test_connectivity_does_not_depend_on_document_order(
+    documents: list[dict[str, Any]], extra: list[dict[str, Any]], rnd: random.Random
+) -> None:
     everything = documents + extra
     shuffled = list(everything)
     rnd.shuffle(shuffled)
@@ -236,7 +302,9 @@ def test_connectivity_does_not_depend_on_document_order(documents: list[dict[str
 
 
 @given(cluster(), policies())
-def test_diff_of_an_input_with_itself_is_empty(documents: list[dict[str, Any]], extra: list[dict[str, Any]]) -> None:
+def test_diff_of_an_input_with_itself_is_empty(
+    documents: list[dict[str, Any]], extra: list[dict[str, Any]]
+) -> None:
     inv = inventory(documents + extra)
     rows = diff_rows(inv, inventory(documents + extra))
     assert all(row.kind == "unchanged" for row in rows)
@@ -247,7 +315,9 @@ INVERSE = {"added": "removed", "removed": "added", "changed": "changed", "unchan
 
 
 @given(cluster(), policies("a"), policies("b"))
-def test_diff_is_antisymmetric(documents: list[dict[str, Any]], side_a: list[dict[str, Any]], side_b: list[dict[str, Any]]) -> None:
+def test_diff_is_antisymmetric(
+    documents: list[dict[str, Any]], side_a: list[dict[str, Any]], side_b: list[dict[str, Any]]
+) -> None:
     a, b = inventory(documents + side_a), inventory(documents + side_b)
     forward = {(r.src, r.dst): (r.kind, r.base, r.head) for r in diff_rows(a, b)}
     backward = {(r.src, r.dst): (r.kind, r.base, r.head) for r in diff_rows(b, a)}
@@ -257,7 +327,9 @@ def test_diff_is_antisymmetric(documents: list[dict[str, Any]], side_a: list[dic
 
 
 @given(cluster(), policy("multi"), st.sampled_from(["ingress", "egress"]))
-def test_a_rule_with_several_peers_equals_the_union_of_one_peer_rules(documents: list[dict[str, Any]], multi: dict[str, Any], direction: str) -> None:
+def test_a_rule_with_several_peers_equals_the_union_of_one_peer_rules(
+    documents: list[dict[str, Any]], multi: dict[str, Any], direction: str
+) -> None:
     key = "from" if direction == "ingress" else "to"
     spec = multi["spec"]
     spec.pop("policyTypes", None)
@@ -278,6 +350,7 @@ def test_a_rule_with_several_peers_equals_the_union_of_one_peer_rules(documents:
     assert len(combined_inv.policies) == len(split_inv.policies) == 1
     assert connection_map(combined_inv) == connection_map(split_inv)
     as_policies = [
-        {**multi, "metadata": {**multi["metadata"], "name": f"one{i}"}, "spec": {**spec, direction: [r]}} for i, r in enumerate(split_rules)
+        {**multi, "metadata": {**multi["metadata"], "name": f"one{i}"}, "spec": {**spec, direction: [r]}}
+        for i, r in enumerate(split_rules)
     ] or [multi]
     assert connection_map(inventory(documents + as_policies)) == connection_map(combined_inv)
