@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from netpolscan import __version__
+from netpolscan.analysis.inputs import paused_gc
 from netpolscan.baseline import apply_baseline
 from netpolscan.config import Config
 from netpolscan.context import ScanContext
@@ -128,7 +129,8 @@ def scan_documents(
 def scan(options: ScanOptions) -> Report:
     """Scan ``options.paths`` (``-`` = stdin) and return the report."""
     rules = chosen_rules(options)
-    documents = load_documents(list(options.paths)) if options.paths else []
-    if options.render is not None:
-        documents.extend(render_documents(options.render))
-    return scan_documents(documents, options, rules)
+    with paused_gc():  # millions of long-lived containers: collections would only re-walk them
+        documents = load_documents(list(options.paths)) if options.paths else []
+        if options.render is not None:
+            documents.extend(render_documents(options.render))
+        return scan_documents(documents, options, rules)

@@ -123,8 +123,10 @@ class Redundancy:
         self._by_class: dict[str, list[list[Grant]]] = {
             d: [[] for _ in self.conn.classes] for d in DIRECTIONS
         }
+        self._by_policy: dict[tuple[str, int], list[Grant]] = {}
         for direction in DIRECTIONS:
             for grant in self.conn.grants[direction]:
+                self._by_policy.setdefault((direction, id(grant.policy)), []).append(grant)
                 for index in iter_bits(grant.selected):
                     self._by_class[direction][index].append(grant)
         self._decide_policies()
@@ -213,7 +215,7 @@ class Redundancy:
         return list(seen.values())
 
     def _grants_of(self, policy: NetworkPolicy, direction: str) -> list[Grant]:
-        return [g for g in self.conn.grants[direction] if g.policy is policy]
+        return self._by_policy.get((direction, id(policy)), [])
 
     # --- decisions ---------------------------------------------------------------------------------
 
@@ -230,7 +232,7 @@ class Redundancy:
                     continue
                 isolating = [
                     q
-                    for q in policies
+                    for q in self.ctx.inventory.policies_in(policy.namespace)
                     if q is not policy
                     and id(q) not in self.removed_policies
                     and q.namespace == policy.namespace
