@@ -6,25 +6,9 @@ from collections.abc import Iterable
 
 from netpolscan.findings import ObjectRef
 from netpolscan.model.inventory import Inventory
+from netpolscan.model.kinds import CLUSTER_SCOPED, namespace_of_object, object_namespace
 from netpolscan.model.objects import NetworkPolicy, PolicyRule, PortSpec, Workload
-from netpolscan.model.parse import object_namespace
 from netpolscan.sources.document import Document
-
-# Kinds that are never namespaced; unknown kinds count only with an explicit metadata.namespace.
-CLUSTER_SCOPED = frozenset({
-    "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
-    "StorageClass", "PriorityClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
-    "APIService", "IngressClass", "RuntimeClass", "PodSecurityPolicy", "CSIDriver", "CSINode",
-    "VolumeAttachment", "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration",
-    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "AdminNetworkPolicy",
-    "BaselineAdminNetworkPolicy", "ClusterIssuer", "ComponentStatus", "List",
-})
-NAMESPACED = frozenset({
-    "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
-    "Service", "NetworkPolicy", "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "Ingress",
-    "PersistentVolumeClaim", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Endpoints", "EndpointSlice",
-    "LimitRange", "ResourceQuota", "Lease", "Event", "ControllerRevision", "PodTemplate",
-})
 
 
 def document_ref(doc: Document, default_namespace: str) -> ObjectRef | None:
@@ -40,17 +24,7 @@ def document_ref(doc: Document, default_namespace: str) -> ObjectRef | None:
 
 def namespace_of(doc: Document, default_namespace: str) -> str | None:
     """The namespace a document's object lives in (None for cluster-scoped and unknown unplaced kinds)."""
-    data = doc.data
-    if doc.error is not None or not isinstance(data, dict):
-        return None
-    kind = data.get("kind")
-    if not isinstance(kind, str) or kind in CLUSTER_SCOPED:
-        return None
-    metadata = data.get("metadata")
-    explicit = metadata.get("namespace") if isinstance(metadata, dict) else None
-    if isinstance(explicit, str) and explicit:
-        return explicit
-    return default_namespace if kind in NAMESPACED else None
+    return None if doc.error is not None else namespace_of_object(doc.data, default_namespace)
 
 
 def namespaces_in_scope(inventory: Inventory) -> dict[str, Document | None]:

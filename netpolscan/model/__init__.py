@@ -17,6 +17,18 @@ from netpolscan.model.parse import NAME_LABEL
 from netpolscan.model.selectors import LabelSelector, Requirement
 
 __all__ = [
-    "ContainerPort", "IPBlock", "Inventory", "LabelSelector", "NAME_LABEL", "Namespace", "NetworkPolicy", "Peer",
-    "PolicyRule", "PortSpec", "Requirement", "Service", "ServicePort", "Workload",
+    "ContainerPort",
+    "IPBlock",
+    "Inventory",
+    "LabelSelector",
+    "NAME_LABEL",
+    "Namespace",
+    "NetworkPolicy",
+    "Peer",
+    "PolicyRule",
+    "PortSpec",
+    "Requirement",
+    "Service",
+    "ServicePort",
+    "Workload",
 ]

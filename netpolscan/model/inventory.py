@@ -83,7 +83,9 @@ class Inventory:
             candidates = [self.namespaces[n] for n in sorted(names or ())]
         else:
             candidates = [self.namespaces[n] for n in sorted(self.namespaces)]
-        result = tuple(ns for ns in candidates if all(req.matches(ns.labels) for req in selector.match_expressions))
+        result = tuple(
+            ns for ns in candidates if all(req.matches(ns.labels) for req in selector.match_expressions)
+        )
         self._ns_cache[selector] = result
         return result
 

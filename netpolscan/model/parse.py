@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from netpolscan.model.kinds import namespace_of_object, object_namespace
 from netpolscan.model.objects import (
     PROTOCOLS,
     ContainerPort,
@@ -25,7 +26,13 @@ from netpolscan.model.objects import (
     ServicePort,
     Workload,
 )
-from netpolscan.model.selectors import Problem, label_key_problem, label_value_problem, parse_selector, type_name
+from netpolscan.model.selectors import (
+    Problem,
+    label_key_problem,
+    label_value_problem,
+    parse_selector,
+    type_name,
+)
 from netpolscan.sources.document import Document, Pointer
 
 NAME_LABEL = "kubernetes.io/metadata.name"
@@ -41,8 +48,9 @@ WORKLOAD_TEMPLATES: dict[str, tuple[str, ...]] = {
     "Job": ("spec", "template"),
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
-NETWORK_POLICY_APIS = ("networking.k8s.io/v1",)
-DEPRECATED_NETWORK_POLICY_APIS = ("extensions/v1beta1", "networking.k8s.io/v1beta1")
+NETWORK_POLICY_GROUP = "networking.k8s.io"
+NETWORK_POLICY_API = "networking.k8s.io/v1"
+DEPRECATED_NETWORK_POLICY_APIS = ("extensions/v1beta1",)
 POLICY_TYPES = ("Ingress", "Egress")
 _SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
@@ -72,12 +80,9 @@ def _get(data: Any, *path: str) -> Any:
 def _str_map(raw: Any) -> dict[str, str]:
     if not isinstance(raw, dict):
         return {}
-    return {str(k): str(v) if not isinstance(v, bool) else str(v).lower() for k, v in raw.items() if v is not None}
-
-
-def object_namespace(data: dict[str, Any], default_namespace: str) -> str:
-    namespace = _get(data, "metadata", "namespace")
-    return namespace if isinstance(namespace, str) and namespace else default_namespace
+    return {
+        str(k): str(v) if not isinstance(v, bool) else str(v).lower() for k, v in raw.items() if v is not None
+    }
 
 
 def parse_document(doc: Document, default_namespace: str, parsed: Parsed) -> None:
@@ -89,13 +94,21 @@ def parse_document(doc: Document, default_namespace: str, parsed: Parsed) -> Non
         parsed.unparseable.append((doc, message, line, column))
     data = doc.data
     if not isinstance(data, dict):
-        parsed.unparseable.append((doc, f"document is {type_name(data)}, not a mapping (a Kubernetes object)", doc.line, 1))
+        parsed.unparseable.append(
+            (doc, f"document is {type_name(data)}, not a mapping (a Kubernetes object)", doc.line, 1)
+        )
         return
     kind = data.get("kind")
     api_version = data.get("apiVersion")
-    missing = [key for key, value in (("apiVersion", api_version), ("kind", kind)) if not isinstance(value, str) or not value]
+    missing = [
+        key
+        for key, value in (("apiVersion", api_version), ("kind", kind))
+        if not isinstance(value, str) or not value
+    ]
     if missing:
-        parsed.unparseable.append((doc, f"document has no {' and no '.join(missing)}: not a Kubernetes object", doc.line, 1))
+        parsed.unparseable.append(
+            (doc, f"document has no {' and no '.join(missing)}: not a Kubernetes object", doc.line, 1)
+        )
         return
     assert isinstance(kind, str) and isinstance(api_version, str)
     metadata = data.get("metadata")
@@ -106,12 +119,24 @@ def parse_document(doc: Document, default_namespace: str, parsed: Parsed) -> Non
             labels[NAME_LABEL] = name
             parsed.namespaces.append(Namespace(name, labels, doc))
         return
+    placed = namespace_of_object(data, default_namespace)
+    if placed is not None:  # any namespaced object puts its namespace in scope
+        parsed.namespaces_used.add(placed)
     namespace = object_namespace(data, default_namespace)
-    if kind in WORKLOAD_TEMPLATES or kind == "Service" or kind == "NetworkPolicy":
-        parsed.namespaces_used.add(namespace)
     if kind == "NetworkPolicy":
         if api_version in DEPRECATED_NETWORK_POLICY_APIS:
             parsed.deprecated.append((doc, api_version))
+            return
+        if api_version.partition("/")[0] != NETWORK_POLICY_GROUP:
+            return  # another project's NetworkPolicy kind (Calico's projectcalico.org/v3): not modelled
+        if api_version != NETWORK_POLICY_API:
+            parsed.invalid.append(
+                (
+                    doc,
+                    f"apiVersion {api_version} does not serve NetworkPolicy (use {NETWORK_POLICY_API})",
+                    ("apiVersion",),
+                )
+            )
             return
         policy, problems = parse_network_policy(data, doc, namespace)
         parsed.invalid.extend((doc, message, pointer) for message, pointer in problems)
@@ -147,7 +172,13 @@ def parse_workload(kind: str, data: dict[str, Any], doc: Document, namespace: st
             if isinstance(number, int) and not isinstance(number, bool):
                 protocol = _get(port, "protocol")
                 port_name = _get(port, "name")
-                ports.append(ContainerPort(number, protocol if protocol in PROTOCOLS else "TCP", port_name if isinstance(port_name, str) else None))
+                ports.append(
+                    ContainerPort(
+                        number,
+                        protocol if protocol in PROTOCOLS else "TCP",
+                        port_name if isinstance(port_name, str) else None,
+                    )
+                )
     host_network = _get(spec, "hostNetwork") is True
     pod_ips: list[str] = []
     if kind == "Pod":
@@ -167,7 +198,9 @@ def parse_workload(kind: str, data: dict[str, Any], doc: Document, namespace: st
             if ref.get("controller", True):
                 owner = (ref["kind"], ref["name"])
                 break
-    return Workload(kind, namespace, name, labels, tuple(ports), doc, host_network, tuple(pod_ips), owner, template_path)
+    return Workload(
+        kind, namespace, name, labels, tuple(ports), doc, host_network, tuple(pod_ips), owner, template_path
+    )
 
 
 def parse_service(data: dict[str, Any], doc: Document, namespace: str) -> Service | None:
@@ -187,15 +220,32 @@ def parse_service(data: dict[str, Any], doc: Document, namespace: str) -> Servic
             target = port
         protocol = _get(raw, "protocol")
         port_name = _get(raw, "name")
-        ports.append(ServicePort(port, target, protocol if protocol in PROTOCOLS else "TCP", port_name if isinstance(port_name, str) else None, i))
+        ports.append(
+            ServicePort(
+                port,
+                target,
+                protocol if protocol in PROTOCOLS else "TCP",
+                port_name if isinstance(port_name, str) else None,
+                i,
+            )
+        )
     service_type = _get(spec, "type")
-    return Service(namespace, name, _str_map(selector) if isinstance(selector, dict) and selector else None, tuple(ports), doc, service_type if isinstance(service_type, str) else "ClusterIP")
+    return Service(
+        namespace,
+        name,
+        _str_map(selector) if isinstance(selector, dict) and selector else None,
+        tuple(ports),
+        doc,
+        service_type if isinstance(service_type, str) else "ClusterIP",
+    )
 
 
 # --- NetworkPolicy -------------------------------------------------------------------------------------
 
 
-def parse_network_policy(data: dict[str, Any], doc: Document, namespace: str) -> tuple[NetworkPolicy | None, list[Problem]]:
+def parse_network_policy(
+    data: dict[str, Any], doc: Document, namespace: str
+) -> tuple[NetworkPolicy | None, list[Problem]]:
     """Parse and validate a NetworkPolicy as the API server would; None when it would be rejected."""
     problems: list[Problem] = []
     metadata = data.get("metadata")
@@ -203,7 +253,12 @@ def parse_network_policy(data: dict[str, Any], doc: Document, namespace: str) ->
     if not isinstance(metadata, dict):
         problems.append(("metadata must be a mapping with a name", ("metadata",)))
     elif not isinstance(name, str) or not name:
-        problems.append(("metadata.name is required and must be a string", ("metadata", "name") if "name" in metadata else ("metadata",)))
+        problems.append(
+            (
+                "metadata.name is required and must be a string",
+                ("metadata", "name") if "name" in metadata else ("metadata",),
+            )
+        )
     spec = data.get("spec")
     if spec is None:
         spec = {}
@@ -220,11 +275,18 @@ def parse_network_policy(data: dict[str, Any], doc: Document, namespace: str) ->
     policy_types: list[str] = []
     if raw_types is not None:
         if not isinstance(raw_types, list):
-            problems.append((f"policyTypes must be a list, not {type_name(raw_types)}", ("spec", "policyTypes")))
+            problems.append(
+                (f"policyTypes must be a list, not {type_name(raw_types)}", ("spec", "policyTypes"))
+            )
         else:
             for i, value in enumerate(raw_types):
                 if value not in POLICY_TYPES:
-                    problems.append((f"unknown policyType {value!r} (expected Ingress or Egress)", ("spec", "policyTypes", i)))
+                    problems.append(
+                        (
+                            f"unknown policyType {value!r} (expected Ingress or Egress)",
+                            ("spec", "policyTypes", i),
+                        )
+                    )
                 elif value not in policy_types:
                     policy_types.append(value)
 
@@ -234,7 +296,9 @@ def parse_network_policy(data: dict[str, Any], doc: Document, namespace: str) ->
         if raw_rules is None:
             continue
         if not isinstance(raw_rules, list):
-            problems.append((f"{direction} must be a list of rules, not {type_name(raw_rules)}", ("spec", direction)))
+            problems.append(
+                (f"{direction} must be a list of rules, not {type_name(raw_rules)}", ("spec", direction))
+            )
             continue
         for i, raw_rule in enumerate(raw_rules):
             rule = _parse_rule(direction, i, raw_rule, problems)
@@ -280,7 +344,9 @@ def _parse_rule(direction: str, index: int, raw: Any, problems: list[Problem]) -
     raw_peers = raw.get(peers_key)
     if raw_peers is not None:
         if not isinstance(raw_peers, list):
-            problems.append((f"{peers_key} must be a list of peers, not {type_name(raw_peers)}", (*pointer, peers_key)))
+            problems.append(
+                (f"{peers_key} must be a list of peers, not {type_name(raw_peers)}", (*pointer, peers_key))
+            )
         else:
             for i, raw_peer in enumerate(raw_peers):
                 peer = _parse_peer(raw_peer, (*pointer, peers_key, i), i, problems)
@@ -308,11 +374,21 @@ def _parse_peer(raw: Any, pointer: Pointer, index: int, problems: list[Problem])
     known = ("podSelector", "namespaceSelector", "ipBlock")
     unknown = [key for key in raw if key not in known]
     for key in unknown:
-        problems.append((f"unknown peer field {key!r} (expected podSelector, namespaceSelector or ipBlock)", (*pointer, key)))
+        problems.append(
+            (
+                f"unknown peer field {key!r} (expected podSelector, namespaceSelector or ipBlock)",
+                (*pointer, key),
+            )
+        )
     present = [key for key in known if key in raw]
     if not present:
         if not unknown:
-            problems.append(("peer has no field: set podSelector, namespaceSelector or ipBlock (an empty peer is rejected)", pointer))
+            problems.append(
+                (
+                    "peer has no field: set podSelector, namespaceSelector or ipBlock (an empty peer is rejected)",
+                    pointer,
+                )
+            )
         return None
     if "ipBlock" in raw and len(present) > 1:
         problems.append(("a peer cannot combine ipBlock with podSelector or namespaceSelector", pointer))
@@ -387,16 +463,25 @@ def _parse_port(raw: Any, pointer: Pointer, problems: list[Problem]) -> PortSpec
     if protocol is None:
         protocol = "TCP"
     if protocol not in PROTOCOLS:
-        problems.append((f"unknown protocol {protocol!r} (expected TCP, UDP or SCTP)", (*pointer, "protocol")))
+        problems.append(
+            (f"unknown protocol {protocol!r} (expected TCP, UDP or SCTP)", (*pointer, "protocol"))
+        )
     port = raw.get("port")
     if port is not None:
         if isinstance(port, bool) or not isinstance(port, int | str):
-            problems.append((f"port must be a number or a port name, not {type_name(port)}", (*pointer, "port")))
+            problems.append(
+                (f"port must be a number or a port name, not {type_name(port)}", (*pointer, "port"))
+            )
         elif isinstance(port, int):
             if not 1 <= port <= 65535:
                 problems.append((f"port {port} is outside 1-65535", (*pointer, "port")))
         elif len(port) > 15 or not _SVC_NAME.match(port) or "--" in port or not re.search("[a-z]", port):
-            problems.append((f"port name {port!r} is not a valid port name (1-15 lowercase letters, digits and '-', with a letter)", (*pointer, "port")))
+            problems.append(
+                (
+                    f"port name {port!r} is not a valid port name (1-15 lowercase letters, digits and '-', with a letter)",
+                    (*pointer, "port"),
+                )
+            )
     end_port = raw.get("endPort")
     if end_port is not None:
         if isinstance(end_port, bool) or not isinstance(end_port, int):
@@ -414,4 +499,11 @@ def _parse_port(raw: Any, pointer: Pointer, problems: list[Problem]) -> PortSpec
     return PortSpec(str(protocol), port, end_port, pointer)
 
 
-__all__ = ["Parsed", "parse_document", "parse_network_policy", "NAME_LABEL", "label_key_problem", "label_value_problem"]
+__all__ = [
+    "Parsed",
+    "parse_document",
+    "parse_network_policy",
+    "NAME_LABEL",
+    "label_key_problem",
+    "label_value_problem",
+]

@@ -98,7 +98,9 @@ def parse_selector(raw: Any, pointer: Pointer) -> tuple[LabelSelector | None, li
     match_labels = raw.get("matchLabels")
     if match_labels is not None:
         if not isinstance(match_labels, dict):
-            problems.append((f"matchLabels must be a mapping, not {_type_name(match_labels)}", (*pointer, "matchLabels")))
+            problems.append(
+                (f"matchLabels must be a mapping, not {_type_name(match_labels)}", (*pointer, "matchLabels"))
+            )
         else:
             for key, value in match_labels.items():
                 where = (*pointer, "matchLabels", key)
@@ -111,7 +113,12 @@ def parse_selector(raw: Any, pointer: Pointer) -> tuple[LabelSelector | None, li
     expressions = raw.get("matchExpressions")
     if expressions is not None:
         if not isinstance(expressions, list):
-            problems.append((f"matchExpressions must be a list, not {_type_name(expressions)}", (*pointer, "matchExpressions")))
+            problems.append(
+                (
+                    f"matchExpressions must be a list, not {_type_name(expressions)}",
+                    (*pointer, "matchExpressions"),
+                )
+            )
         else:
             for i, expr in enumerate(expressions):
                 req, expr_problems = _parse_requirement(expr, (*pointer, "matchExpressions", i))
@@ -134,13 +141,23 @@ def _parse_requirement(raw: Any, pointer: Pointer) -> tuple[Requirement | None, 
     if key_problem:
         problems.append((key_problem, (*pointer, "key") if key is not None else pointer))
     if operator not in OPERATORS:
-        problems.append((f"unknown selector operator {operator!r} (expected In, NotIn, Exists or DoesNotExist)", (*pointer, "operator") if operator is not None else pointer))
+        problems.append(
+            (
+                f"unknown selector operator {operator!r} (expected In, NotIn, Exists or DoesNotExist)",
+                (*pointer, "operator") if operator is not None else pointer,
+            )
+        )
     if values is not None and not isinstance(values, list):
         problems.append((f"values must be a list, not {_type_name(values)}", (*pointer, "values")))
         values = None
     values = values or []
     if operator in ("In", "NotIn") and not values:
-        problems.append((f"operator {operator} needs at least one value", (*pointer, "values") if "values" in raw else pointer))
+        problems.append(
+            (
+                f"operator {operator} needs at least one value",
+                (*pointer, "values") if "values" in raw else pointer,
+            )
+        )
     if operator in ("Exists", "DoesNotExist") and values:
         problems.append((f"operator {operator} takes no values", (*pointer, "values")))
     for i, value in enumerate(values):
@@ -158,7 +175,14 @@ def _parse_requirement(raw: Any, pointer: Pointer) -> tuple[Requirement | None, 
 def _type_name(value: Any) -> str:
     if value is None:
         return "null"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
 type_name = _type_name

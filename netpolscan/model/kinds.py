@@ -1,0 +1,43 @@
+"""Which kinds of object live in a namespace, and which namespace a document's object lives in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Kinds that are never namespaced; unknown kinds count only with an explicit metadata.namespace.
+CLUSTER_SCOPED = frozenset({
+    "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+    "StorageClass", "PriorityClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+    "APIService", "IngressClass", "RuntimeClass", "PodSecurityPolicy", "CSIDriver", "CSINode",
+    "VolumeAttachment", "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "AdminNetworkPolicy",
+    "BaselineAdminNetworkPolicy", "ClusterIssuer", "ComponentStatus", "List",
+})  # fmt: skip
+NAMESPACED = frozenset({
+    "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
+    "Service", "NetworkPolicy", "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "Ingress",
+    "PersistentVolumeClaim", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Endpoints", "EndpointSlice",
+    "LimitRange", "ResourceQuota", "Lease", "Event", "ControllerRevision", "PodTemplate",
+})  # fmt: skip
+
+
+def object_namespace(data: dict[str, Any], default_namespace: str) -> str:
+    """``metadata.namespace``, or the default for objects that have none."""
+    metadata = data.get("metadata")
+    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+    return namespace if isinstance(namespace, str) and namespace else default_namespace
+
+
+def namespace_of_object(data: Any, default_namespace: str) -> str | None:
+    """The namespace an object lives in: None for cluster-scoped kinds, and for unknown kinds (custom
+    resources) without an explicit ``metadata.namespace`` (they may be cluster-scoped)."""
+    if not isinstance(data, dict):
+        return None
+    kind = data.get("kind")
+    if not isinstance(kind, str) or kind in CLUSTER_SCOPED:
+        return None
+    metadata = data.get("metadata")
+    explicit = metadata.get("namespace") if isinstance(metadata, dict) else None
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    return default_namespace if kind in NAMESPACED else None
