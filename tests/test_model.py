@@ -146,3 +146,23 @@ def test_non_mapping_and_kindless_documents_are_unparseable() -> None:
     messages = [m for _, m, _, _ in inv.parsed.unparseable]
     assert len(messages) == 2 and "not a mapping" in messages[0] and "no apiVersion" in messages[1]
     assert "ok" in inv.namespaces
+
+
+def test_only_kubernetes_network_policies_are_modelled() -> None:
+    calico = "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: c, namespace: a}\nspec: {selector: all()}\n"
+    beta = "apiVersion: networking.k8s.io/v1beta1\nkind: NetworkPolicy\nmetadata: {name: b}\nspec: {podSelector: {}}\n"
+    old = "apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {name: o}\nspec: {podSelector: {}}\n"
+    inv = inventory(calico + "---\n" + beta + "---\n" + old)
+    assert inv.policies == []
+    assert [(m, p) for _, m, p in inv.parsed.invalid] == [
+        ("apiVersion networking.k8s.io/v1beta1 does not serve NetworkPolicy (use networking.k8s.io/v1)", ("apiVersion",))
+    ]
+    assert [v for _, v in inv.parsed.deprecated] == ["extensions/v1beta1"]
+
+
+def test_any_namespaced_object_puts_its_namespace_in_scope() -> None:
+    inv = inventory("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: cfg}\n---\n"
+                    "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n---\n"
+                    "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n---\n"
+                    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\n", "dflt")
+    assert set(inv.namespaces) == {"cfg", "dflt"}  # a custom resource without a namespace may be cluster-scoped
