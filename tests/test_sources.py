@@ -132,3 +132,10 @@ def test_merge_keys() -> None:
     [doc] = list(parse_text("base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  b: 3\n", "m.yaml"))
     assert doc.data["x"] == {"a": 1, "b": 3}
     assert doc.position(("x", "b")) == (4, 3)
+
+
+def test_size_bounds_are_not_overridden_by_the_json_fallback() -> None:
+    deep = "[" * 300 + "]" * 300 + "\n"
+    for hint in (False, True):
+        [doc] = list(parse_text(deep, "deep.json" if hint else "deep.yaml", json_hint=hint))
+        assert doc.error is not None and "nested" in doc.error

@@ -15,7 +15,13 @@ __all__ = ["Document", "Marks", "Origin", "Pointer", "load_documents", "document
 def documents_from_text(item: InputText) -> Iterator[Document]:
     """Documents of one decoded input (a single error document when it could not be decoded)."""
     if item.text is None:
-        yield Document(path=item.path, index=0, line=item.error_line or 1, error=item.error, error_line=item.error_line or 1)
+        yield Document(
+            path=item.path,
+            index=0,
+            line=item.error_line or 1,
+            error=item.error,
+            error_line=item.error_line or 1,
+        )
         return
     yield from parse_text(item.text, item.path, json_hint=item.path.endswith(".json"))
 
@@ -28,7 +34,9 @@ def load_documents(arguments: list[str]) -> list[Document]:
     for the same files.
     """
     documents: list[Document] = []
-    sources = sorted(iter_paths(arguments), key=lambda s: ("", "") if s == "-" else ("~", display_path(Path(s))))
+    sources = sorted(
+        iter_paths(arguments), key=lambda s: ("", "") if s == "-" else ("~", display_path(Path(s)))
+    )
     for source in sources:
         documents.extend(documents_from_text(read(source)))
     return documents

@@ -83,7 +83,7 @@ def decode(raw: bytes, path: str) -> InputText:
     """Decode bytes as UTF-8 (or UTF-16/32 with a BOM); binary and undecodable input is an error."""
     encoding = "utf-8"
     if raw.startswith(codecs.BOM_UTF8):
-        raw, encoding = raw[len(codecs.BOM_UTF8):], "utf-8"
+        raw, encoding = raw[len(codecs.BOM_UTF8) :], "utf-8"
     elif raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         encoding = "utf-32"
     elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -94,11 +94,18 @@ def decode(raw: bytes, path: str) -> InputText:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        return InputText(path, None, f"not {encoding.upper()} text: byte 0x{raw[exc.start]:02x} cannot be decoded", line)
+        return InputText(
+            path, None, f"not {encoding.upper()} text: byte 0x{raw[exc.start]:02x} cannot be decoded", line
+        )
     if encoding != "utf-8" and text.startswith("\ufeff"):
         text = text[1:]
     if "\x00" in text:
-        return InputText(path, None, "binary content (NUL character), not YAML or JSON text", text.count("\n", 0, text.index("\x00")) + 1)
+        return InputText(
+            path,
+            None,
+            "binary content (NUL character), not YAML or JSON text",
+            text.count("\n", 0, text.index("\x00")) + 1,
+        )
     return InputText(path, text)
 
 

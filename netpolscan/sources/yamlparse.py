@@ -87,7 +87,8 @@ class _Converter:
             tag = node.tag
             if tag == _STR:
                 return node.value, None
-            return _CONSTRUCTORS.get(tag, _DEFAULT_CONSTRUCTOR)(self.loader, node), None
+            construct: Any = _CONSTRUCTORS.get(tag, _DEFAULT_CONSTRUCTOR)
+            return construct(self.loader, node), None
         key = id(node)
         cached = self.memo.get(key)
         if cached is not None:  # an alias: shared value, but its size still counts
@@ -139,7 +140,9 @@ class _Converter:
                 v, v_children = convert(value_node, depth + 1)
                 mark = key_node.start_mark
                 if k in value:
-                    self.warnings.append((f"duplicate key {k!r} (the last value is used)", mark.line + offset, mark.column + 1))
+                    self.warnings.append(
+                        (f"duplicate key {k!r} (the last value is used)", mark.line + offset, mark.column + 1)
+                    )
                 value[k] = v
                 kids[k] = Marks(mark.line + offset, mark.column + 1, v_children)
         else:  # pragma: no cover - libyaml yields only the three node kinds
@@ -156,7 +159,11 @@ class _Converter:
         if isinstance(merged, dict) and isinstance(merged_children, dict):
             sources = [(merged, merged_children)]
         elif isinstance(merged, list) and isinstance(merged_children, list):
-            sources = [(m, c.children) for m, c in zip(merged, merged_children, strict=False) if isinstance(c.children, dict)]
+            sources = [
+                (m, c.children)
+                for m, c in zip(merged, merged_children, strict=False)
+                if isinstance(c.children, dict)
+            ]
         else:
             return
         for source, source_kids in sources:
@@ -249,7 +256,15 @@ def _parse_chunk(chunk: str, line_offset: int, path: str, index: int) -> Documen
     first_line = _first_content_line(chunk, line_offset)
     too_deep = _too_deep(chunk, line_offset)
     if too_deep is not None:
-        return Document(path=path, index=index, line=first_line, error=f"document is nested more than {MAX_DEPTH} levels deep", error_line=too_deep[0], error_column=too_deep[1], helm_source=helm_source)
+        return Document(
+            path=path,
+            index=index,
+            line=first_line,
+            error=f"document is nested more than {MAX_DEPTH} levels deep",
+            error_line=too_deep[0],
+            error_column=too_deep[1],
+            helm_source=helm_source,
+        )
     loader = _Loader(chunk)
     collecting = gc.isenabled()
     if collecting:  # the node tree has no cycles; collecting while it grows makes big documents quadratic
@@ -265,18 +280,50 @@ def _parse_chunk(chunk: str, line_offset: int, path: str, index: int) -> Documen
         last = _last_content_line(chunk, line_offset)
         if line is not None and line > last:  # errors found at the end point at the last content line
             line, column = last, None
-        return Document(path=path, index=index, line=first_line, error=_error_message(exc), error_line=line or first_line, error_column=column, helm_source=helm_source)
+        return Document(
+            path=path,
+            index=index,
+            line=first_line,
+            error=_error_message(exc),
+            error_line=line or first_line,
+            error_column=column,
+            helm_source=helm_source,
+        )
     except _TooBig as exc:
-        return Document(path=path, index=index, line=first_line, error=str(exc), error_line=exc.line, error_column=exc.column, helm_source=helm_source)
+        return Document(
+            path=path,
+            index=index,
+            line=first_line,
+            error=str(exc),
+            error_line=exc.line,
+            error_column=exc.column,
+            helm_source=helm_source,
+        )
     except RecursionError:
-        return Document(path=path, index=index, line=first_line, error="document is nested too deeply", error_line=first_line, error_column=1, helm_source=helm_source)
+        return Document(
+            path=path,
+            index=index,
+            line=first_line,
+            error="document is nested too deeply",
+            error_line=first_line,
+            error_column=1,
+            helm_source=helm_source,
+        )
     finally:
         loader.dispose()
         if collecting:
             gc.enable()
     if data is None:
         return None  # "---" followed by nothing (helm emits these)
-    doc = Document(path=path, index=index, line=marks.line, data=data, marks=marks, helm_source=helm_source, warnings=converter.warnings)
+    doc = Document(
+        path=path,
+        index=index,
+        line=marks.line,
+        data=data,
+        marks=marks,
+        helm_source=helm_source,
+        warnings=converter.warnings,
+    )
     doc.origin = _origin(data)
     return doc
 
@@ -295,7 +342,7 @@ def _too_deep(chunk: str, line_offset: int) -> tuple[int, int | None] | None:
             if isinstance(event, _COLLECTION_START):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    mark = event.start_mark
+                    mark: Any = event.start_mark
                     return mark.line + 1 + line_offset, mark.column + 1
             elif isinstance(event, _COLLECTION_END):
                 depth -= 1
@@ -315,7 +362,9 @@ def _expand_lists(doc: Document) -> Iterator[Document]:
     items = data["items"]
     item_kind = kind[: -len("List")] if kind != "List" else None  # typed lists (PodList) omit the items' kind
     api_version = data.get("apiVersion")
-    item_marks = doc.marks.children.get("items") if doc.marks and isinstance(doc.marks.children, dict) else None
+    item_marks = (
+        doc.marks.children.get("items") if doc.marks and isinstance(doc.marks.children, dict) else None
+    )
     children = item_marks.children if item_marks is not None and isinstance(item_marks.children, list) else []
     for i, item in enumerate(items):
         marks = children[i] if i < len(children) else None
@@ -324,7 +373,16 @@ def _expand_lists(doc: Document) -> Iterator[Document]:
             if isinstance(api_version, str):
                 item.setdefault("apiVersion", api_version)
         line = marks.line if marks else doc.line
-        yield Document(path=doc.path, index=doc.index, line=line, data=item, marks=marks, helm_source=doc.helm_source, origin=_origin(item), list_item=i)
+        yield Document(
+            path=doc.path,
+            index=doc.index,
+            line=line,
+            data=item,
+            marks=marks,
+            helm_source=doc.helm_source,
+            origin=_origin(item),
+            list_item=i,
+        )
 
 
 def parse_text(text: str, path: str, json_hint: bool = False) -> Iterator[Document]:
@@ -336,15 +394,22 @@ def parse_text(text: str, path: str, json_hint: bool = False) -> Iterator[Docume
             continue
         if json_hint and chunk.lstrip().startswith(("{", "[")):
             doc = _json_checked(chunk, line_offset, doc)
-        elif doc.error is not None and chunk.lstrip().startswith(("{", "[")):
-            doc = _json_checked(chunk, line_offset, doc)
+        elif (
+            doc.error is not None and doc.error.startswith(_SYNTAX) and chunk.lstrip().startswith(("{", "["))
+        ):
+            doc = _json_checked(chunk, line_offset, doc)  # JSON that YAML cannot read (tabs)
         index += 1
         yield from _expand_lists(doc)
+
+
+_SYNTAX = "invalid YAML"  # only syntax errors get a second chance as JSON (never the size bounds)
 
 
 def _json_checked(chunk: str, line_offset: int, parsed: Document) -> Document:
     """JSON input is held to JSON's rules (YAML would accept trailing commas); JSON that YAML cannot
     read (tabs) is parsed as JSON, without field marks."""
+    if parsed.error is not None and not parsed.error.startswith(_SYNTAX):
+        return parsed  # a size bound (nesting, aliases) stays an error whatever JSON thinks
     try:
         data = json.loads(chunk)
     except json.JSONDecodeError as exc:
@@ -360,6 +425,8 @@ def _json_checked(chunk: str, line_offset: int, parsed: Document) -> Document:
     if parsed.error is None:
         return parsed
     failed = parsed
-    doc = Document(path=failed.path, index=failed.index, line=failed.line, data=data, helm_source=failed.helm_source)
+    doc = Document(
+        path=failed.path, index=failed.index, line=failed.line, data=data, helm_source=failed.helm_source
+    )
     doc.origin = _origin(data)
     return doc
