@@ -33,7 +33,7 @@ _SOURCE_COMMENT = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.MULTILINE)
 # line (+2). Only documents the screen cannot clear get the exact (iterative) depth check on events.
 _SCREEN_BRACKETS = 1000
 _SCREEN_PREFIX = 500
-_LONG_PREFIX = re.compile(r"^[ \t?:-]{%d,}" % _SCREEN_PREFIX, re.MULTILINE)
+_LONG_PREFIX = re.compile(r"^[ \t?:-]{" + str(_SCREEN_PREFIX) + ",}", re.MULTILINE)
 _COLLECTION_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _COLLECTION_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
