@@ -15,10 +15,11 @@ from netpolscan.sources.document import Document
 def unparseable_manifest(ctx: ScanContext) -> Iterator[Violation]:
     for doc, message, line, column in ctx.inventory.parsed.unparseable:
         where = f"document {doc.index + 1}" + (f", item {doc.list_item}" if doc.list_item is not None else "")
-        yield Violation(
-            f"{where} cannot be analysed: {message}", doc, line=line, column=column,
-            key=f"{doc.index}:{message}",
-        )
+        if doc.error is None and doc.data is not None and doc.warnings:  # parsed (duplicate keys): still analysed
+            text = f"{where} has a {message}; kubectl rejects such documents"
+        else:
+            text = f"{where} cannot be analysed: {message}"
+        yield Violation(text, doc, line=line, column=column, key=f"{doc.index}:{message}")
 
 
 NETWORK_POLICY_GROUP = "networking.k8s.io"
