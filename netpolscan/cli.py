@@ -17,7 +17,7 @@ import click
 from netpolscan import __version__
 from netpolscan.engine import count_failing
 from netpolscan.errors import NetpolscanError
-from netpolscan.findings import Rule, Severity
+from netpolscan.findings import Report, Rule, Severity
 from netpolscan.plugins import collect_formatters, plugin_manager
 from netpolscan.report import text as text_report
 
@@ -230,11 +230,27 @@ def scan(
         else:
             content = formatters[name](report)
         _write(target, content)
+        if name == "sarif":
+            for warning in sarif_limit_warnings(report, content):
+                click.echo(f"netpolscan: warning: {warning}", err=True)
     for note in report.notifications:
         click.echo(f"netpolscan: {note.level.value}: {note.message}", err=True)
     level = fail_on or config.fail_on or "warning"
     threshold = None if level == "never" else Severity.parse(level)
     return 1 if count_failing(report.findings, threshold) else 0
+
+
+def sarif_limit_warnings(report: Report, content: str) -> list[str]:
+    """GitHub code scanning's upload limits, checked on what was written (one line each)."""
+    from netpolscan.report.sarif import MAX_RESULTS_PER_RUN, check_limits
+
+    warnings = check_limits(content)
+    if len(report.findings) > MAX_RESULTS_PER_RUN:
+        warnings.append(
+            f"{len(report.findings)} findings: the SARIF keeps the first {MAX_RESULTS_PER_RUN}, "
+            "the most GitHub code scanning accepts in one run"
+        )
+    return warnings
 
 
 @cli.command("plugins")

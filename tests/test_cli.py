@@ -147,3 +147,13 @@ def test_every_sarif_in_the_suite_is_validated() -> None:
     from netpolscan.report import sarif
 
     assert sarif.render.__name__ == "checked"  # the autouse fixture in conftest.py wraps the formatter
+
+
+def test_sarif_over_github_limits_warns_on_stderr(run_cli: Run, tmp_path: Path) -> None:
+    path = tmp_path / "many.yaml"
+    path.write_text("".join(f"---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns{i}\n" for i in range(12600)))
+    result = run_cli("scan", str(path), "-f", f"sarif:{tmp_path / 'out.sarif'}", "--select", "NPS101,NPS102")
+    assert result.exit_code == 1
+    assert "the SARIF keeps the first 25000" in result.stderr
+    data = json.loads((tmp_path / "out.sarif").read_text())
+    assert len(data["runs"][0]["results"]) == 25000
