@@ -118,15 +118,28 @@ def scan_in_child(*paths: Path, cwd: Path) -> tuple[Scan, float]:
         os.environ, PYTHONPATH=os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))
     )
     argv = [sys.executable, "-m", "netpolscan", "scan", *map(str, paths), "--format", "json"]
+    # Linux keeps a process's peak RSS across fork+exec, so a child of this (large) test process would
+    # report at least our own size: a small intermediate interpreter starts the scan and measures it.
+    rss_file = cwd / "child.rss"
+    wrapper = [sys.executable, "-c", _MEASURE, str(rss_file), *argv]
     with open(cwd / "child.out", "wb") as out, open(cwd / "child.err", "wb") as err:
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
+        proc = subprocess.run(wrapper, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, env=env)
+    code, maxrss = (int(v) for v in rss_file.read_text().split())
+    assert proc.returncode == 0
     result = Scan(code, (cwd / "child.out").read_text("utf-8"), (cwd / "child.err").read_text("utf-8"), cwd)
     assert code in (0, 1, 2), f"child died with {code}: {result.stderr[-2000:]}"
     result.assert_clean_run()
-    rss = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
+    rss = maxrss / (1024 * 1024) if sys.platform == "darwin" else maxrss / 1024
     return result, rss
+
+
+_MEASURE = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
 
 
 @pytest.fixture

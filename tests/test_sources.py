@@ -97,7 +97,7 @@ def test_alias_bomb_is_bounded() -> None:
 def test_deep_flow_nesting_is_refused_not_crashing() -> None:
     text = "a: " + "[" * 5000 + "]" * 5000 + "\n"
     [doc] = list(parse_text(text, "deep.yaml"))
-    assert doc.error is not None and "nested" in doc.error
+    assert doc.error is not None and "nest" in doc.error  # our bound, or libyaml's own (newer wheels)
 
 
 def test_decode_handles_bom_binary_and_bad_utf8() -> None:
@@ -138,4 +138,4 @@ def test_size_bounds_are_not_overridden_by_the_json_fallback() -> None:
     deep = "[" * 300 + "]" * 300 + "\n"
     for hint in (False, True):
         [doc] = list(parse_text(deep, "deep.json" if hint else "deep.yaml", json_hint=hint))
-        assert doc.error is not None and "nested" in doc.error
+        assert doc.error is not None and "nest" in doc.error  # our bound, or libyaml's own (newer wheels)
