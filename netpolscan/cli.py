@@ -386,7 +386,7 @@ def connectivity_command(
     """List the allowed connections between workloads and external addresses."""
     from netpolscan.analysis.connlist import connection_rows
     from netpolscan.analysis.inputs import load_inventory
-    from netpolscan.report.connectivity import format_connlist
+    from netpolscan.report.connectivity import iter_connlist
 
     if fmt == "expectations":
         from netpolscan.expectations.bootstrap import bootstrap_text
@@ -395,7 +395,17 @@ def connectivity_command(
         _write(output, bootstrap_text(inventory, focus_workload, " ".join(paths)))
         return 0
     rows = connection_rows(load_inventory(paths, namespace), focus_workload)
-    _write(output, format_connlist(rows, fmt))
+    chunks = iter_connlist(rows, fmt)  # written a few thousand rows at a time: the text is never whole
+    if output is None or output == "-":
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
+        return 0
+    try:
+        with open(output, "w", encoding="utf-8") as stream:
+            for chunk in chunks:
+                stream.write(chunk)
+    except OSError as exc:
+        raise NetpolscanError(f"{output}: cannot write output: {exc.strerror or exc}") from None
     return 0
 
 

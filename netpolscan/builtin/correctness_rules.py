@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from netpolscan.analysis.connectivity import rule_ports
-from netpolscan.builtin.helpers import policy_label, port_numbers
+from netpolscan.builtin.helpers import policy_label
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
 from netpolscan.findings import Violation
@@ -61,6 +61,8 @@ def peer_is_open(ctx: ScanContext, policy: NetworkPolicy, peer: Peer) -> bool:
     if scope.unknown_namespaces:
         return True
     incomplete = incomplete_namespaces(ctx)
+    if not incomplete:
+        return False
     return any(ns.name in incomplete for ns in scope.namespaces)
 
 
@@ -105,11 +107,19 @@ def _rule_may_allow_dns(ctx: ScanContext, policy: NetworkPolicy, rule: PolicyRul
 @check("NPS501")
 def egress_isolation_blocks_dns(ctx: ScanContext) -> Iterator[Violation]:
     selection = ctx.selection
+    may_allow: dict[int, bool] = {}  # by policy: the answer depends on the policy, not on the workload
+
+    def allows_dns(policy: NetworkPolicy) -> bool:
+        found = may_allow.get(id(policy))
+        if found is None:
+            found = may_allow[id(policy)] = any(_rule_may_allow_dns(ctx, policy, r) for r in policy.rules("egress"))
+        return found
+
     for workload in ctx.inventory.workloads:
         policies = selection.policies_for(workload, "egress")
         if not policies:
             continue
-        if any(_rule_may_allow_dns(ctx, p, r) for p in policies for r in p.rules("egress")):
+        if any(allows_dns(p) for p in policies):
             continue
         names = _names([p.name for p in policies])
         yield Violation(
@@ -199,13 +209,14 @@ def _named_port_targets(
         return None if policy.namespace in incomplete_namespaces(ctx) else ctx.selection.selected(policy)
     if rule.all_peers:
         return None
-    found: list[Workload] = []
+    found: dict[int, Workload] = {}  # by identity, in order of first appearance
     for peer in rule.peers:
         scope = ctx.selection.peer_scope(policy, peer)
         if peer_is_open(ctx, policy, peer):
             return None
-        found.extend(w for w in scope.workloads if w not in found)
-    return tuple(found)
+        for w in scope.workloads:
+            found.setdefault(id(w), w)
+    return tuple(found.values())
 
 
 @check("NPS504")
@@ -220,7 +231,8 @@ def named_port_unresolved(ctx: ScanContext) -> Iterator[Violation]:
                 if not targets:
                     continue
                 for spec in named:
-                    if port_numbers(spec, targets):
+                    name, protocol = spec.port, spec.protocol
+                    if any(w.resolve_port(name, protocol) is not None for w in targets):  # type: ignore[arg-type]
                         continue
                     whose = "selected pods" if direction == "ingress" else "destination pods"
                     yield Violation(

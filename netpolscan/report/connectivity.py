@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from netpolscan.analysis.connectivity import Verdict
 from netpolscan.analysis.connlist import Row
@@ -22,8 +22,21 @@ from netpolscan.sources.document import Document, Pointer
 CONNLIST_FORMATS = ("txt", "csv", "md", "json", "dot", "mermaid")
 
 
+_BATCH = 2000  # rows per text chunk of the streamed views
+
+
+def _batches(rows: Sequence[Row]) -> Iterator[Sequence[Row]]:
+    for start in range(0, len(rows), _BATCH):
+        yield rows[start : start + _BATCH]
+
+
+def iter_txt(rows: Sequence[Row]) -> Iterator[str]:
+    for batch in _batches(rows):
+        yield "".join(f"{row.src} => {row.dst} : {row.conn}\n" for row in batch)
+
+
 def format_txt(rows: Sequence[Row]) -> str:
-    return "".join(f"{row.src} => {row.dst} : {row.conn}\n" for row in rows)
+    return "".join(iter_txt(rows))
 
 
 def _csv(header: Sequence[str], records: Sequence[Sequence[str]]) -> str:
@@ -35,21 +48,60 @@ def _csv(header: Sequence[str], records: Sequence[Sequence[str]]) -> str:
 
 
 def _md(header: Sequence[str], records: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("-" * (len(h) + 2) for h in header) + "|"]
-    lines.extend("| " + " | ".join(record) + " |" for record in records)
-    return "\n".join(lines) + "\n"
+    return "".join(_iter_md(header, [records]))
+
+
+def _iter_md(header: Sequence[str], batches: Iterable[Sequence[Sequence[str]]]) -> Iterator[str]:
+    yield "| " + " | ".join(header) + " |\n" + "|" + "|".join("-" * (len(h) + 2) for h in header) + "|\n"
+    for records in batches:
+        yield "".join("| " + " | ".join(record) + " |\n" for record in records)
+
+
+def iter_csv(rows: Sequence[Row]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("src", "dst", "conn"))
+    for batch in _batches(rows):
+        writer.writerows((row.src, row.dst, row.conn) for row in batch)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()  # the header of an empty list
 
 
 def format_csv(rows: Sequence[Row]) -> str:
-    return _csv(("src", "dst", "conn"), [(row.src, row.dst, row.conn) for row in rows])
+    return "".join(iter_csv(rows))
+
+
+def iter_md(rows: Sequence[Row]) -> Iterator[str]:
+    return _iter_md(
+        ("src", "dst", "conn"), ([(row.src, row.dst, row.conn) for row in batch] for batch in _batches(rows))
+    )
 
 
 def format_md(rows: Sequence[Row]) -> str:
-    return _md(("src", "dst", "conn"), [(row.src, row.dst, row.conn) for row in rows])
+    return "".join(iter_md(rows))
+
+
+def iter_json(rows: Sequence[Row]) -> Iterator[str]:
+    """``json.dumps([{"src": .., "dst": .., "conn": ..}, ...], indent=2) + "\\n"``, a batch of rows at a time."""
+    if not rows:
+        yield "[]\n"
+        return
+    dumps = json.dumps
+    separator = "[\n"
+    for batch in _batches(rows):
+        yield separator + ",\n".join(
+            f'  {{\n    "src": {dumps(row.src)},\n    "dst": {dumps(row.dst)},\n    "conn": {dumps(row.conn)}\n  }}'
+            for row in batch
+        )
+        separator = ",\n"
+    yield "\n]\n"
 
 
 def format_json(rows: Sequence[Row]) -> str:
-    return json.dumps([{"src": row.src, "dst": row.dst, "conn": row.conn} for row in rows], indent=2) + "\n"
+    return "".join(iter_json(rows))
 
 
 def _quote(text: str) -> str:
@@ -94,18 +146,22 @@ def dot_edge(src: str, dst: str, label: str, colour: str, font_colour: str) -> s
     )
 
 
-def format_dot(rows: Sequence[Row]) -> str:
+def iter_dot(rows: Sequence[Row]) -> Iterator[str]:
     nodes: dict[str, tuple[str | None, str]] = {}
     for row in rows:
         for name, namespace in ((row.src, row.src_namespace), (row.dst, row.dst_namespace)):
             nodes[name] = (namespace, "red2" if name.endswith("[External]") else "blue")
-    lines = ["digraph {", *dot_nodes(nodes)]
-    lines.extend(dot_edge(row.src, row.dst, row.conn, "gold2", "darkgreen") for row in rows)
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    yield "".join(line + "\n" for line in ("digraph {", *dot_nodes(nodes)))
+    for batch in _batches(rows):
+        yield "".join(dot_edge(row.src, row.dst, row.conn, "gold2", "darkgreen") + "\n" for row in batch)
+    yield "}\n"
 
 
-def format_mermaid(rows: Sequence[Row]) -> str:
+def format_dot(rows: Sequence[Row]) -> str:
+    return "".join(iter_dot(rows))
+
+
+def iter_mermaid(rows: Sequence[Row]) -> Iterator[str]:
     """A Mermaid flowchart: one subgraph per namespace, edges labelled with the connections."""
     ids: dict[str, str] = {}
     by_namespace: dict[str | None, list[str]] = {}
@@ -126,8 +182,14 @@ def format_mermaid(rows: Sequence[Row]) -> str:
             lines.append(f'{indent}{ids[name]}["{label.replace(chr(34), "#quot;")}"]')
         if namespace is not None:
             lines.append("    end")
-    lines.extend(f'    {ids[row.src]} -->|"{row.conn}"| {ids[row.dst]}' for row in rows)
-    return "\n".join(lines) + "\n"
+    yield "".join(line + "\n" for line in lines)
+    for batch in _batches(rows):
+        yield "".join(f'    {ids[row.src]} -->|"{row.conn}"| {ids[row.dst]}\n' for row in batch)
+
+
+def format_mermaid(rows: Sequence[Row]) -> str:
+    """A Mermaid flowchart: one subgraph per namespace, edges labelled with the connections."""
+    return "".join(iter_mermaid(rows))
 
 
 CONNLIST_FORMATTERS: dict[str, Callable[[Sequence[Row]], str]] = {
@@ -140,14 +202,33 @@ CONNLIST_FORMATTERS: dict[str, Callable[[Sequence[Row]], str]] = {
 }
 
 
+CONNLIST_STREAMS: dict[str, Callable[[Sequence[Row]], Iterator[str]]] = {
+    "txt": iter_txt,
+    "csv": iter_csv,
+    "md": iter_md,
+    "json": iter_json,
+    "dot": iter_dot,
+    "mermaid": iter_mermaid,
+}
+
+
 def format_connlist(rows: Sequence[Row], fmt: str = "txt") -> str:
     """The connectivity list in ``fmt`` (one of CONNLIST_FORMATS)."""
+    return "".join(iter_connlist(rows, fmt))
+
+
+def iter_connlist(rows: Sequence[Row], fmt: str = "txt") -> Iterator[str]:
+    """The connectivity list in ``fmt`` as consecutive chunks of text (what ``format_connlist`` joins).
+
+    The chunks hold a few thousand rows each, so writing them out one by one keeps memory to the rows.
+    """
     try:
-        return CONNLIST_FORMATTERS[fmt](rows)
+        stream = CONNLIST_STREAMS[fmt]
     except KeyError:
         raise ValueError(
             f"unknown connectivity format {fmt!r} (expected {', '.join(CONNLIST_FORMATS)})"
         ) from None
+    return stream(rows)
 
 
 # --- semantic diff ---------------------------------------------------------------------------------------
