@@ -67,7 +67,12 @@ def render_documents(render: RenderOptions) -> list[Document]:
         shown = f"{display_path(Path(chart))}/(helm template)"
         if render.values_matrix:
             renderings = render_helm_matrix(
-                chart, render.values_matrix, render.values, render.set_values, render.release, render.namespace
+                chart,
+                render.values_matrix,
+                render.values,
+                render.set_values,
+                render.release,
+                render.namespace,
             )
             for label, text in renderings:
                 for doc in parse_text(text, shown):

@@ -54,8 +54,10 @@ def run_example(
     opts = dict(options or {})
     unknown = set(opts) - _OPTION_KEYS
     if unknown:
-        raise ValueError(f"unknown example option(s): {', '.join(sorted(unknown))} "
-                         f"(known: {', '.join(sorted(_OPTION_KEYS))})")
+        raise ValueError(
+            f"unknown example option(s): {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(_OPTION_KEYS))})"
+        )
     select = list(rule_ids) if rule_ids is not None else list(opts.get("select", ()))
     scan_options = ScanOptions(
         paths=(path,),

@@ -9,16 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from netpolscan import hookimpl
-from netpolscan.builtin import (  # noqa: F401
+from netpolscan.builtin import (  # noqa: F401  # noqa: F401
     context_rules,
+    correctness_rules,
     egress_rules,
+    expectation_rules,  # noqa: F401
     ingress_rules,
     input_rules,
     isolation_rules,
     kube_system_rules,
+    meta_rules,
+    redundancy_rules,
 )
-from netpolscan.builtin import expectation_rules  # noqa: F401
-from netpolscan.builtin import correctness_rules, meta_rules, redundancy_rules  # noqa: F401
 from netpolscan.builtin.registry import CHECKS
 from netpolscan.findings import Formatter, Rule, Severity
 from netpolscan.report import github, gitlab, json_report, junit, markdown, sarif, text

@@ -52,7 +52,8 @@ def _hinges_on(inventory: Inventory, peer: Peer) -> tuple[list[str], str]:
         assumed = "matches" if any(selector.matches({NAME_LABEL: n}) for n in names) else "does not match"
         return names, assumed
     unknown = sorted(
-        ns.name for ns in inventory.namespaces.values()
+        ns.name
+        for ns in inventory.namespaces.values()
         if ns.document is None and _name_terms_hold(selector, ns.name)
     )
     if not unknown:
@@ -99,7 +100,8 @@ def unresolved_context(ctx: ScanContext) -> Iterator[Violation]:
                     s = "s" if plural else ""
                     unmatched = (
                         f"namespaceSelector {selector} matches no namespace of the input; "
-                        if not inventory.namespaces_matching(selector) else ""
+                        if not inventory.namespaces_matching(selector)
+                        else ""
                     )
                     subject = "the selector" if unmatched else f"namespaceSelector {selector}"
                     yield Violation(
@@ -107,5 +109,7 @@ def unresolved_context(ctx: ScanContext) -> Iterator[Violation]:
                         f"{'their' if plural else 'its'} labels are unknown, assumed to be only {assumed}, "
                         f"so {subject} is taken {taken}; add the Namespace manifest{s} to the scan or select "
                         f"namespaces by {NAME_LABEL}",
-                        policy.document, peer.pointer, policy.ref,
+                        policy.document,
+                        peer.pointer,
+                        policy.ref,
                     )

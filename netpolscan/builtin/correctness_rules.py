@@ -47,8 +47,11 @@ def incomplete_namespaces(ctx: ScanContext) -> frozenset[str]:
     cached = ctx.inventory.cache.get("incomplete-namespaces")
     if isinstance(cached, frozenset):
         return cached
-    found = frozenset(service.namespace for service in ctx.inventory.services if service.selector
-                      and not _backends(ctx, service))
+    found = frozenset(
+        service.namespace
+        for service in ctx.inventory.services
+        if service.selector and not _backends(ctx, service)
+    )
     ctx.inventory.cache["incomplete-namespaces"] = found
     return found
 
@@ -112,7 +115,9 @@ def egress_isolation_blocks_dns(ctx: ScanContext) -> Iterator[Violation]:
     def allows_dns(policy: NetworkPolicy) -> bool:
         found = may_allow.get(id(policy))
         if found is None:
-            found = may_allow[id(policy)] = any(_rule_may_allow_dns(ctx, policy, r) for r in policy.rules("egress"))
+            found = may_allow[id(policy)] = any(
+                _rule_may_allow_dns(ctx, policy, r) for r in policy.rules("egress")
+            )
         return found
 
     for workload in ctx.inventory.workloads:

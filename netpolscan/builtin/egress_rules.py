@@ -23,7 +23,9 @@ def egress_to_anywhere(ctx: ScanContext) -> Iterator[Violation]:
                     f"{policy_label(policy)} egress rule {rule.index + 1} allows every destination on "
                     "every port (no `to` and no `ports`): the selected pods may connect anywhere, "
                     "the internet included",
-                    policy.document, rule.pointer, policy.ref,
+                    policy.document,
+                    rule.pointer,
+                    policy.ref,
                 )
 
 
@@ -38,7 +40,9 @@ def egress_to_internet_cidr(ctx: ScanContext) -> Iterator[Violation]:
                     yield Violation(
                         f"{policy_label(policy)} egress rule {rule.index + 1} allows ipBlock "
                         f"{block.cidr}{holes}: every internet address",
-                        policy.document, peer.pointer, policy.ref,
+                        policy.document,
+                        peer.pointer,
+                        policy.ref,
                     )
 
 
@@ -57,7 +61,9 @@ def egress_to_cloud_metadata(ctx: ScanContext) -> Iterator[Violation]:
                 yield Violation(
                     f"{policy_label(policy)} egress rule {rule.index + 1} has no `to`, so it allows the "
                     f"cloud metadata service 169.254.169.254 on {ports}: pods can read node credentials",
-                    policy.document, rule.pointer, policy.ref,
+                    policy.document,
+                    rule.pointer,
+                    policy.ref,
                 )
                 continue
             for peer in rule.peers:
@@ -70,7 +76,10 @@ def egress_to_cloud_metadata(ctx: ScanContext) -> Iterator[Violation]:
                         f"{policy_label(policy)} egress rule {rule.index + 1} allows ipBlock {block.cidr}, "
                         f"which includes the cloud metadata service {hit} on {ports}: add it to `except` "
                         f"(e.g. {hit}/{32 if hit.version == 4 else 128})",
-                        policy.document, peer.pointer, policy.ref, key=str(hit),
+                        policy.document,
+                        peer.pointer,
+                        policy.ref,
+                        key=str(hit),
                     )
 
 
@@ -90,5 +99,7 @@ def egress_to_all_namespaces(ctx: ScanContext) -> Iterator[Violation]:
                     "`namespaceSelector: {}` without a narrowing podSelector, so the selected pods may "
                     f"connect to every pod of every namespace on {ports}; name the destination namespaces "
                     "(kubernetes.io/metadata.name) and pods",
-                    policy.document, peer.pointer, policy.ref,
+                    policy.document,
+                    peer.pointer,
+                    policy.ref,
                 )

@@ -12,22 +12,25 @@ from netpolscan.findings import Violation
 from netpolscan.model.objects import IPBlock, Peer
 
 # Address space that is not public internet (IANA special-purpose registries). Everything else is public.
-_NOT_PUBLIC_V4 = tuple(ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8",        # "this network"
-    "10.0.0.0/8",       # RFC 1918
-    "100.64.0.0/10",    # carrier-grade NAT (RFC 6598)
-    "127.0.0.0/8",      # loopback
-    "169.254.0.0/16",   # link-local (cloud metadata lives here)
-    "172.16.0.0/12",    # RFC 1918
-    "192.0.0.0/24",     # IETF protocol assignments
-    "192.0.2.0/24",     # TEST-NET-1 (documentation)
-    "192.168.0.0/16",   # RFC 1918
-    "198.18.0.0/15",    # benchmarking
-    "198.51.100.0/24",  # TEST-NET-2
-    "203.0.113.0/24",   # TEST-NET-3
-    "224.0.0.0/4",      # multicast: never a source address
-    "240.0.0.0/4",      # reserved, and the limited broadcast address
-))
+_NOT_PUBLIC_V4 = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",  # "this network"
+        "10.0.0.0/8",  # RFC 1918
+        "100.64.0.0/10",  # carrier-grade NAT (RFC 6598)
+        "127.0.0.0/8",  # loopback
+        "169.254.0.0/16",  # link-local (cloud metadata lives here)
+        "172.16.0.0/12",  # RFC 1918
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.0.2.0/24",  # TEST-NET-1 (documentation)
+        "192.168.0.0/16",  # RFC 1918
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",  # TEST-NET-2
+        "203.0.113.0/24",  # TEST-NET-3
+        "224.0.0.0/4",  # multicast: never a source address
+        "240.0.0.0/4",  # reserved, and the limited broadcast address
+    )
+)
 # IPv6: only global unicast (2000::/3) is routed on the internet, minus the documentation prefixes.
 _PUBLIC_V6 = ipaddress.ip_network("2000::/3")
 _NOT_PUBLIC_V6 = tuple(ipaddress.ip_network(n) for n in ("2001:db8::/32", "3fff::/20"))
@@ -108,7 +111,9 @@ def ingress_from_anywhere(ctx: ScanContext) -> Iterator[Violation]:
                 f"{policy_label(policy)} ingress rule {rule.index + 1} has no `from` peers, so it admits "
                 f"every source on {describe_ports(rule)}: every pod of every namespace and any address "
                 "outside the cluster may connect to the selected pods; list the allowed sources under `from`",
-                policy.document, rule.pointer, policy.ref,
+                policy.document,
+                rule.pointer,
+                policy.ref,
             )
 
 
@@ -125,7 +130,9 @@ def ingress_from_all_namespaces(ctx: ScanContext) -> Iterator[Violation]:
                     f"namespace may connect to the selected pods on {describe_ports(rule)}; name the source "
                     "namespaces "
                     "(kubernetes.io/metadata.name) and pods",
-                    policy.document, peer.pointer, policy.ref,
+                    policy.document,
+                    peer.pointer,
+                    policy.ref,
                 )
 
 
@@ -144,5 +151,7 @@ def ingress_from_internet_cidr(ctx: ScanContext) -> Iterator[Violation]:
                     f"{policy_label(policy)} ingress rule {rule.index + 1} admits ipBlock {block}, which "
                     f"covers {_describe_public(block, ranges)}, on {describe_ports(rule)}; admit only the "
                     "address ranges of known clients (or the load balancer's), or except the public space",
-                    policy.document, peer.pointer, policy.ref,
+                    policy.document,
+                    peer.pointer,
+                    policy.ref,
                 )

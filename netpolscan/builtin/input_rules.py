@@ -15,7 +15,9 @@ from netpolscan.sources.document import Document
 def unparseable_manifest(ctx: ScanContext) -> Iterator[Violation]:
     for doc, message, line, column in ctx.inventory.parsed.unparseable:
         where = f"document {doc.index + 1}" + (f", item {doc.list_item}" if doc.list_item is not None else "")
-        if doc.error is None and doc.data is not None and doc.warnings:  # parsed (duplicate keys): still analysed
+        if (
+            doc.error is None and doc.data is not None and doc.warnings
+        ):  # parsed (duplicate keys): still analysed
             text = f"{where} has a {message}; kubectl rejects such documents"
         else:
             text = f"{where} cannot be analysed: {message}"
@@ -44,7 +46,10 @@ def invalid_network_policy(ctx: ScanContext) -> Iterator[Violation]:
         yield Violation(
             f"NetworkPolicy {name} would be rejected by the API server: {message} (at {field}); "
             "it is left out of the analysis",
-            doc, pointer, ref, key=message,
+            doc,
+            pointer,
+            ref,
+            key=message,
         )
 
 
@@ -55,11 +60,14 @@ def deprecated_network_policy_api(ctx: ScanContext) -> Iterator[Violation]:
         ref = document_ref(doc, default_ns)
         name = f"{ref.namespace}/{ref.name}" if ref else "?"
         served = (
-            "which current clusters no longer serve" if api_version == "extensions/v1beta1"
+            "which current clusters no longer serve"
+            if api_version == "extensions/v1beta1"
             else "which no Kubernetes version serves for NetworkPolicy"
         )
         yield Violation(
             f"NetworkPolicy {name} uses apiVersion {api_version}, {served}: "
             "use networking.k8s.io/v1 (it is left out of the analysis)",
-            doc, (), ref,
+            doc,
+            (),
+            ref,
         )

@@ -78,7 +78,9 @@ def _not_isolated(ctx: ScanContext, direction: str) -> Iterator[Violation]:
             f"add a default-deny {direction} policy "
             f"(podSelector: {{}}, policyTypes: [{direction.capitalize()}]) to namespace {workload.namespace} "
             "or a policy selecting its pods",
-            workload.document, (), workload.ref,
+            workload.document,
+            (),
+            workload.ref,
         )
 
 
@@ -105,5 +107,7 @@ def namespace_without_network_policy(ctx: ScanContext) -> Iterator[Violation]:
             f"namespace {namespace} has {len(workloads)} workload(s) ({names}{more}) and no NetworkPolicy "
             "at all: every pod may accept connections from anywhere and connect anywhere; add default-deny "
             "ingress and egress policies to it, then allow the traffic its workloads need",
-            anchor, (), ObjectRef("Namespace", "", namespace),
+            anchor,
+            (),
+            ObjectRef("Namespace", "", namespace),
         )

@@ -65,7 +65,9 @@ def kube_system_ingress_exposed(ctx: ScanContext) -> Iterator[Violation]:
             yield Violation(
                 f"{name} accepts connections from every namespace and from outside the cluster on every "
                 "port: no NetworkPolicy isolates it for ingress",
-                workload.document, (), workload.ref,
+                workload.document,
+                (),
+                workload.ref,
             )
             continue
         for policy in policies:
@@ -75,8 +77,15 @@ def kube_system_ingress_exposed(ctx: ScanContext) -> Iterator[Violation]:
                 if sources is None:
                     continue
                 if rule.all_ports or not all(_is_dns(s, (workload,), True) for s in rule.ports):
-                    ports = "every port" if rule.all_ports else ", ".join(
-                        _show_port(s, (workload,)) for s in rule.ports if not _is_dns(s, (workload,), True))
+                    ports = (
+                        "every port"
+                        if rule.all_ports
+                        else ", ".join(
+                            _show_port(s, (workload,))
+                            for s in rule.ports
+                            if not _is_dns(s, (workload,), True)
+                        )
+                    )
                     reason = (
                         f"{policy_label(policy)} ingress rule {rule.index + 1} admits {sources} on {ports}"
                     )
@@ -84,7 +93,10 @@ def kube_system_ingress_exposed(ctx: ScanContext) -> Iterator[Violation]:
             if reason:
                 yield Violation(
                     f"{name} is exposed beyond DNS to other namespaces or outside the cluster: {reason}",
-                    workload.document, (), workload.ref, key=f"{policy.name}",
+                    workload.document,
+                    (),
+                    workload.ref,
+                    key=f"{policy.name}",
                 )
                 break
 
@@ -109,7 +121,8 @@ def egress_to_kube_system_beyond_dns(ctx: ScanContext) -> Iterator[Violation]:
         for rule in policy.rules("egress"):
             peer: Peer | None = next(
                 (
-                    p for p in rule.peers
+                    p
+                    for p in rule.peers
                     if p.namespace_selector is not None and _selects_kube_system(ctx, p.namespace_selector)
                 ),
                 None,
@@ -130,5 +143,7 @@ def egress_to_kube_system_beyond_dns(ctx: ScanContext) -> Iterator[Violation]:
             yield Violation(
                 f"{policy_label(policy)} egress rule {rule.index + 1} allows kube-system{pods} on {ports}, "
                 "not only DNS (53/UDP, 53/TCP): limit the rule's ports to 53",
-                policy.document, rule.pointer, policy.ref,
+                policy.document,
+                rule.pointer,
+                policy.ref,
             )

@@ -79,9 +79,7 @@ def _unknown_peers(ctx: ScanContext, policy: NetworkPolicy, rule: PolicyRule) ->
         if peer.ip_block is not None:
             if peer.ip_block.cidr.version == 6:
                 found.append(peer)
-        elif (
-            peer_is_open(ctx, policy, peer)
-        ):
+        elif peer_is_open(ctx, policy, peer):
             found.append(peer)
     return found
 
@@ -347,7 +345,9 @@ class Redundancy:
                     destinations = [conn.classes[(bits & -bits).bit_length() - 1].ports]
                 for ports in destinations:
                     need = rule_ports_(rule, ports)
-                    if need and not need_met(result, need, [(o, rule_ports_(o.rule, ports)) for o in covering]):
+                    if need and not need_met(
+                        result, need, [(o, rule_ports_(o.rule, ports)) for o in covering]
+                    ):
                         return result
         if grant.external:
             ext_ports = cls.ports if direction == "ingress" else None
@@ -408,7 +408,9 @@ class Redundancy:
                     (
                         q
                         for q in self._wider_policies(policy)
-                        if q is not policy and id(q) not in self.removed_policies and direction in types[id(q)]
+                        if q is not policy
+                        and id(q) not in self.removed_policies
+                        and direction in types[id(q)]
                     ),
                     None,
                 )

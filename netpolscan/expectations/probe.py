@@ -190,7 +190,7 @@ def script(plan: SourcePlan, timeout: int = DEFAULT_TIMEOUT) -> str:
         '    UDP) flags="-zu";;',
         '    *) echo "SKIP entry $1 $2 $3 $5 $6: $3 cannot be probed with nc"; return;;',
         "  esac",
-        '  got=deny',
+        "  got=deny",
         '  if nc $flags -w "$TIMEOUT" "$4" "$5" </dev/null >/dev/null 2>&1; then got=allow; fi',
         '  if [ "$got" = "$2" ]; then',
         '    echo "PASS entry $1 $2 $3 $4:$5 $6"',
