@@ -139,3 +139,12 @@ def test_check_example_explains_a_mismatch() -> None:
 def test_run_example_rejects_unknown_options() -> None:
     with pytest.raises(ValueError, match="unknown example option"):
         run_example("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n", ["NPS101"], {"namespaces": "x"})
+
+
+def test_every_rule_has_actionable_help_and_a_remediation_sentence() -> None:
+    from netpolscan.scan import available_rules
+
+    for rule in available_rules():
+        assert rule.remediation.strip().endswith("."), f"{rule.id}: remediation must end with a full stop"
+        assert rule.summary.strip() and rule.help_markdown.strip(), f"{rule.id}: summary and help text"
+        assert "## Use instead" in rule.help_markdown, f"{rule.id}: help says what to do instead"
