@@ -19,6 +19,17 @@ def corpus_path() -> Path | None:
     return path if path.is_dir() else None
 
 
+def require_corpus(*parts: str) -> Path:
+    """A path inside the corpus; skips the calling test with a clear reason when it is absent."""
+    root = corpus_path()
+    if root is None:
+        pytest.skip("peer corpus not found: set NETPOLSCAN_CORPUS or place it at ../shared/corpus")
+    path = root.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"corpus part {'/'.join(parts)} not found under {root}")
+    return path
+
+
 @pytest.fixture
 def corpus() -> Path:
     path = corpus_path()

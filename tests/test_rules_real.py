@@ -16,21 +16,15 @@ from netpolscan.findings import Finding
 from netpolscan.scan import ScanOptions, scan
 
 try:
-    from tests.conftest import corpus_path
+    from tests.conftest import require_corpus
 except ImportError:  # pragma: no cover - run from inside tests/
-    from conftest import corpus_path  # type: ignore[no-redef]
+    from conftest import require_corpus  # type: ignore[no-redef]
 
 RULES = ("NPS001", "NPS002", "NPS003", "NPS101", "NPS102", "NPS301", "NPS302", "NPS303", "NPS401", "NPS402")
 
 
 def _corpus(*parts: str) -> Path:
-    root = corpus_path()
-    if root is None:
-        pytest.skip("peer corpus not found: set NETPOLSCAN_CORPUS or place it at ../shared/corpus")
-    path = root.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"corpus part {'/'.join(parts)} not found under {root}")
-    return path
+    return require_corpus(*parts)
 
 
 def _scan(*paths: Path) -> list[Finding]:

@@ -27,22 +27,16 @@ from netpolscan.findings import Finding
 from netpolscan.scan import ScanOptions, scan
 
 try:
-    from tests.conftest import corpus_path
+    from tests.conftest import require_corpus
 except ImportError:  # pragma: no cover - run from inside tests/
-    from conftest import corpus_path  # type: ignore[no-redef]
+    from conftest import require_corpus  # type: ignore[no-redef]
 
 RULES = ("NPS004", "NPS103", "NPS104", "NPS105", "NPS201", "NPS202", "NPS203", "NPS304")
 COLUMNS = ("NPS103", "NPS104", "NPS105", "NPS201", "NPS202", "NPS304")  # the others are 0 on these cases
 
 
 def _corpus(*parts: str) -> Path:
-    root = corpus_path()
-    if root is None:
-        pytest.skip("peer corpus not found: set NETPOLSCAN_CORPUS or place it at ../shared/corpus")
-    path = root.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"corpus part {'/'.join(parts)} not found under {root}")
-    return path
+    return require_corpus(*parts)
 
 
 def _scan(*paths: Path) -> list[Finding]:
