@@ -148,3 +148,14 @@ def test_every_rule_has_actionable_help_and_a_remediation_sentence() -> None:
         assert rule.remediation.strip().endswith("."), f"{rule.id}: remediation must end with a full stop"
         assert rule.summary.strip() and rule.help_markdown.strip(), f"{rule.id}: summary and help text"
         assert "## Use instead" in rule.help_markdown, f"{rule.id}: help says what to do instead"
+
+
+def test_readme_rule_table_lists_every_builtin_rule() -> None:
+    import re
+
+    from netpolscan.scan import available_rules
+
+    text = (RULES_DIR.parent / "README.md").read_text(encoding="utf-8")
+    table = set(re.findall(r"^\| (NPS\d{3}) \| ([a-z0-9-]+) \| (error|warning|note) \|$", text, re.M))
+    expected = {(r.id, r.name, r.level.value) for r in available_rules() if r.plugin == "builtin"}
+    assert table == expected, f"README.md's rule table is stale: missing {sorted(expected - table)}"
