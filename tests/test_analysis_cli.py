@@ -74,3 +74,24 @@ def test_diff_command(base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[
     broken.write_text("a: [\n")
     assert main(["diff", str(base), str(broken)]) == 2
     assert "HEAD input" in capsys.readouterr().err
+
+
+def test_diff_sarif_points_at_the_head_rule_that_opens_the_connection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo = Path(__file__).resolve().parent.parent / "examples" / "demo"
+    head = tmp_path / "head"
+    head.mkdir()
+    for source in demo.glob("*.yaml"):
+        (head / source.name).write_text(source.read_text())
+    policies = head / "policies.yaml"
+    policies.write_text(policies.read_text().replace(
+        "          role: frontend\n    ports:",
+        "          role: frontend\n    - podSelector:\n        matchLabels:\n          role: db\n    ports:", 1))
+    code = main(["diff", str(demo), str(head), "--format", "sarif", "--fail-on-new"])
+    assert code == 1
+    [result] = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    assert "default/payments-db[Deployment] => default/backend[Deployment] : TCP 8080" in result["message"]["text"]
+    assert "ingress rule 1 of NetworkPolicy default/backend-allow-frontend" in result["message"]["text"]
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert policies.read_text().splitlines()[region["startLine"] - 1].strip() == "- from:"

@@ -14,6 +14,7 @@ from netpolscan.analysis.diff import DiffRow, allowing_rules
 from netpolscan.findings import Finding, Location, ObjectRef, Report, Rule, Severity
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import Workload
+from netpolscan.sources.mapping import SourceMapper
 
 DIFF_RULE = Rule(
     id="NPS790",
@@ -40,8 +41,14 @@ def _workload(head: Inventory, label: str) -> Workload | None:
     return next((w for w in head.workloads if workload_label(w) == label), None)
 
 
-def diff_findings(head: Inventory, rows: Iterable[DiffRow]) -> list[Finding]:
-    """One finding per (newly allowed connection, HEAD rule allowing it)."""
+def diff_findings(
+    head: Inventory, rows: Iterable[DiffRow], mapper: SourceMapper | None = None
+) -> list[Finding]:
+    """One finding per (newly allowed connection, HEAD rule allowing it).
+
+    Locations in rendered Helm/Kustomize output are mapped to the source files (see ``SourceMapper``).
+    """
+    mapper = mapper or SourceMapper()
     findings: list[Finding] = []
     for row in rows:
         if row.kind not in ("added", "changed") or not row.newly_allowed:
@@ -53,7 +60,9 @@ def diff_findings(head: Inventory, rows: Iterable[DiffRow]) -> list[Finding]:
             if workload is None:
                 continue
             line, column = workload.document.position(())
-            location = Location(workload.document.path, line, column)
+            location, _reason = mapper.map(
+                workload.document, (), Location(workload.document.path, line, column)
+            )
             findings.append(
                 Finding(
                     DIFF_RULE.id,
@@ -68,8 +77,12 @@ def diff_findings(head: Inventory, rows: Iterable[DiffRow]) -> list[Finding]:
             continue
         for grant in grants:
             line, column = grant.policy.document.position(grant.rule.pointer)
-            location = Location(grant.policy.document.path, line, column)
-            text = f"{message}; allowed by {grant.rule.direction} rule #{grant.rule.index} of this policy"
+            rendered = Location(grant.policy.document.path, line, column)
+            location, _reason = mapper.map(grant.policy.document, grant.rule.pointer, rendered)
+            policy_name = f"NetworkPolicy {grant.policy.namespace}/{grant.policy.name}"
+            text = (
+                f"{message}; allowed by {grant.rule.direction} rule {grant.rule.index + 1} of {policy_name}"
+            )
             obj = ObjectRef("NetworkPolicy", grant.policy.namespace, grant.policy.name)
             findings.append(
                 Finding(
