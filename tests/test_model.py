@@ -22,10 +22,14 @@ def test_policy_types_defaulting() -> None:
         policy_yaml("podSelector: {}", "a") + "---\n"
         + policy_yaml("podSelector: {}\negress:\n- to:\n  - podSelector: {}", "b") + "---\n"
         + policy_yaml("podSelector: {}\negress: []", "c") + "---\n"
-        + policy_yaml("podSelector: {}\npolicyTypes: [Egress]", "d")
+        + policy_yaml("podSelector: {}\npolicyTypes: [Egress]", "d") + "---\n"
+        + policy_yaml("podSelector: {}\npolicyTypes: []\negress:\n- {}", "e")
     )
     types = {p.name: p.policy_types for p in inv.policies}
-    assert types == {"a": ("Ingress",), "b": ("Ingress", "Egress"), "c": ("Ingress",), "d": ("Egress",)}
+    assert types == {
+        "a": ("Ingress",), "b": ("Ingress", "Egress"), "c": ("Ingress",), "d": ("Egress",),
+        "e": ("Ingress", "Egress"),  # an empty policyTypes list is defaulted like an omitted one
+    }
 
 
 def test_rules_peers_and_ports_are_parsed() -> None:

@@ -305,7 +305,7 @@ def parse_network_policy(
             if rule is not None:
                 rules[direction].append(rule)
 
-    if raw_types is None:  # the API server's defaulting
+    if not raw_types:  # the API server's defaulting (an empty list is defaulted like an omitted one)
         policy_types = ["Ingress"]
         if isinstance(spec.get("egress"), list) and spec["egress"]:
             policy_types.append("Egress")
@@ -320,7 +320,7 @@ def parse_network_policy(
         egress=tuple(rules["egress"]),
         document=doc,
         api_version=str(data.get("apiVersion")),
-        explicit_policy_types=raw_types is not None,
+        explicit_policy_types=bool(raw_types),
         raw_ingress_present="ingress" in spec,
         raw_egress_present="egress" in spec,
     )
