@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from netpolscan.analysis.connectivity import rule_ports
-from netpolscan.builtin.helpers import policy_label
+from netpolscan.builtin.helpers import policy_label, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
 from netpolscan.findings import Violation
@@ -120,7 +120,7 @@ def egress_isolation_blocks_dns(ctx: ScanContext) -> Iterator[Violation]:
             )
         return found
 
-    for workload in ctx.inventory.workloads:
+    for workload in reported_workloads(ctx.inventory):  # once per owner chain (Deployment, not its Pods)
         policies = selection.policies_for(workload, "egress")
         if not policies:
             continue

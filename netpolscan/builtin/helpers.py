@@ -47,6 +47,16 @@ def namespaces_in_scope(inventory: Inventory) -> dict[str, Document | None]:
     return anchors
 
 
+def reported_workloads(inventory: Inventory) -> list[Workload]:
+    """The workloads findings are reported on: those whose controlling owner is in the input are left out.
+
+    A ``kubectl get -o yaml`` dump holds a Deployment, its ReplicaSets and their Pods; a per-workload finding
+    belongs on the Deployment once, not on every level of the chain.
+    """
+    present = {(w.namespace, w.kind, w.name) for w in inventory.workloads}
+    return [w for w in inventory.workloads if w.owner is None or (w.namespace, *w.owner) not in present]
+
+
 def effective_rules(policy: NetworkPolicy, direction: str) -> tuple[PolicyRule, ...]:
     return policy.rules(direction)
 

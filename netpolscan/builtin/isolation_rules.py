@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netpolscan.builtin.helpers import namespaces_in_scope
+from netpolscan.builtin.helpers import namespaces_in_scope, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
 from netpolscan.findings import ObjectRef, Violation
@@ -49,12 +49,9 @@ def _not_isolated(ctx: ScanContext, direction: str) -> Iterator[Violation]:
     """Workloads no policy selects for ``direction``; a workload whose owner is in the input is left to it."""
     inventory = ctx.inventory
     selection = ctx.selection
-    present = {(w.namespace, w.kind, w.name) for w in inventory.workloads}
-    for workload in inventory.workloads:
+    for workload in reported_workloads(inventory):
         if selection.is_isolated(workload, direction):
             continue
-        if workload.owner is not None and (workload.namespace, *workload.owner) in present:
-            continue  # e.g. a ReplicaSet of a Deployment of the input: one finding, on the Deployment
         name = f"{workload.kind} {workload.namespace}/{workload.name}"
         if direction == "ingress":
             what = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netpolscan.builtin.helpers import policy_label, port_numbers
+from netpolscan.builtin.helpers import policy_label, port_numbers, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
 from netpolscan.findings import Violation
@@ -58,7 +58,9 @@ def _foreign_sources(ctx: ScanContext, policy: NetworkPolicy, rule: PolicyRule) 
 @check("NPS401")
 def kube_system_ingress_exposed(ctx: ScanContext) -> Iterator[Violation]:
     selection = ctx.selection
-    for workload in ctx.inventory.workloads_in(KUBE_SYSTEM):
+    for workload in reported_workloads(ctx.inventory):
+        if workload.namespace != KUBE_SYSTEM:
+            continue
         policies = selection.policies_for(workload, "ingress")
         name = f"{workload.kind} {KUBE_SYSTEM}/{workload.name}"
         if not policies:
