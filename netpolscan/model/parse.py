@@ -380,7 +380,9 @@ def _parse_peer(raw: Any, pointer: Pointer, index: int, problems: list[Problem])
                 (*pointer, key),
             )
         )
-    present = [key for key in known if key in raw]
+    # a field set to null is unset (a nil pointer in the API types): `namespaceSelector: null` next to a
+    # podSelector means the policy's own namespace, not every namespace
+    present = [key for key in known if raw.get(key) is not None]
     if not present:
         if not unknown:
             problems.append(
@@ -390,19 +392,19 @@ def _parse_peer(raw: Any, pointer: Pointer, index: int, problems: list[Problem])
                 )
             )
         return None
-    if "ipBlock" in raw and len(present) > 1:
+    if "ipBlock" in present and len(present) > 1:
         problems.append(("a peer cannot combine ipBlock with podSelector or namespaceSelector", pointer))
         return None
     before = len(problems)
     pod_selector = namespace_selector = None
     ip_block = None
-    if "podSelector" in raw:
+    if "podSelector" in present:
         pod_selector, found = parse_selector(raw["podSelector"], (*pointer, "podSelector"))
         problems.extend(found)
-    if "namespaceSelector" in raw:
+    if "namespaceSelector" in present:
         namespace_selector, found = parse_selector(raw["namespaceSelector"], (*pointer, "namespaceSelector"))
         problems.extend(found)
-    if "ipBlock" in raw:
+    if "ipBlock" in present:
         ip_block = _parse_ip_block(raw["ipBlock"], (*pointer, "ipBlock"), problems)
     if len(problems) > before:
         return None
