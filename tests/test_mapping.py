@@ -198,7 +198,7 @@ def test_search_skips_git_and_node_modules(tmp_path: Path) -> None:
     assert mapped.path == "r.yaml" and reason is not None and reason.startswith("chart 'c' not found")
 
 
-def test_unmatched_field_falls_back_to_the_template_first_line(tmp_path: Path) -> None:
+def test_field_from_a_whole_object_to_yaml_maps_to_that_line(tmp_path: Path) -> None:
     (tmp_path / "templates").mkdir()
     (tmp_path / "Chart.yaml").write_text("name: raw\n", encoding="utf-8")
     (tmp_path / "templates" / "np.yaml").write_text(
@@ -211,7 +211,23 @@ def test_unmatched_field_falls_back_to_the_template_first_line(tmp_path: Path) -
         doc, ("spec", "podSelector"), rendered
     )
     assert reason is None
-    assert (mapped.path, mapped.line, mapped.column, mapped.rendered) == ("templates/np.yaml", 1, 1, rendered)
+    assert (mapped.path, mapped.line, mapped.column, mapped.rendered) == ("templates/np.yaml", 3, 1, rendered)
+
+
+def test_unmatched_field_falls_back_to_the_template_first_line(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "Chart.yaml").write_text("name: raw\n", encoding="utf-8")
+    (tmp_path / "templates" / "np.yaml").write_text(
+        "{{/* nothing here renders spec */}}\n\nkind: NetworkPolicy\n", encoding="utf-8"
+    )
+    text = "---\n# Source: raw/templates/np.yaml\nkind: NetworkPolicy\nspec:\n  podSelector: {}\n"
+    doc = next(parse_text(text, "r.yaml"))
+    rendered = Location("r.yaml", 5, 3)
+    mapped, reason = SourceMapper(search_root=tmp_path, display_root=tmp_path).map(
+        doc, ("spec", "podSelector"), rendered
+    )
+    assert reason is None
+    assert (mapped.path, mapped.line, mapped.column) == ("templates/np.yaml", 3, 1)
 
 
 def test_documents_without_provenance_are_unchanged(tmp_path: Path) -> None:

@@ -5,7 +5,12 @@ Helm: a rendered document carries ``# Source: <chart>/templates/<file>`` (or ``<
 scanned tree for the ``Chart.yaml`` whose ``name`` matches. Templates are not YAML, so the field is found
 textually: the pointer's keys and list items are walked in document order through the template's lines,
 by indentation, skipping template actions; when the walk reaches an ``include``/``template`` of a named
-template, it goes on inside that ``define``. When nothing matches, the template's first line is used.
+template, it goes on inside that ``define``. A rendered list item is matched to the template's list item
+(or ``toYaml``/``include`` splice) that made it by content, in order, so items of a false ``{{ if }}``,
+items repeated by a ``{{ range }}`` and items spliced from values do not shift the others. A field the
+template text does not hold maps to the line of the splice (``{{- toYaml .Values.x | nindent 4 }}``) that
+produced it. Of several ``---``-separated objects, the one whose kind, name pattern (``printf`` formats
+included) and content fit the rendered object is used. When nothing matches, the object's first line.
 
 Kustomize: the ``config.kubernetes.io/origin`` annotation names the source file (relative to the built
 kustomization); the object is the document of that file with the same kind and name, and the field is
@@ -46,13 +51,21 @@ _ACTION = re.compile(r"\{\{.*?\}\}")
 
 @dataclass(frozen=True)
 class _Entry:
-    """One structural token of a template line: a mapping key, a ``- `` list item, or an include."""
+    """One structural token of a template line.
+
+    ``key`` (a mapping key; ``templated`` when the key text holds actions), ``dash`` (a ``- `` list item;
+    ``value`` is its scalar text, if any), ``include`` (an ``include``/``template`` of a named template), or
+    ``splice`` (an output action on a line of its own, such as ``{{- toYaml . | nindent 4 }}``, whose
+    rendered text becomes YAML; ``col`` is the column it renders at).
+    """
 
     line: int  # 1-based line in the file
     col: int  # 0-based column
-    kind: str  # "key" | "dash" | "include"
-    name: str = ""  # the key, or the included template's name
-    value: str = ""  # the text after ``key:`` (keys only)
+    kind: str  # "key" | "dash" | "include" | "splice"
+    name: str = ""  # the key, the included template's name, or the splice's action text
+    value: str = ""  # the text after ``key:`` or ``- ``
+    repeated: bool = False  # inside a ``range``: may render any number of times
+    templated: bool = False  # a key whose text holds template actions
 
 
 @dataclass
@@ -78,12 +91,50 @@ class _Walk:
 
 # ---------------------------------------------------------------------------------------------- scanning
 
+_CONTROL_WORDS = frozenset({"if", "else", "end", "range", "with", "define", "block", "break", "continue"})
+_ACTION_BODY = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.DOTALL)
+_INDENT_ARG = re.compile(r"\bn?indent\s+(\d+)")
+_ASSIGNMENT = re.compile(r"^\$[\w.]*\s*:?=")
+_PRINTF = re.compile(r"\bprintf\s+\"((?:[^\"\\]|\\.)*)\"")
+_VERB = re.compile(r"%[-+# 0-9.]*[a-zA-Z%]")
+
+
+def _action_words(line: str) -> list[str]:
+    """The first word of every action on a line (``""`` for comments and assignments)."""
+    words = []
+    for body in _ACTION_BODY.findall(line):
+        if body.startswith("/*") or _ASSIGNMENT.match(body):
+            words.append("")
+            continue
+        words.append(body.split(None, 1)[0] if body.split() else "")
+    return words
+
+
+def _is_output(body: str) -> bool:
+    if not body or body.startswith("/*") or _ASSIGNMENT.match(body):
+        return False
+    return body.split(None, 1)[0] not in _CONTROL_WORDS
+
+
+def _update_stack(line: str, stack: list[str]) -> None:
+    for word in _action_words(line):
+        if word in ("if", "range", "with", "define", "block"):
+            stack.append(word)
+        elif word == "end" and stack:
+            stack.pop()
+
+
+def _splice_col(action: str, indent: int) -> int:
+    match = _INDENT_ARG.search(action)
+    return int(match.group(1)) if match else indent
+
 
 def _scan(lines: Sequence[str], first_line: int = 1) -> list[_Entry]:
-    """The structural tokens of template lines (actions, comments and block scalar bodies skipped)."""
+    """The structural tokens of template lines (comments and block scalar bodies skipped)."""
     entries: list[_Entry] = []
     open_action = False
     block_indent: int | None = None
+    stack: list[str] = []
     for offset, raw in enumerate(lines):
         number = first_line + offset
         line = raw.rstrip()
@@ -101,14 +152,37 @@ def _scan(lines: Sequence[str], first_line: int = 1) -> list[_Entry]:
             continue
         if line.rfind("{{") > line.rfind("}}"):
             open_action = True
+        repeated = "range" in stack
         if stripped.startswith("{{"):
-            entries.extend(_Entry(number, indent, "include", name) for name in _INCLUDE.findall(line))
+            outside = _ACTION.sub("", stripped).strip()
+            if outside.startswith("- ") or outside == "-" or not outside or ":" not in outside:
+                entries.extend(
+                    _Entry(number, indent, "include", name, repeated=repeated)
+                    for name in _INCLUDE.findall(line)
+                )
+                outputs = [b for b in _ACTION_BODY.findall(stripped) if _is_output(b)]
+                if outputs and not outside:
+                    entries.append(
+                        _Entry(number, _splice_col(outputs[0], indent), "splice", outputs[0], repeated=True)
+                    )
+                _update_stack(line, stack)
+                continue
+            # a key whose name is made by actions: {{ $key }}: value, {{ include "x" . }}-client: "true"
+            templated = _templated_key(stripped)
+            if templated is not None:
+                key, value = templated
+                entries.append(_Entry(number, indent, "key", key, value, repeated, templated=True))
+                if value[:1] in ("|", ">"):
+                    block_indent = indent
+            _update_stack(line, stack)
             continue
         position = indent
         while position < len(line):
             rest = line[position:]
             if rest == "-" or rest.startswith(("- ", "-\t")):
-                entries.append(_Entry(number, position, "dash"))
+                after = rest[1:].strip()
+                value = "" if _KEY.match(after) else after
+                entries.append(_Entry(number, position, "dash", value=value, repeated=repeated))
                 position += 1
                 while position < len(line) and line[position] in " \t":
                     position += 1
@@ -118,12 +192,47 @@ def _scan(lines: Sequence[str], first_line: int = 1) -> list[_Entry]:
                 break
             name = next(group for group in match.groups() if group is not None)
             value = rest[match.end() :].strip()
-            entries.append(_Entry(number, position, "key", name, value))
-            entries.extend(_Entry(number, position + 1, "include", n) for n in _INCLUDE.findall(value))
+            entries.append(_Entry(number, position, "key", name, value, repeated))
+            entries.extend(
+                _Entry(number, position + 1, "include", n, repeated=repeated) for n in _INCLUDE.findall(value)
+            )
+            if value.startswith("{{") and _ACTION.sub("", value).strip() == "":
+                outputs = [b for b in _ACTION_BODY.findall(value) if _is_output(b)]
+                if outputs:  # key: {{- include "x.labels" . | nindent 4 }}
+                    col = _splice_col(outputs[0], position + 1)
+                    entries.append(
+                        _Entry(number, max(col, position + 1), "splice", outputs[0], repeated=True)
+                    )
             if value[:1] in ("|", ">"):
                 block_indent = position
             break
+        _update_stack(line, stack)
     return entries
+
+
+def _templated_key(stripped: str) -> tuple[str, str] | None:
+    """``(key text, value)`` of a line whose key is made by actions, else None."""
+    depth = 0
+    index = 0
+    while index < len(stripped):
+        if stripped.startswith("{{", index):
+            depth += 1
+            index += 2
+            continue
+        if stripped.startswith("}}", index):
+            depth -= 1
+            index += 2
+            continue
+        char = stripped[index]
+        if depth == 0 and char == ":" and (index + 1 == len(stripped) or stripped[index + 1] in " \t"):
+            key = stripped[:index].strip()
+            if key.startswith(('"', "'")) and key.endswith(key[0]) and len(key) > 1:
+                key = key[1:-1]
+            return key, stripped[index + 1 :].strip()
+        if depth == 0 and char == "#":
+            return None
+        index += 1
+    return None
 
 
 def _chunks(lines: Sequence[str]) -> list[list[_Entry]]:
@@ -139,68 +248,220 @@ def _chunks(lines: Sequence[str]) -> list[list[_Entry]]:
 # ---------------------------------------------------------------------------------------------- walking
 
 
+_MISSING = object()
+
+
 def _structural(entries: Iterable[_Entry]) -> list[_Entry]:
-    return [e for e in entries if e.kind != "include"]
+    return [e for e in entries if e.kind in ("key", "dash")]
 
 
 def _children(scope: list[_Entry], index: int) -> list[_Entry]:
     """The entries nested under ``scope[index]`` (a key's value or a list item's content)."""
     head = scope[index]
     out: list[_Entry] = []
+    if head.kind not in ("key", "dash"):
+        return out
+    list_at_key_column = False
     for entry in scope[index + 1 :]:
-        if entry.kind != "include":
+        if entry.kind in ("key", "dash"):
             if entry.col < head.col:
                 break
-            if entry.col == head.col and (head.kind == "dash" or entry.kind == "key"):
+            if entry.col == head.col:
+                if head.kind == "dash" or entry.kind == "key":
+                    break
+                list_at_key_column = True  # key:\n- item (a list at the key's own column)
+        elif entry.kind == "splice" and entry.line != head.line:
+            if entry.col < head.col:
+                break
+            if entry.col == head.col and not (
+                head.kind == "key" and (list_at_key_column or (not head.value and not out))
+            ):
                 break
         out.append(entry)
     return out
 
 
-def _step(scope: list[_Entry], part: str | int) -> tuple[_Entry, list[_Entry]] | None:
+def _top(scope: list[_Entry]) -> list[int]:
+    """Indices of the entries of ``scope`` at its outermost level (not nested in another entry)."""
     structural = _structural(scope)
-    if not structural:
-        return None
-    level = min(e.col for e in structural)
+    level = min((e.col for e in structural), default=0)
+    indices: list[int] = []
+    index = 0
+    while index < len(scope):
+        entry = scope[index]
+        if entry.kind in ("key", "dash") and entry.col > level:
+            index += 1  # deeper than the level without a parent here: skip it
+            continue
+        indices.append(index)
+        index += 1 + (len(_children(scope, index)) if entry.kind in ("key", "dash") else 0)
+    return indices
+
+
+def _key_matches(entry: _Entry, part: str) -> bool:
+    if entry.name == part:
+        return True
+    return entry.templated and _name_pattern(entry.name).fullmatch(part) is not None
+
+
+def _similarity(data: Any, scope: list[_Entry], value: str) -> float:
+    """How well rendered ``data`` fits the template part ``scope`` (with inline ``value``), in [0, 1]."""
+    top = [scope[i] for i in _top(scope)]
+    keys = [e for e in top if e.kind == "key"]
+    dashes = [e for e in top if e.kind == "dash"]
+    opaque = any(e.kind in ("splice", "include") for e in top) or "{{" in value
+    if not keys and not dashes:
+        if opaque:
+            return 0.5
+        text = value.strip()
+        if text in ("{}", "[]", ""):
+            empty = data in ({}, []) or data is None
+            return 1.0 if empty else 0.0
+        if isinstance(data, (dict, list)):
+            return 0.1 if text[:1] in ("{", "[") else 0.0
+        plain = text.strip("\"'")
+        return 1.0 if str(data) == plain or str(data).lower() == plain.lower() else 0.0
+    if isinstance(data, dict):
+        if not keys:
+            return 0.4 if opaque else 0.0
+        if not data:
+            return 0.2
+        total = 0.0
+        for name, child in data.items():
+            matched = next((i for i, e in enumerate(scope) if e in keys and _key_matches(e, str(name))), None)
+            if matched is None:
+                total += 0.3 if opaque else 0.0
+                continue
+            inner = _similarity(child, _children(scope, matched), scope[matched].value)
+            total += 0.2 + 0.8 * inner
+        unmatched = sum(1 for e in keys if not e.templated and e.name not in data)
+        return total / (len(data) + 0.5 * unmatched)
+    if isinstance(data, list):
+        if not dashes:
+            return 0.4 if opaque else 0.0
+        if not data:
+            return 0.2
+        total = 0.0
+        for item in data:
+            best = 0.4 if opaque else 0.0
+            for i, entry in enumerate(scope):
+                if entry in dashes:
+                    best = max(best, _similarity(item, _children(scope, i), entry.value))
+            total += best
+        return total / len(data)
+    return 0.0
+
+
+def _align(items: list[Any], candidates: list[tuple[_Entry, list[_Entry]]], wanted: int) -> int:
+    """The candidate that rendered ``items[wanted]``: the best in-order assignment of items to candidates.
+
+    Candidates are the template's list items and splices, in order; a ``range`` item or a splice may
+    render several items, a plain item one (conditional ones none).
+    """
+    count = len(candidates)
+    scores = [
+        [
+            0.4 if entry.kind == "splice" else _similarity(item, body, entry.value)
+            for entry, body in candidates
+        ]
+        for item in items[: wanted + 1]
+    ]
+    repeatable = [entry.repeated or entry.kind == "splice" for entry, _ in candidates]
+    best: list[list[float]] = []
+    for i, row in enumerate(scores):
+        best.append([0.0] * count)
+        for j in range(count):
+            if i == 0:
+                best[i][j] = row[j] - 0.001 * j
+                continue
+            value = best[i - 1][j] - (0.0 if repeatable[j] else 1.0)  # one item made twice: unlikely
+            value = max([value, *best[i - 1][:j]])
+            best[i][j] = row[j] + value - 0.001 * j
+    last = len(scores) - 1
+    return max(range(count), key=lambda j: (best[last][j], -j))
+
+
+def _step(scope: list[_Entry], part: str | int, node: Any = _MISSING) -> tuple[_Entry, list[_Entry]] | None:
+    top = _top(scope)
+    structural = [scope[i] for i in top if scope[i].kind in ("key", "dash")]
+    level = min((e.col for e in structural), default=0)
     if isinstance(part, int):
-        items = [i for i, e in enumerate(scope) if e.kind == "dash" and e.col == level]
-        if not items:
+        dashes = [i for i in top if scope[i].kind == "dash" and scope[i].col == level]
+        splices = [i for i in top if scope[i].kind == "splice"]
+        if isinstance(node, list) and 0 <= part < len(node) and (dashes or splices):
+            candidates = sorted(dashes + splices)
+            chosen = candidates[_align(node, [(scope[i], _children(scope, i)) for i in candidates], part)]
+            return scope[chosen], _children(scope, chosen)
+        if not dashes:
             return None
-        index = items[min(part, len(items) - 1)]  # a `range` renders more items than the template shows
+        index = dashes[min(part, len(dashes) - 1)]  # a `range` renders more items than the template shows
     else:
-        found = [i for i, e in enumerate(scope) if e.kind == "key" and e.col == level and e.name == part]
+        keys = [i for i in top if scope[i].kind == "key" and scope[i].col == level]
+        found = [i for i in keys if scope[i].name == part] or [
+            i for i in keys if _key_matches(scope[i], part)
+        ]
         if not found:
             return None
         index = found[0]
     return scope[index], _children(scope, index)
 
 
-def _walk(scope: list[_Entry], pointer: Sequence[str | int], path: Path) -> _Walk:
+def _child_node(node: Any, part: str | int) -> Any:
+    if isinstance(node, dict) and part in node:
+        return node[part]
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _MISSING
+
+
+def _node_at(data: Any, pointer: Sequence[str | int]) -> Any:
+    for part in pointer:
+        data = _child_node(data, part)
+    return data
+
+
+def _walk(scope: list[_Entry], pointer: Sequence[str | int], path: Path, node: Any = _MISSING) -> _Walk:
     result = _Walk(0, None, path, scope)
     for part in pointer:
-        step = _step(result.scope, part)
+        step = _step(result.scope, part, node)
         if step is None:
             break
         result = _Walk(result.depth + 1, step[0], path, step[1])
+        node = _child_node(node, part)
     return result
 
 
+def _splice_for(walk: _Walk, pointer: Sequence[str | int]) -> _Walk:
+    """A walk that stopped short ends on the splice its scope holds (the field comes from that action)."""
+    if walk.depth >= len(pointer):
+        return walk
+    splices = [walk.scope[i] for i in _top(walk.scope) if walk.scope[i].kind == "splice"]
+    if not splices:
+        return walk
+    part = pointer[walk.depth]
+    named = [s for s in splices if isinstance(part, str) and re.search(rf"\b{re.escape(part)}\b", s.name)]
+    return _Walk(walk.depth + 1, (named or splices)[0], walk.path, [])
+
+
 def template_position(
-    text: str, pointer: Sequence[str | int], kind: str = "", name: str = ""
+    text: str, pointer: Sequence[str | int], kind: str = "", name: str = "", data: Any = _MISSING
 ) -> tuple[int, int]:
     """Best (line, column) of ``pointer`` in one template's text (its first line when nothing matches).
 
-    ``kind`` and ``name`` (the rendered object's) choose among several ``---``-separated objects.
+    ``kind`` and ``name`` (the rendered object's) choose among several ``---``-separated objects; the
+    rendered object's ``data``, when given, chooses which template list item rendered an item.
     """
     lines = text.split("\n")
-    chunk = _choose_chunk(_chunks(lines), kind, name)
-    walk = _walk(chunk, pointer, Path())
+    chunk = _choose_chunk(_chunks(lines), kind, name, data)
+    walk = _splice_for(_walk(chunk, pointer, Path(), data), pointer)
     if walk.entry is not None:
         return walk.entry.line, walk.entry.col + 1
     return _first_line(chunk, lines), 1
 
 
 def _first_line(chunk: list[_Entry], lines: Sequence[str]) -> int:
+    structural = _structural(chunk)
+    if structural:
+        return structural[0].line
     if chunk:
         return chunk[0].line
     for number, line in enumerate(lines, 1):
@@ -221,17 +482,34 @@ def _top_value(chunk: list[_Entry], *path: str) -> str | None:
 
 
 def _name_pattern(value: str) -> re.Pattern[str]:
-    pieces = [re.escape(piece) for piece in _ACTION.split(value)]
-    return re.compile(".*".join(pieces), re.DOTALL)
+    pieces: list[str] = []
+    position = 0
+    for match in _ACTION.finditer(value):
+        pieces.append(re.escape(value[position : match.start()]))
+        printf = _PRINTF.search(match.group(0))
+        if printf is not None:  # {{ printf "%s-dns" (include "x.fullname" .) }}
+            fmt = printf.group(1)
+            parts = _VERB.split(fmt)
+            pieces.append(".*" + ".*".join(re.escape(p) for p in parts) + ".*")
+        else:
+            pieces.append(".*")
+        position = match.end()
+    pieces.append(re.escape(value[position:]))
+    return re.compile("".join(pieces), re.DOTALL)
 
 
-def _choose_chunk(chunks: list[list[_Entry]], kind: str, name: str) -> list[_Entry]:
-    candidates = [c for c in chunks if c] or [[]]
+def _literal_length(value: str) -> int:
+    literal = _ACTION.sub("", value)
+    return len(literal) + sum(len(_VERB.sub("", m)) for m in _PRINTF.findall(value))
+
+
+def _choose_chunk(chunks: list[list[_Entry]], kind: str, name: str, data: Any = _MISSING) -> list[_Entry]:
+    candidates = [c for c in chunks if _structural(c)] or [c for c in chunks if c] or [[]]
     if len(candidates) == 1:
         return candidates[0]
-    best, best_score = candidates[0], -1
+    best, best_score = candidates[0], -1.0
     for chunk in candidates:
-        score = 0
+        score = 0.0
         chunk_kind = _top_value(chunk, "kind")
         if chunk_kind is not None and kind:
             if chunk_kind == kind:
@@ -243,9 +521,11 @@ def _choose_chunk(chunks: list[list[_Entry]], kind: str, name: str) -> list[_Ent
             if chunk_name == name:
                 score += 4
             elif _name_pattern(chunk_name).fullmatch(name):
-                score += 3
+                score += 3 + min(_literal_length(chunk_name), 100) / 101
             else:
                 continue
+        if data is not _MISSING:
+            score += 0.5 * _similarity(data, chunk, "")
         if score > best_score:
             best, best_score = chunk, score
     return best
@@ -320,7 +600,7 @@ class SourceMapper:
             if "crds" in rest[:-1] and "templates" not in rest[:-1]:  # plain YAML, not templates
                 line, column = self._yaml_position(resolved, kind, name, pointer)
                 return self._located(resolved, line, column, rendered), None
-            return self._map_template(directory, resolved, kind, name, pointer, rendered)
+            return self._map_template(directory, resolved, document.data, pointer, rendered)
         detail = problems[0] if problems else f"{'/'.join(rest)} is not in chart {chart_name!r}"
         return rendered, detail
 
@@ -328,26 +608,27 @@ class SourceMapper:
         self,
         chart_dir: Path,
         path: Path,
-        kind: str,
-        name: str,
+        data: Any,
         pointer: Sequence[str | int],
         rendered: Location,
     ) -> tuple[Location, str | None]:
         template = self._template(path)
         if template is None:
             return rendered, f"cannot read {self._display(path)}"
-        chunk = _choose_chunk(template.chunks, kind, name)
-        walk = _walk(chunk, pointer, path)
+        kind, name = _kind_name_of(data)
+        chunk = _choose_chunk(template.chunks, kind, name, data)
+        walk = _walk(chunk, pointer, path, data)
         if walk.depth < len(pointer):
-            deeper = self._through_includes(chart_dir, walk, pointer, 0)
+            deeper = self._through_includes(chart_dir, walk, pointer, data, 0)
             if deeper is not None:
                 walk = deeper
+            walk = _splice_for(walk, pointer)
         if walk.entry is not None:
             return self._located(walk.path, walk.entry.line, walk.entry.col + 1, rendered), None
         return self._located(path, _first_line(chunk, template.lines), 1, rendered), None
 
     def _through_includes(
-        self, chart_dir: Path, walk: _Walk, pointer: Sequence[str | int], depth: int
+        self, chart_dir: Path, walk: _Walk, pointer: Sequence[str | int], data: Any, depth: int
     ) -> _Walk | None:
         """Continue an unfinished walk inside the named templates included where it stopped."""
         if depth >= MAX_INCLUDE_DEPTH:
@@ -355,13 +636,14 @@ class SourceMapper:
         defines = self._defines(chart_dir)
         best: _Walk | None = None
         remaining = pointer[walk.depth :]
+        node = _node_at(data, pointer[: walk.depth])
         for entry in walk.scope:
             if entry.kind != "include" or entry.name not in defines:
                 continue
             path, body = defines[entry.name]
-            inner = _walk(body, remaining, path)
+            inner = _walk(body, remaining, path, node)
             if inner.depth < len(remaining):
-                deeper = self._through_includes(chart_dir, inner, remaining, depth + 1)
+                deeper = self._through_includes(chart_dir, inner, remaining, node, depth + 1)
                 if deeper is not None:
                     inner = deeper
             if inner.entry is None or inner.depth == 0:
@@ -494,7 +776,10 @@ def _existing(data: Any, pointer: Sequence[str | int]) -> tuple[str | int, ...]:
 
 
 def _kind_name(document: Document) -> tuple[str, str]:
-    data: Any = document.data
+    return _kind_name_of(document.data)
+
+
+def _kind_name_of(data: Any) -> tuple[str, str]:
     if not isinstance(data, dict):
         return "", ""
     kind = data.get("kind")
