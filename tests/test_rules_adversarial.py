@@ -1463,6 +1463,183 @@ kind: NetworkPolicy
 metadata: {name: web, namespace: shop}
 spec: {podSelector: {matchLabels: {app: web}}}
 """)
+case("NPS402", "name-label-holds-even-when-the-manifest-lists-other-labels", """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: kube-system, labels: {tier: control-plane}}
+---
+""" + EGRESS + """\
+  - to:  # expect: NPS402
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+    ports: [{port: 443}]
+""")
+case("NPS402", "legacy-name-label-unknown-without-a-manifest", EGRESS + """\
+  - to: [{namespaceSelector: {matchLabels: {name: kube-system}}}]
+""")
+case("NPS401", "ipblock-with-except-on-every-port", ks_dns("NPS401") + KS_POLICY + """\
+  - from:
+    - podSelector: {}
+    - ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}
+""")
+case("NPS401", "deny-all-ingress-is-fine", ks_dns() + KS_POLICY.replace("  ingress:\n", "  policyTypes: [Ingress]\n  ingress: []\n"))
+case("NPS203", "ipv6-global-unicast-vs-documentation", POLICY + """\
+  podSelector: {}
+  ingress:
+  - from:
+    - ipBlock: {cidr: '2000::/3'}  # expect: NPS203
+    - ipBlock: {cidr: '2001:db8::/32'}
+    - ipBlock: {cidr: 203.0.113.0/24}
+    - ipBlock: {cidr: 100.64.0.0/10}
+""")
+case("NPS302", "ingress-zero-cidr-is-not-egress", POLICY + """\
+  podSelector: {}
+  ingress:
+  - from: [{ipBlock: {cidr: 0.0.0.0/0}}]
+""")
+case("NPS503", "pod-typo-in-namespaces-partly-absent-is-not-judged", web() + "---\n" + POLICY + """\
+  podSelector: {}
+  ingress:
+  - from:
+    - namespaceSelector:
+        matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [shop, absent]}]
+      podSelector: {matchLabels: {app: wbe}}
+""")
+case("NPS503", "egress-pod-typo-in-known-namespace", """\
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: data, labels: {app: db}}
+spec: {containers: [{name: c, image: x}]}
+---
+""" + EGRESS + """\
+  - to:
+    - namespaceSelector:  # expect: NPS503
+        matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [data]}]
+      podSelector: {matchLabels: {app: postgres}}
+""")
+case("NPS105", "an-invalid-policy-is-no-policy", web(expect="NPS105") + """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: bad, namespace: shop}
+spec:
+  podSelector: {}
+  ingress:
+  - from:
+    - {}
+""")
+case("NPS505", "egress-null-ignores-nothing", POLICY + """\
+  podSelector: {}
+  policyTypes: [Ingress]
+  egress:
+""")
+case("NPS504", "sctp-named-port", web(ports="[{name: diam, containerPort: 3868, protocol: SCTP}]") + "---\n" + POLICY + """\
+  podSelector: {}
+  ingress:
+  - ports:
+    - {port: diam, protocol: SCTP}
+    - {port: diam}  # expect: NPS504
+""")
+case("NPS509", "named-target-port-no-backend-declares-is-not-served", SVC_BACKENDS + """\
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {app: api}
+  ports:
+  - {port: 80, targetPort: grpc}
+---
+""" + POLICY + """\
+  podSelector: {}
+  ingress: []
+""")
+case("NPS501", "ingress-only-policy-does-not-isolate-egress", web() + """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: shop}
+spec:
+  podSelector: {}
+  egress: []
+""")
+
+case("NPS004", "labels-of-a-namespace-known-only-from-a-configmap", """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c, namespace: ops}
+---
+""" + POLICY + """\
+  podSelector: {}
+  ingress:
+  - from:
+    - podSelector: {}
+    - namespaceSelector: {matchLabels: {team: ops}}  # expect: NPS004
+""")
+case("NPS004", "namespace-manifest-or-name-label-settle-it", """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: ops, labels: {team: ops}}
+---
+""" + POLICY + """\
+  podSelector: {}
+  ingress:
+  - from:
+    - namespaceSelector: {matchLabels: {team: ops}}
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}
+    - namespaceSelector: {}
+""")
+case("NPS002", "pointers-at-the-offending-key", POLICY + """\
+  podSelector:
+    matchExpressions:
+    - key: app
+      operator: Equals  # expect: NPS002
+      values: [a]
+  policyTypes:
+  - Ingress
+  - Egres  # expect: NPS002
+  ingress:
+  - from:
+    - ipBlock:
+        cidr: 192.168.0.0/16
+        except:
+        - 10.0.0.0/8  # expect: NPS002
+    - ipBlock: {cidr: 10.0.0.0/8}  # expect: NPS002
+      podSelector: {}
+    ports:
+    - port: 0  # expect: NPS002
+""")
+case("NPS901", "expired-suppression-on-a-list-item", """\
+# netpolscan-options: {today: 2025-06-01}
+apiVersion: v1
+kind: List
+items:
+- apiVersion: networking.k8s.io/v1
+  kind: NetworkPolicy
+  metadata:
+    name: p
+    namespace: shop
+    annotations:
+      netpolscan.io/ignore: all
+      netpolscan.io/ignore-until: "2025-01-01"  # expect: NPS901
+  spec:
+    podSelector: {}
+    ingress:
+    - {}  # expect: NPS201
+""")
+case("NPS001", "non-mapping-document-and-broken-yaml", """\
+# Source: chart/templates/notes.yaml
+- just  # expect: NPS001
+- a list
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: ok, namespace: shop}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: broken
+  namespace: shop  # expect: NPS001
+""")
+
 # fmt: on
 
 
