@@ -77,6 +77,14 @@ class Cluster:
                 self.ns_labels[ns] = {NAME_LABEL: ns}  # no Namespace manifest: only the name label
             if doc["kind"] == "Pod":
                 self.pods.append(doc)
+            elif doc["kind"] == "Deployment":  # its pods: the template's labels and containers, no known IP
+                template = doc["spec"]["template"]
+                self.pods.append(
+                    {
+                        "metadata": {**doc["metadata"], "labels": template["metadata"].get("labels") or {}},
+                        "spec": template["spec"],
+                    }
+                )
             elif doc["kind"] == "NetworkPolicy":
                 self.policies.append(doc)
 
@@ -110,14 +118,18 @@ def pod_labels(pod: dict[str, Any]) -> dict[str, str]:
     return pod["metadata"].get("labels") or {}
 
 
-def pod_ip(pod: dict[str, Any]) -> Any:
-    ip = (pod.get("status") or {}).get("podIP")
-    return ipaddress.ip_address(ip) if ip else None
+def pod_ips(pod: dict[str, Any]) -> list[Any]:
+    """status.podIP and status.podIPs (dual stack): the pod is in an ipBlock when one of them is."""
+    status = pod.get("status") or {}
+    texts = [status.get("podIP")] + [entry["ip"] for entry in status.get("podIPs") or []]
+    return [ipaddress.ip_address(ip) for ip in texts if ip]
 
 
 def ref_in_block(block: dict[str, Any], address: Any) -> bool:
+    if isinstance(address, list):
+        return any(ref_in_block(block, a) for a in address)
     cidr = ipaddress.ip_network(block["cidr"], strict=False)
-    if address is None or address.version != cidr.version or address not in cidr:
+    if address.version != cidr.version or address not in cidr:
         return False
     return not any(address in ipaddress.ip_network(e, strict=False) for e in block.get("except") or [])
 
@@ -127,7 +139,7 @@ def ref_peer_matches(cluster: Cluster, policy_ns: str, peer: dict[str, Any], end
     is_pod = isinstance(endpoint, dict)
     # a field set to null is an unset field (a nil pointer in the API types)
     if peer.get("ipBlock") is not None:
-        return ref_in_block(peer["ipBlock"], pod_ip(endpoint) if is_pod else endpoint)
+        return ref_in_block(peer["ipBlock"], pod_ips(endpoint) if is_pod else endpoint)
     if not is_pod:
         return False
     ns = endpoint["metadata"]["namespace"]
@@ -235,8 +247,7 @@ def probe_ips(cluster: Cluster) -> list[Any]:
                     if 0 <= base + delta <= top:
                         ips.add(kind(base + delta))
     for pod in cluster.pods:
-        if pod_ip(pod) is not None:
-            ips.add(pod_ip(pod))
+        ips.update(pod_ips(pod))
     return sorted(ips, key=lambda a: (a.version, int(a)))
 
 
@@ -537,7 +548,23 @@ def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
         ip = draw(st.sampled_from(POD_IPS))
         if ip is not None:
             pod["status"] = {"podIP": ip}
+            if ip.count(".") == 3 and draw(st.integers(0, 3)) == 0:  # dual stack
+                pod["status"]["podIPs"] = [{"ip": ip}, {"ip": "fd00::7"}]
         documents.append(pod)
+        shape = draw(st.integers(0, 5))
+        if shape == 0:  # a twin (same namespace, labels, ports and IP): the engine puts both in one class
+            documents.append({**pod, "metadata": {**pod["metadata"], "name": f"pod{i}-twin"}})
+        elif shape == 1:  # a Deployment with the same template
+            meta = pod["metadata"]
+            template = {"metadata": {"labels": meta["labels"]}, "spec": pod["spec"]}
+            documents.append(
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": f"deploy{i}", "namespace": meta["namespace"]},
+                    "spec": {"selector": {"matchLabels": meta["labels"]}, "template": template},
+                }
+            )
     for i in range(draw(st.integers(1, 5))):
         doc = draw(policy(f"np{i}"))
         if doc["metadata"]["namespace"] not in namespaces:
