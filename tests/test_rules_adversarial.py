@@ -1640,6 +1640,67 @@ metadata: {name: broken
   namespace: shop  # expect: NPS001
 """)
 
+case("NPS601", "everything-rule-covers-the-rest", web() + "---\n" + POLICY + """\
+  podSelector: {}
+  ingress:
+  - {}
+  - from: [{podSelector: {}}]  # expect: NPS601
+  - from: [{ipBlock: {cidr: 10.0.0.0/8}}]  # expect: NPS601
+    ports: [{port: 80}]
+""")
+case("NPS601", "a-wholly-redundant-policy-is-nps602-not-one-nps601-per-rule", web() + "---\n" + POLICY + """\
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: 8080}]
+---
+apiVersion: networking.k8s.io/v1  # expect: NPS602
+kind: NetworkPolicy
+metadata: {name: q, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: 8080}]
+  - from: [{podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: 8080}]
+""")
+case("NPS303", "protocol-only-port-entries", POLICY + """\
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - ports: [{protocol: UDP}]
+  - ports: [{protocol: TCP}]  # expect: NPS303
+""")
+case("NPS402", "protocol-only-udp-is-every-udp-port", EGRESS + """\
+  - to:  # expect: NPS402
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+    ports: [{protocol: UDP}]
+""")
+case("NPS401", "protocol-only-udp-is-every-udp-port", ks_dns("NPS401") + KS_POLICY + """\
+  - ports: [{protocol: UDP}]
+""")
+case("NPS501", "protocol-only-udp-allows-dns", web() + "---\n" + EGRESS + """\
+  - ports: [{protocol: UDP}]
+""")
+case("NPS103", "unlabelled-pods-and-notin-selectors", """\
+apiVersion: v1
+kind: Pod
+metadata: {name: bare, namespace: shop}
+spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: v1  # expect: NPS103
+kind: Pod
+metadata: {name: x, namespace: shop, labels: {app: x}}
+spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: shop}
+spec:
+  podSelector: {matchExpressions: [{key: app, operator: NotIn, values: [x]}]}
+""")
+
 # fmt: on
 
 
