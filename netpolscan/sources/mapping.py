@@ -369,13 +369,14 @@ def _align(items: list[Any], candidates: list[tuple[_Entry, list[_Entry]]], want
     best: list[list[float]] = []
     for i, row in enumerate(scores):
         best.append([0.0] * count)
+        earlier = float("-inf")  # the best total of the previous items ending before candidate j
         for j in range(count):
             if i == 0:
                 best[i][j] = row[j] - 0.001 * j
                 continue
-            value = best[i - 1][j] - (0.0 if repeatable[j] else 1.0)  # one item made twice: unlikely
-            value = max([value, *best[i - 1][:j]])
-            best[i][j] = row[j] + value - 0.001 * j
+            again = best[i - 1][j] - (0.0 if repeatable[j] else 1.0)  # one item made twice: unlikely
+            best[i][j] = row[j] + max(again, earlier) - 0.001 * j
+            earlier = max(earlier, best[i - 1][j])
     last = len(scores) - 1
     return max(range(count), key=lambda j: (best[last][j], -j))
 
@@ -389,6 +390,9 @@ def _step(scope: list[_Entry], part: str | int, node: Any = _MISSING) -> tuple[_
         splices = [i for i in top if scope[i].kind == "splice"]
         if isinstance(node, list) and 0 <= part < len(node) and (dashes or splices):
             candidates = sorted(dashes + splices)
+            plain = not splices and not any(scope[i].repeated for i in dashes)
+            if plain and len(dashes) == len(node):  # then every item rendered once, in order
+                return scope[dashes[part]], _children(scope, dashes[part])
             chosen = candidates[_align(node, [(scope[i], _children(scope, i)) for i in candidates], part)]
             return scope[chosen], _children(scope, chosen)
         if not dashes:
