@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -118,9 +119,16 @@ def ignore_annotations(data: object) -> dict[str, str]:
     }
 
 
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
 def parse_until(value: str) -> dt.date | None:
+    """A ``YYYY-MM-DD`` date (nothing else, whatever Python's own ISO parser would accept)."""
+    match = _ISO_DATE.match(value.strip())
+    if not match:
+        return None
     try:
-        return dt.date.fromisoformat(value.strip())
+        return dt.date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
         return None
 

@@ -153,3 +153,10 @@ def test_sarif_carries_baseline_state(run_cli: Run, tmp_path: Path) -> None:
     sarif = json.loads(run_cli("scan", str(manifest), "--baseline", str(baseline), "-f", "sarif").stdout)
     states = {r["ruleId"]: r["baselineState"] for r in sarif["runs"][0]["results"]}
     assert states["NPS301"] == "unchanged" and states["NPS101"] == "new"
+
+
+def test_ignore_until_accepts_only_yyyy_mm_dd() -> None:
+    from netpolscan.engine import parse_until
+
+    assert str(parse_until(" 2099-06-01 ")) == "2099-06-01"
+    assert [parse_until(v) for v in ("20990601", "2099-W22-1", "2099-02-30", "June 1")] == [None] * 4

@@ -139,3 +139,10 @@ def test_size_bounds_are_not_overridden_by_the_json_fallback() -> None:
     for hint in (False, True):
         [doc] = list(parse_text(deep, "deep.json" if hint else "deep.yaml", json_hint=hint))
         assert doc.error is not None and "nest" in doc.error  # our bound, or libyaml's own (newer wheels)
+
+
+def test_a_json_object_is_located_at_its_first_key() -> None:
+    text = '{\n  "apiVersion": "v1",\n  "kind": "List",\n  "items": [\n    {\n      "apiVersion": "v1",\n' \
+           '      "kind": "Namespace",\n      "metadata": {"name": "x"}\n    }\n  ]\n}\n'
+    [doc] = list(parse_text(text, "a.json", json_hint=True))
+    assert doc.line == 6 and doc.position(()) == (6, 7)

@@ -77,7 +77,7 @@ class _Converter:
         """Convert a document's root node: (value, marks of the whole document)."""
         value, children = self.convert(node)
         line, column = self._pos(node)
-        return value, Marks(line, column, children)
+        return value, _object_marks(Marks(line, column, children))
 
     def convert(self, node: Any, depth: int = 0) -> tuple[Any, Children]:
         """(Python value, marks of its children) of one node; this is the hot loop of reading input."""
@@ -172,6 +172,15 @@ class _Converter:
                     if k not in value and k in source_kids:
                         value[k] = v
                         kids[k] = source_kids[k]
+
+
+def _object_marks(marks: Marks) -> Marks:
+    """An object is located at its first key (a JSON object's ``{`` may stand on a line of its own)."""
+    children = marks.children
+    if isinstance(children, dict) and children:
+        first = next(iter(children.values()))
+        return Marks(first.line, first.column, children)
+    return marks
 
 
 def _first_content_line(chunk: str, line_offset: int) -> int:
@@ -372,6 +381,8 @@ def _expand_lists(doc: Document) -> Iterator[Document]:
             item.setdefault("kind", item_kind)
             if isinstance(api_version, str):
                 item.setdefault("apiVersion", api_version)
+        if marks is not None:
+            marks = _object_marks(marks)
         line = marks.line if marks else doc.line
         yield Document(
             path=doc.path,
