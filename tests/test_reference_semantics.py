@@ -30,6 +30,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -372,12 +373,39 @@ EXCEPT_POOL = CIDRS + (
 )
 
 
+@dataclass(frozen=True)
+class Universe:
+    """What random clusters draw from."""
+
+    pod_labels: dict[str, tuple[str, ...]]
+    ns_labels: dict[str, tuple[str, ...]]
+    port_names: tuple[str, ...]
+    port_numbers: tuple[int, ...]
+    pod_ips: tuple[str | None, ...]
+    cidrs: tuple[str, ...]
+    max_pods: int
+    max_policies: int
+
+
+WIDE = Universe(POD_LABELS, NS_LABELS, PORT_NAMES, PORT_NUMBERS, POD_IPS, CIDRS, 5, 5)
+DENSE = Universe(
+    {"app": ("a", "b")},
+    {"team": ("red",)},
+    ("http", "dns"),
+    (80, 81),
+    (None, "10.0.0.5", "10.0.0.130", "10.0.1.7"),
+    ("10.0.0.0/16", "10.0.0.0/24", "10.0.0.0/25", "0.0.0.0/0"),
+    6,
+    4,
+)
+
+
 def label_dict(values: dict[str, tuple[str, ...]]) -> st.SearchStrategy[dict[str, str]]:
     return st.fixed_dictionaries({}, optional={k: st.sampled_from(v) for k, v in values.items()})
 
 
-def selector(values: dict[str, tuple[str, ...]]) -> st.SearchStrategy[dict[str, Any]]:
-    keys = sorted(values) + (["nokey"] if values is POD_LABELS else [NAME_LABEL])
+def selector(values: dict[str, tuple[str, ...]], pods: bool = True) -> st.SearchStrategy[dict[str, Any]]:
+    keys = sorted(values) + (["nokey"] if pods else [NAME_LABEL])
     vals = sorted({v for vs in values.values() for v in vs} | set(NAMESPACES) | {"zzz"})
     expression = st.one_of(
         st.builds(
@@ -393,9 +421,9 @@ def selector(values: dict[str, tuple[str, ...]]) -> st.SearchStrategy[dict[str, 
         ),
     )
     match_labels = st.fixed_dictionaries(
-        {}, optional={k: st.sampled_from(values.get(k, tuple(NAMESPACES))) for k in keys}
+        {}, optional={k: st.sampled_from(values.get(k, tuple(NAMESPACES))) for k in keys if k != "nokey"}
     )
-    return st.builds(
+    full = st.builds(
         lambda match, exprs: {
             **({"matchLabels": match} if match else {}),
             **({"matchExpressions": exprs} if exprs else {}),
@@ -403,11 +431,12 @@ def selector(values: dict[str, tuple[str, ...]]) -> st.SearchStrategy[dict[str, 
         match_labels,
         st.lists(expression, max_size=2),
     )
+    return st.one_of(st.just({}), full, full)
 
 
 @st.composite
-def ip_block(draw: st.DrawFn) -> dict[str, Any]:
-    cidr = draw(st.sampled_from(CIDRS))
+def ip_block(draw: st.DrawFn, u: Universe) -> dict[str, Any]:
+    cidr = draw(st.sampled_from(u.cidrs))
     net = ipaddress.ip_network(cidr, strict=False)
     holes = [
         e
@@ -423,61 +452,61 @@ def ip_block(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def peer(draw: st.DrawFn) -> dict[str, Any]:
+def peer(draw: st.DrawFn, u: Universe) -> dict[str, Any]:
     form = draw(st.sampled_from(["pod", "ns", "both", "ip", "ip"]))
     if form == "ip":
-        return {"ipBlock": draw(ip_block())}
+        return {"ipBlock": draw(ip_block(u))}
     result: dict[str, Any] = {}
     if form in ("pod", "both"):
-        result["podSelector"] = draw(selector(POD_LABELS))
+        result["podSelector"] = draw(selector(u.pod_labels))
     if form in ("ns", "both"):
-        result["namespaceSelector"] = draw(selector(NS_LABELS))
+        result["namespaceSelector"] = draw(selector(u.ns_labels, pods=False))
     if form != "both" and draw(st.integers(0, 3)) == 0:  # the other selector written as null
         result["namespaceSelector" if form == "pod" else "podSelector"] = None
     return result
 
 
 @st.composite
-def port_spec(draw: st.DrawFn) -> dict[str, Any]:
+def port_spec(draw: st.DrawFn, u: Universe) -> dict[str, Any]:
     result: dict[str, Any] = {}
     protocol = draw(st.sampled_from([None, "TCP", "UDP", "SCTP"]))
     if protocol is not None or draw(st.integers(0, 5)) == 0:
         result["protocol"] = protocol
     form = draw(st.sampled_from(["none", "number", "range", "name", "name"]))
     if form == "number":
-        result["port"] = draw(st.sampled_from(PORT_NUMBERS + (1, 65535)))
+        result["port"] = draw(st.sampled_from(u.port_numbers + (1, 65535)))
     elif form == "range":
-        start = draw(st.sampled_from(PORT_NUMBERS + (1,)))
+        start = draw(st.sampled_from(u.port_numbers + (1,)))
         result["port"] = start
         result["endPort"] = draw(st.sampled_from([start, start + 1, start + 100, 65535]))
     elif form == "name":
-        result["port"] = draw(st.sampled_from(PORT_NAMES + ("nothere",)))
+        result["port"] = draw(st.sampled_from(u.port_names + ("nothere",)))
     return result
 
 
 @st.composite
-def rule(draw: st.DrawFn, key: str) -> dict[str, Any] | None:
+def rule(draw: st.DrawFn, u: Universe, key: str) -> dict[str, Any] | None:
     result: dict[str, Any] = {}
-    peers = draw(st.sampled_from(["absent", "empty", "null", "some", "some"]))
+    peers = draw(st.sampled_from(["absent", "empty", "null", "some", "some", "some", "some", "some"]))
     if peers == "null":
         result[key] = None
     elif peers == "empty":
         result[key] = []
     elif peers == "some":
-        result[key] = draw(st.lists(peer(), min_size=1, max_size=3))
-    ports = draw(st.sampled_from(["absent", "empty", "null", "some", "some"]))
+        result[key] = draw(st.lists(peer(u), min_size=1, max_size=3))
+    ports = draw(st.sampled_from(["absent", "empty", "null", "some", "some", "some", "some", "some"]))
     if ports == "null":
         result["ports"] = None
     elif ports == "empty":
         result["ports"] = []
     elif ports == "some":
-        result["ports"] = draw(st.lists(port_spec(), min_size=1, max_size=3))
+        result["ports"] = draw(st.lists(port_spec(u), min_size=1, max_size=3))
     return result
 
 
 @st.composite
-def policy(draw: st.DrawFn, name: str) -> dict[str, Any]:
-    spec: dict[str, Any] = {"podSelector": draw(selector(POD_LABELS))}
+def policy(draw: st.DrawFn, u: Universe, name: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {"podSelector": draw(selector(u.pod_labels))}
     types = draw(
         st.sampled_from(["omit", [], ["Ingress"], ["Egress"], ["Ingress", "Egress"], ["Egress", "Ingress"]])
     )
@@ -492,7 +521,13 @@ def policy(draw: st.DrawFn, name: str) -> dict[str, Any]:
         elif form == "empty":
             spec[direction] = []
         elif form == "some":
-            spec[direction] = draw(st.lists(st.one_of(rule(key), st.just(None)), min_size=1, max_size=3))
+            spec[direction] = draw(
+                st.lists(
+                    st.one_of(rule(u, key), rule(u, key), rule(u, key), rule(u, key), st.just(None)),
+                    min_size=1,
+                    max_size=3,
+                )
+            )
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -502,11 +537,11 @@ def policy(draw: st.DrawFn, name: str) -> dict[str, Any]:
 
 
 @st.composite
-def container_ports(draw: st.DrawFn) -> list[dict[str, Any]]:
-    names = draw(st.lists(st.sampled_from(PORT_NAMES), max_size=3, unique=True))
+def container_ports(draw: st.DrawFn, u: Universe) -> list[dict[str, Any]]:
+    names = draw(st.lists(st.sampled_from(u.port_names), max_size=3, unique=True))
     result = []
     for port_name in names + [None] * draw(st.integers(0, 1)):
-        entry: dict[str, Any] = {"containerPort": draw(st.sampled_from(PORT_NUMBERS))}
+        entry: dict[str, Any] = {"containerPort": draw(st.sampled_from(u.port_numbers))}
         if port_name is not None:
             entry["name"] = port_name
         protocol = draw(st.sampled_from([None, "TCP", "UDP", "SCTP"]))
@@ -517,7 +552,7 @@ def container_ports(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 @st.composite
-def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
+def cluster(draw: st.DrawFn, u: Universe) -> list[dict[str, Any]]:
     namespaces = list(NAMESPACES[: draw(st.integers(2, 3))])
     documents: list[dict[str, Any]] = []
     for ns in namespaces:
@@ -527,11 +562,11 @@ def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
             {
                 "apiVersion": "v1",
                 "kind": "Namespace",
-                "metadata": {"name": ns, "labels": draw(label_dict(NS_LABELS))},
+                "metadata": {"name": ns, "labels": draw(label_dict(u.ns_labels))},
             }
         )
-    for i in range(draw(st.integers(2, 5))):
-        cports = draw(container_ports())
+    for i in range(draw(st.integers(2, u.max_pods))):
+        cports = draw(container_ports(u))
         containers = [{"name": "c0", "image": "i", "ports": cports[:2]}]
         if len(cports) > 2:
             containers.append({"name": "c1", "image": "i", "ports": cports[2:]})
@@ -541,11 +576,11 @@ def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
             "metadata": {
                 "name": f"pod{i}",
                 "namespace": draw(st.sampled_from(namespaces)),
-                "labels": draw(label_dict(POD_LABELS)),
+                "labels": draw(label_dict(u.pod_labels)),
             },
             "spec": {"containers": containers},
         }
-        ip = draw(st.sampled_from(POD_IPS))
+        ip = draw(st.sampled_from(u.pod_ips))
         if ip is not None:
             pod["status"] = {"podIP": ip}
             if ip.count(".") == 3 and draw(st.integers(0, 3)) == 0:  # dual stack
@@ -565,8 +600,8 @@ def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
                     "spec": {"selector": {"matchLabels": meta["labels"]}, "template": template},
                 }
             )
-    for i in range(draw(st.integers(1, 5))):
-        doc = draw(policy(f"np{i}"))
+    for i in range(draw(st.integers(1, u.max_policies))):
+        doc = draw(policy(u, f"np{i}"))
         if doc["metadata"]["namespace"] not in namespaces:
             doc["metadata"]["namespace"] = namespaces[0]
         documents.append(doc)
@@ -574,8 +609,15 @@ def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 @DIFFERENTIAL
-@given(cluster())
+@given(cluster(WIDE))
 def test_engine_matches_reference(documents: list[dict[str, Any]]) -> None:
+    check(documents)
+
+
+@DIFFERENTIAL
+@given(cluster(DENSE))
+def test_engine_matches_reference_dense(documents: list[dict[str, Any]]) -> None:
+    """A small universe (few labels, names and numbers) where selectors, peers and ports collide often."""
     check(documents)
 
 
