@@ -57,10 +57,6 @@ def reported_workloads(inventory: Inventory) -> list[Workload]:
     return [w for w in inventory.workloads if w.owner is None or (w.namespace, *w.owner) not in present]
 
 
-def effective_rules(policy: NetworkPolicy, direction: str) -> tuple[PolicyRule, ...]:
-    return policy.rules(direction)
-
-
 def port_numbers(spec: PortSpec, resolve_on: Iterable[Workload] = ()) -> list[tuple[int, int]] | None:
     """The (first, last) number ranges a port spec allows; None = every port of its protocol.
 
