@@ -71,3 +71,5 @@ def deprecated_network_policy_api(ctx: ScanContext) -> Iterator[Violation]:
             (),
             ref,
         )
+    for doc, message, pointer in ctx.inventory.parsed.deprecated_kinds:
+        yield Violation(message, doc, pointer, document_ref(doc, default_ns), key=message)

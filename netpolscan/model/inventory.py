@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from netpolscan.model.objects import Namespace, NetworkPolicy, Service, Workload
 from netpolscan.model.parse import NAME_LABEL, Parsed, parse_document
 from netpolscan.model.selectors import LabelSelector
+from netpolscan.model.tiers import ClusterView, Node, PolicyKind, TierPolicy
 from netpolscan.sources.document import Document
 
 
@@ -18,7 +19,13 @@ class Inventory:
     Namespaces that only appear in selectors are not in the inventory: their labels are unknown.
     """
 
-    def __init__(self, documents: list[Document], parsed: Parsed, default_namespace: str = "default"):
+    def __init__(
+        self,
+        documents: list[Document],
+        parsed: Parsed,
+        default_namespace: str = "default",
+        kinds: Sequence[PolicyKind] = (),
+    ):
         self.documents = documents
         self.parsed = parsed
         self.default_namespace = default_namespace
@@ -31,6 +38,9 @@ class Inventory:
         for name in sorted(parsed.namespaces_used):
             if name not in self.namespaces:
                 self.namespaces[name] = Namespace(name, {NAME_LABEL: name}, None)
+        self.nodes: list[Node] = parsed.nodes
+        self.kinds = tuple(kinds)
+        self.tier_policies: list[TierPolicy] = self._build_tier_policies()
         self._workloads_by_ns: dict[str, list[Workload]] = defaultdict(list)
         for workload in self.workloads:
             self._workloads_by_ns[workload.namespace].append(workload)
@@ -46,12 +56,28 @@ class Inventory:
         self.cache: dict[str, object] = {}  # analysis results shared by every rule (see netpolscan.analysis)
 
     @classmethod
-    def from_documents(cls, documents: Iterable[Document], default_namespace: str = "default") -> Inventory:
+    def from_documents(
+        cls,
+        documents: Iterable[Document],
+        default_namespace: str = "default",
+        kinds: Sequence[PolicyKind] = (),
+    ) -> Inventory:
+        """The inventory of ``documents``; ``kinds`` evaluate policy APIs beyond NetworkPolicy v1."""
         docs = list(documents)
         parsed = Parsed()
         for doc in docs:
-            parse_document(doc, default_namespace, parsed)
-        return cls(docs, parsed, default_namespace)
+            parse_document(doc, default_namespace, parsed, kinds)
+        return cls(docs, parsed, default_namespace, kinds)
+
+    def _build_tier_policies(self) -> list[TierPolicy]:
+        view = ClusterView(self.namespaces, self.nodes)
+        policies: list[TierPolicy] = []
+        for kind in self.kinds:
+            objects = self.parsed.kind_objects.get(kind.name, [])
+            if objects:
+                policies.extend(kind.build(objects, view))
+        policies.sort(key=lambda p: (p.tier.rank, p.tier.name, p.order, p.namespace, p.name))
+        return policies
 
     # --- lookups -------------------------------------------------------------------------------------
 

@@ -11,13 +11,16 @@ CLUSTER_SCOPED = frozenset({
     "APIService", "IngressClass", "RuntimeClass", "PodSecurityPolicy", "CSIDriver", "CSINode",
     "VolumeAttachment", "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration",
     "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "AdminNetworkPolicy",
-    "BaselineAdminNetworkPolicy", "ClusterIssuer", "ComponentStatus", "List",
+    "BaselineAdminNetworkPolicy", "ClusterIssuer", "ComponentStatus", "List", "ClusterNetworkPolicy",
+    "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy", "GlobalNetworkSet", "Tier", "HostEndpoint",
+    "CiliumNode", "StagedGlobalNetworkPolicy",
 })  # fmt: skip
 NAMESPACED = frozenset({
     "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
     "Service", "NetworkPolicy", "ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "Ingress",
     "PersistentVolumeClaim", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Endpoints", "EndpointSlice",
     "LimitRange", "ResourceQuota", "Lease", "Event", "ControllerRevision", "PodTemplate",
+    "CiliumNetworkPolicy", "NetworkSet", "WorkloadEndpoint", "Route", "StagedNetworkPolicy",
 })  # fmt: skip
 
 

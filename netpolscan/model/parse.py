@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from netpolscan.model.selectors import (
     parse_selector,
     type_name,
 )
+from netpolscan.model.tiers import KindSink, Node, PolicyKind
 from netpolscan.sources.document import Document, Pointer
 
 NAME_LABEL = "kubernetes.io/metadata.name"
@@ -67,6 +69,10 @@ class Parsed:
     invalid: list[tuple[Document, str, Pointer]] = field(default_factory=list)  # NPS002
     deprecated: list[tuple[Document, str]] = field(default_factory=list)  # NPS003
     namespaces_used: set[str] = field(default_factory=set)
+    nodes: list[Node] = field(default_factory=list)
+    deprecated_kinds: list[tuple[Document, str, Pointer]] = field(default_factory=list)  # NPS003, other kinds
+    not_evaluated: list[tuple[Document, str, Pointer]] = field(default_factory=list)  # NPS006
+    kind_objects: dict[str, list[object]] = field(default_factory=dict)  # PolicyKind.name -> parsed objects
 
 
 def _get(data: Any, *path: str) -> Any:
@@ -85,8 +91,11 @@ def _str_map(raw: Any) -> dict[str, str]:
     }
 
 
-def parse_document(doc: Document, default_namespace: str, parsed: Parsed) -> None:
-    """Add the model objects of ``doc`` (and its problems) to ``parsed``."""
+def parse_document(
+    doc: Document, default_namespace: str, parsed: Parsed, kinds: Sequence[PolicyKind] = ()
+) -> None:
+    """Add the model objects of ``doc`` (and its problems) to ``parsed``; ``kinds`` parse policy kinds
+    other than NetworkPolicy v1 (see ``netpolscan.model.tiers``)."""
     if doc.error is not None:
         parsed.unparseable.append((doc, doc.error, doc.error_line or doc.line, doc.error_column or 1))
         return
@@ -123,6 +132,15 @@ def parse_document(doc: Document, default_namespace: str, parsed: Parsed) -> Non
     if placed is not None:  # any namespaced object puts its namespace in scope
         parsed.namespaces_used.add(placed)
     namespace = object_namespace(data, default_namespace)
+    for policy_kind in kinds:
+        if policy_kind.handles(api_version, kind):
+            _parse_kind(policy_kind, data, doc, namespace, parsed)
+            return
+    if kind == "Node" and api_version == "v1":
+        node = parse_node(data, doc)
+        if node is not None:
+            parsed.nodes.append(node)
+        return
     if kind == "NetworkPolicy":
         if api_version in DEPRECATED_NETWORK_POLICY_APIS:
             parsed.deprecated.append((doc, api_version))
@@ -150,6 +168,35 @@ def parse_document(doc: Document, default_namespace: str, parsed: Parsed) -> Non
         service = parse_service(data, doc, namespace)
         if service is not None:
             parsed.services.append(service)
+
+
+def _parse_kind(
+    policy_kind: PolicyKind, data: dict[str, Any], doc: Document, namespace: str, parsed: Parsed
+) -> None:
+    sink = KindSink()
+    kept = policy_kind.parse(data, doc, namespace, sink)
+    if kept is not None:
+        parsed.kind_objects.setdefault(policy_kind.name, []).append(kept)
+    parsed.invalid.extend((doc, message, pointer) for message, pointer in sink.invalid)
+    parsed.deprecated_kinds.extend((doc, message, pointer) for message, pointer in sink.deprecated)
+    parsed.not_evaluated.extend((doc, message, pointer) for message, pointer in sink.not_evaluated)
+    parsed.workloads.extend(sink.workloads)
+    parsed.namespaces.extend(sink.namespaces)
+    parsed.nodes.extend(sink.nodes)
+
+
+def parse_node(data: dict[str, Any], doc: Document) -> Node | None:
+    """A Node: its name, labels and status addresses (InternalIP, ExternalIP, …)."""
+    name = _get(data, "metadata", "name")
+    if not isinstance(name, str) or not name:
+        return None
+    addresses: list[str] = []
+    raw = _get(data, "status", "addresses")
+    for entry in raw if isinstance(raw, list) else ():
+        address = entry.get("address") if isinstance(entry, dict) else None
+        if isinstance(address, str) and entry.get("type") in ("InternalIP", "ExternalIP"):
+            addresses.append(address)
+    return Node(name, _str_map(_get(data, "metadata", "labels")), tuple(addresses), doc)
 
 
 # --- workloads and services ---------------------------------------------------------------------------
