@@ -85,13 +85,46 @@ def test_diff_sarif_points_at_the_head_rule_that_opens_the_connection(
     for source in demo.glob("*.yaml"):
         (head / source.name).write_text(source.read_text())
     policies = head / "policies.yaml"
-    policies.write_text(policies.read_text().replace(
-        "          role: frontend\n    ports:",
-        "          role: frontend\n    - podSelector:\n        matchLabels:\n          role: db\n    ports:", 1))
+    policies.write_text(
+        policies.read_text().replace(
+            "          role: frontend\n    ports:",
+            "          role: frontend\n    - podSelector:\n        matchLabels:\n          role: db\n    ports:",
+            1,
+        )
+    )
     code = main(["diff", str(demo), str(head), "--format", "sarif", "--fail-on-new"])
     assert code == 1
     [result] = json.loads(capsys.readouterr().out)["runs"][0]["results"]
-    assert "default/payments-db[Deployment] => default/backend[Deployment] : TCP 8080" in result["message"]["text"]
+    assert (
+        "default/payments-db[Deployment] => default/backend[Deployment] : TCP 8080"
+        in result["message"]["text"]
+    )
     assert "ingress rule 1 of NetworkPolicy default/backend-allow-frontend" in result["message"]["text"]
     region = result["locations"][0]["physicalLocation"]["region"]
     assert policies.read_text().splitlines()[region["startLine"] - 1].strip() == "- from:"
+
+
+def test_explain_numbers_rules_from_one_as_scan_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14 item 11: `explain` and `scan` name the same rule with the same (1-based) number."""
+    path = tmp_path / "web.yaml"
+    path.write_text(
+        MINIMAL
+        + """---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: frontend-egress, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: frontend}}
+  policyTypes: [Egress]
+  egress: [{to: [{podSelector: {matchLabels: {app: backend}}}], ports: [{port: 8080}]},
+           {to: [{ipBlock: {cidr: 0.0.0.0/0}}]}]
+"""
+    )
+    assert main(["explain", str(path), "--src", "default/frontend", "--dst", "default/backend"]) == 0
+    out = capsys.readouterr().out
+    assert "default/frontend-egress egress rule 1 (" in out and "default/backend ingress rule 1 (" in out
+    assert "rule #0" not in out and "rule 0 " not in out
+    main(["scan", str(path), "--select", "NPS302"])
+    assert "NetworkPolicy default/frontend-egress egress rule 2 allows ipBlock" in capsys.readouterr().out

@@ -156,7 +156,7 @@ def test_explain(tmp_path: Path) -> None:
     result = explain(inventory, frontend, backend, ("TCP", 8080))
     text = format_explanation(result)
     assert "TCP 8080: ALLOWED" in text
-    assert "default/backend-in ingress rule #0 (" in text and "in.yaml:" in text
+    assert "default/backend-in ingress rule 1 (" in text and "in.yaml:" in text
     with pytest.raises(NetpolscanError, match="closest: default/backend"):
         find_endpoint(inventory, "default/backnd")
     with pytest.raises(NetpolscanError):

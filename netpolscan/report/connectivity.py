@@ -362,7 +362,7 @@ def _verdict_lines(verdict: Verdict, subject: str, external: bool) -> list[str]:
     for grant, ports in verdict.allowing:
         policy, rule = grant.policy, grant.rule
         lines.append(
-            f"  - {policy.namespace}/{policy.name} {rule.direction} rule #{rule.index} "
+            f"  - {policy.namespace}/{policy.name} {rule.direction} rule {rule.index + 1} "
             f"({_where(policy.document, rule.pointer)}): {ports}"
         )
     if not verdict.allowing:
