@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 
 import pluggy
+from pluggy import HookCaller
 
 from netpolscan import hookspecs
 from netpolscan.errors import NetpolscanError
@@ -19,9 +22,23 @@ RULE_ID = re.compile(r"^(?P<prefix>[A-Z]{2,4})(?P<number>\d{3})$")
 RULE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, refusing a ``netpolscan_*`` function that is not marked with ``@hookimpl``.
+
+    pluggy itself skips an unmarked function silently: a plugin whose hook was misspelt or left unmarked
+    would then register nothing and nobody would know.
+    """
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name.startswith(f"{GROUP}_") and inspect.isroutine(getattr(plugin, name)):
+            raise pluggy.PluginValidationError(plugin, f"{name} is not marked with @netpolscan.hookimpl")
+        return opts
+
+
 def plugin_manager(blocked: tuple[str, ...] = ()) -> pluggy.PluginManager:
     """A plugin manager with every installed plugin (and always the built-in one) registered."""
-    pm = pluggy.PluginManager(GROUP)
+    pm = PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
     for name in blocked:
         pm.set_blocked(name)
@@ -30,36 +47,68 @@ def plugin_manager(blocked: tuple[str, ...] = ()) -> pluggy.PluginManager:
             continue
         try:
             plugin = entry_point.load()
-            pm.register(plugin, name=entry_point.name)
         except Exception as exc:  # a broken third-party plugin stops the run with one clear line
             problem = f"{type(exc).__name__}: {exc}"
             where = f"plugin {entry_point.name!r} ({entry_point.value})"
             raise NetpolscanError(f"{where} failed to load: {problem}") from None
+        register_plugin(pm, plugin, entry_point.name)
     if pm.get_plugin(BUILTIN) is None and not pm.is_blocked(BUILTIN):
         # safety net: running from a source tree without installed metadata
-        pm.register(importlib.import_module("netpolscan.builtin"), name=BUILTIN)
+        register_plugin(pm, importlib.import_module("netpolscan.builtin"), BUILTIN)
+    check_hooks(pm)
+    return pm
+
+
+def register_plugin(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    """Register ``plugin`` as ``name``; a hook pluggy rejects (unmarked, bad arguments) is one clear line."""
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise NetpolscanError(f"plugin {name!r}: {_one_line(exc)}; known hooks: {_known_hooks()}") from None
+
+
+def check_hooks(pm: pluggy.PluginManager) -> None:
+    """Every ``@hookimpl`` must implement a known hook (its name, or its ``specname``)."""
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         name = pm.get_name(exc.plugin) or str(exc.plugin)
         hook = re.search(r"unknown hook '([^']+)'", str(exc))
-        known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("netpolscan_")))
-        what = f"an unknown hook {hook.group(1)!r}" if hook else f"an invalid hook ({exc})"
-        raise NetpolscanError(f"plugin {name!r} implements {what}; known hooks: {known}") from None
-    return pm
+        what = f"an unknown hook {hook.group(1)!r}" if hook else f"an invalid hook ({_one_line(exc)})"
+        raise NetpolscanError(f"plugin {name!r} implements {what}; known hooks: {_known_hooks()}") from None
+
+
+def _known_hooks() -> str:
+    return ", ".join(sorted(n for n in dir(hookspecs) if n.startswith(f"{GROUP}_")))
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def each_plugin(pm: pluggy.PluginManager, hook: str) -> Iterator[tuple[str, HookCaller]]:
+    """(plugin name, a caller of ``hook`` that reaches only that plugin) for each plugin implementing it.
+
+    ``get_hookimpls()`` says which plugins implement the hook; calling each one through a manager that
+    holds only that plugin keeps pluggy's own calling (argument subsets, ``specname``, several
+    implementations in one plugin) and tells whose registrations are whose, which one call of
+    ``pm.hook.<hook>(...)`` cannot. (``subset_hook_caller`` cannot either: it keeps a plugin whose
+    implementation has another name through ``specname``.) Plugins come in name order.
+    """
+    owners = {impl.plugin_name: impl.plugin for impl in getattr(pm.hook, hook).get_hookimpls()}
+    for name in sorted(owners):
+        single = PluginManager(GROUP)
+        single.add_hookspecs(hookspecs)
+        single.register(owners[name], name=name)
+        yield name, getattr(single.hook, hook)
 
 
 def collect_rules(pm: pluggy.PluginManager) -> list[Rule]:
     """Every registered rule, validated (id format, reserved prefix, duplicates), sorted by id."""
     rules: dict[str, Rule] = {}
     prefixes: dict[str, str] = {}
-    for plugin_name, plugin in sorted(pm.list_name_plugin(), key=lambda item: str(item[0])):
-        if plugin is None:
-            continue
+    for plugin_name, hook in each_plugin(pm, "netpolscan_register_rules"):
         found: list[Rule] = []
-        hook = getattr(plugin, "netpolscan_register_rules", None)
-        if hook is None:
-            continue
         try:
             hook(register=found.append)
         except Exception as exc:
@@ -67,8 +116,8 @@ def collect_rules(pm: pluggy.PluginManager) -> list[Rule]:
                 f"plugin {plugin_name!r} failed to register its rules: {type(exc).__name__}: {exc}"
             ) from None
         for rule in found:
-            _validate_rule(rule, str(plugin_name), rules, prefixes)
-            rules[rule.id] = rule if rule.plugin else _with_plugin(rule, str(plugin_name))
+            _validate_rule(rule, plugin_name, rules, prefixes)
+            rules[rule.id] = rule if rule.plugin else _with_plugin(rule, plugin_name)
     return [rules[key] for key in sorted(rules)]
 
 
@@ -110,14 +159,11 @@ def collect_formatters(pm: pluggy.PluginManager) -> dict[str, Formatter]:
 def formatter_owners(pm: pluggy.PluginManager) -> dict[str, tuple[str, Formatter]]:
     """Output format name -> (plugin name, render function), validated."""
     formatters: dict[str, tuple[str, Formatter]] = {}
-    for plugin_name, plugin in sorted(
-        pm.list_name_plugin(), key=lambda item: (item[0] != BUILTIN, str(item[0]))
+    for plugin_name, hook in sorted(
+        each_plugin(pm, "netpolscan_register_formatters"), key=lambda item: item[0] != BUILTIN
     ):
-        hook = getattr(plugin, "netpolscan_register_formatters", None)
-        if hook is None:
-            continue
 
-        def register(name: str, render: Formatter, _plugin: str = str(plugin_name)) -> None:
+        def register(name: str, render: Formatter, _plugin: str = plugin_name) -> None:
             if name in formatters:
                 raise NetpolscanError(f"plugin {_plugin!r}: output format {name!r} is already registered")
             formatters[name] = (_plugin, render)

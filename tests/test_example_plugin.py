@@ -138,6 +138,11 @@ LOAD_ERRORS = {
         {"acme_mod_b": HOOKIMPL + "@hookimpl\ndef netpolscan_register_rule(register):\n    pass\n"},
         ["'typo'", "netpolscan_register_rule"],
     ),
+    "unmarked-hook": (
+        {"unmarked": "acme_mod_c"},
+        {"acme_mod_c": "def netpolscan_register_rule(register):\n    pass\n"},
+        ["'unmarked'", "netpolscan_register_rule", "@netpolscan.hookimpl"],
+    ),
     "reserved-prefix": (
         {"squatter": "acme_squat"},
         {"acme_squat": _rules_module("NPS950")},

@@ -13,7 +13,14 @@ from netpolscan.engine import run_rules, select_rules
 from netpolscan.errors import NetpolscanError
 from netpolscan.findings import ObjectRef, Rule, Severity, Violation
 from netpolscan.model import Inventory
-from netpolscan.plugins import GROUP, collect_rules, plugin_manager
+from netpolscan.plugins import (
+    GROUP,
+    check_hooks,
+    collect_rules,
+    formatter_owners,
+    plugin_manager,
+    register_plugin,
+)
 from netpolscan.sources.yamlparse import parse_text
 
 
@@ -94,3 +101,73 @@ def test_fingerprints_ignore_line_moves() -> None:
     f1 = run_rules(ScanContext(Inventory.from_documents(one)), [rule]).findings[0]
     f2 = run_rules(ScanContext(Inventory.from_documents(two)), [rule]).findings[0]
     assert f1.location.line != f2.location.line and f1.fingerprint == f2.fingerprint
+
+
+# --- hooks are called through pluggy: marked, validated, specname honoured ------------------------
+
+
+class _SpecnamePlugin:
+    """Implements both hooks under other names, through ``specname``."""
+
+    @hookimpl(specname="netpolscan_register_rules")
+    def house_rules(self, register: Callable[[Rule], None]) -> None:
+        register(_rule("ACME101", "always-quiet", _no_findings))
+
+    @hookimpl(specname="netpolscan_register_formatters")
+    def house_formats(self, register: Callable[[str, object], None]) -> None:
+        register("acme-none", lambda report: "")
+
+
+def test_specname_implementations_are_called_and_attributed() -> None:
+    pm = plugin_manager()
+    register_plugin(pm, _SpecnamePlugin(), "acme")
+    check_hooks(pm)
+    rules = {r.id: r for r in collect_rules(pm)}
+    assert rules["ACME101"].plugin == "acme" and rules["NPS101"].plugin == "builtin"
+    owners = formatter_owners(pm)
+    assert owners["acme-none"][0] == "acme" and owners["sarif"][0] == "builtin"
+
+
+class _Misspelt:
+    @hookimpl
+    def netpolscan_register_rule(self, register: Callable[[Rule], None]) -> None:
+        raise AssertionError("never called")
+
+
+class _Unmarked:
+    def netpolscan_register_rule(self, register: Callable[[Rule], None]) -> None:
+        raise AssertionError("never called")
+
+
+class _UnmarkedButRightName:
+    def netpolscan_register_rules(self, register: Callable[[Rule], None]) -> None:
+        register(_rule("ACME101", "always-quiet", _no_findings))
+
+
+@pytest.mark.parametrize(
+    ("plugin", "message"),
+    [
+        (_Misspelt(), "plugin 'acme' implements an unknown hook 'netpolscan_register_rule'; known hooks: "),
+        (_Unmarked(), "plugin 'acme': netpolscan_register_rule is not marked with @netpolscan.hookimpl"),
+        (_UnmarkedButRightName(), "plugin 'acme': netpolscan_register_rules is not marked with @netpolscan"),
+    ],
+    ids=["marked-misspelt", "unmarked-misspelt", "unmarked"],
+)
+def test_a_hook_pluggy_would_not_call_fails_the_load(plugin: object, message: str) -> None:
+    pm = plugin_manager()
+    with pytest.raises(NetpolscanError) as failure:
+        register_plugin(pm, plugin, "acme")
+        check_hooks(pm)
+    assert str(failure.value).startswith(message) and "\n" not in str(failure.value)
+
+
+def test_a_hookimpl_with_arguments_the_spec_lacks_is_one_line() -> None:
+    class Wrong:
+        @hookimpl
+        def netpolscan_register_rules(self, register: object, extra: object) -> None:
+            pass
+
+    with pytest.raises(NetpolscanError) as failure:
+        register_plugin(plugin_manager(), Wrong(), "acme")
+    assert str(failure.value).startswith("plugin 'acme': ") and "\n" not in str(failure.value)
+    assert "extra" in str(failure.value)
