@@ -14,8 +14,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from netpolscan.errors import NetpolscanError
 from netpolscan.findings import Finding, Rule, Severity, Suppression
 from netpolscan.sources.files import decode
@@ -153,6 +151,8 @@ def load_config(explicit: str | None = None) -> Config:
     data = doc.data
     if not isinstance(data, dict):
         raise NetpolscanError(f"{shown}:{doc.line}: the configuration must be a mapping")
+    import jsonschema  # only runs with a configuration file pay for it (it is slow to import)
+
     errors = sorted(
         jsonschema.Draft202012Validator(load_schema("config.schema.json")).iter_errors(data),
         key=lambda e: list(e.absolute_path),

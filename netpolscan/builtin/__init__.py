@@ -6,7 +6,9 @@ It is the entry point ``builtin`` of the ``netpolscan`` group (see pyproject.tom
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from typing import TextIO
 
 from netpolscan import hookimpl
 from netpolscan.builtin import (  # noqa: F401  # noqa: F401
@@ -22,8 +24,7 @@ from netpolscan.builtin import (  # noqa: F401  # noqa: F401
     redundancy_rules,
 )
 from netpolscan.builtin.registry import CHECKS
-from netpolscan.findings import Formatter, Rule, Severity
-from netpolscan.report import github, gitlab, json_report, junit, markdown, sarif, text
+from netpolscan.findings import Formatter, Report, Rule, Severity
 from netpolscan.ruledoc import RuleDoc, first_paragraph, load_rule_docs
 
 DOCS_URL = "https://github.com/netpolscan/netpolscan/blob/main/rules/"
@@ -59,12 +60,40 @@ def netpolscan_register_rules(register: Callable[[Rule], None]) -> None:
             register(rule_from_doc(docs[rule_id]))
 
 
+class BuiltinFormat:
+    """A built-in output format, imported when a run first uses it (a text scan never loads sarif_om).
+
+    Called with a report it returns the text, like any plugin's formatter; :meth:`write` streams it to a
+    file instead, when the module has a ``write(report, stream)`` (the report is then never one string).
+    """
+
+    def __init__(self, module: str) -> None:
+        self.module = f"netpolscan.report.{module}"
+
+    def __call__(self, report: Report) -> str:
+        return str(importlib.import_module(self.module).render(report))
+
+    def write(self, report: Report, stream: TextIO) -> None:
+        module = importlib.import_module(self.module)
+        writer = getattr(module, "write", None)
+        if writer is None:
+            stream.write(module.render(report))
+        else:
+            writer(report, stream)
+
+
+BUILTIN_FORMATS = {
+    "text": "text",
+    "json": "json_report",
+    "sarif": "sarif",
+    "github": "github",
+    "gitlab": "gitlab",
+    "junit": "junit",
+    "markdown": "markdown",
+}
+
+
 @hookimpl
 def netpolscan_register_formatters(register: Callable[[str, Formatter], None]) -> None:
-    register("text", text.render)
-    register("json", json_report.render)
-    register("sarif", sarif.render)
-    register("github", github.render)
-    register("gitlab", gitlab.render)
-    register("junit", junit.render)
-    register("markdown", markdown.render)
+    for name, module in BUILTIN_FORMATS.items():
+        register(name, BuiltinFormat(module))

@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from netpolscan.analysis.ports import PROTOCOL_ORDER, PortSet
 from netpolscan.config import load_schema
 from netpolscan.errors import NetpolscanError
@@ -78,6 +76,8 @@ def _fail(doc: Document, pointer: Sequence[str | int], message: str) -> Netpolsc
 
 
 def _schema_check(doc: Document, data: dict[str, Any]) -> None:
+    import jsonschema  # only runs that read an expectations file pay for it
+
     validator = jsonschema.Draft202012Validator(load_schema(SCHEMA))
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     if not errors:
