@@ -4,7 +4,9 @@ A rule's documentation (``rules/<ID>-<name>.md`` for the built-in rules) carries
 whose ``# expect: <ID>`` markers sit on the lines where findings of that rule must point. Each example is
 scanned on its own, as one file; the findings *of the documented rule* must be exactly the markers (findings
 of other rules are ignored unless a marker names them). A line ``# netpolscan-options: {namespace: shop}``
-in an example sets scan options (``namespace``, ``settings``, ``select``)::
+in an example sets scan options (``namespace``, ``settings``, ``select``). A rule reported by
+``netpolscan diff`` (NPS790) is documented with ``diff-base-omits: [N, ...]``: the example is HEAD, BASE
+is the example without its documents N (1-based), and the findings are those of the diff::
 
     from netpolscan.testing import check_rule_doc, run_example
 
@@ -25,6 +27,7 @@ from typing import Any
 from netpolscan.findings import Finding
 from netpolscan.ruledoc import Example, RuleDoc, parse_rule_doc
 from netpolscan.scan import ScanOptions, scan_documents
+from netpolscan.sources.document import Document
 from netpolscan.sources.yamlparse import parse_text
 
 __all__ = [
@@ -36,7 +39,7 @@ __all__ = [
 ]
 
 EXAMPLE_PATH = "example.yaml"
-_OPTION_KEYS = frozenset({"namespace", "settings", "select", "ignore", "today"})
+_OPTION_KEYS = frozenset({"namespace", "settings", "select", "ignore", "today", "diff-base-omits"})
 
 
 def run_example(
@@ -49,7 +52,8 @@ def run_example(
 
     ``rule_ids`` limits the run to those rules (ids or names; ``None`` runs every available rule).
     ``options`` may set ``namespace`` (the default namespace), ``settings`` (the config-file settings),
-    ``select``/``ignore`` and ``today`` (a ``datetime.date``, for suppression expiry).
+    ``select``/``ignore``, ``today`` (a ``datetime.date``, for suppression expiry) and
+    ``diff-base-omits`` (run ``netpolscan diff`` with BASE = ``text`` without those documents, 1-based).
     """
     opts = dict(options or {})
     unknown = set(opts) - _OPTION_KEYS
@@ -70,8 +74,25 @@ def run_example(
     if scan_options.today is not None:  # rules that read the date (NPS901) see the engine's
         scan_options.settings.setdefault("today", scan_options.today)
     documents = list(parse_text(text, path))
+    if "diff-base-omits" in opts:
+        return _diff_example(documents, opts["diff-base-omits"], scan_options)
     report = scan_documents(documents, scan_options)
     return list(report.active)
+
+
+def _diff_example(documents: list[Document], omitted: Any, options: ScanOptions) -> list[Finding]:
+    """The findings of ``netpolscan diff`` from ``documents`` without the ``omitted`` ones to all of them."""
+    from netpolscan.analysis.diff import diff_rows
+    from netpolscan.analysis.diff_findings import diff_findings
+    from netpolscan.engine import select_rules
+    from netpolscan.model.inventory import Inventory
+    from netpolscan.scan import available_rules
+
+    numbers = {int(n) for n in omitted} if isinstance(omitted, list) else {int(omitted)}
+    base = Inventory.from_documents([d for d in documents if d.index + 1 not in numbers], options.namespace)
+    head = Inventory.from_documents(documents, options.namespace)
+    wanted = {r.id for r in select_rules(available_rules(), options.select, options.ignore)}
+    return [f for f in diff_findings(head, diff_rows(base, head)) if f.rule_id in wanted]
 
 
 class ExampleResult:

@@ -128,3 +128,23 @@ spec:
     assert "rule #0" not in out and "rule 0 " not in out
     main(["scan", str(path), "--select", "NPS302"])
     assert "NetworkPolicy default/frontend-egress egress rule 2 allows ipBlock" in capsys.readouterr().out
+
+
+def test_diff_sarif_rules_are_listed_and_documented(
+    base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14 item 12: every rule `diff --format sarif` emits is in `netpolscan rules` and has a doc."""
+    head = tmp_path / "head.yaml"
+    head.write_text(MINIMAL.replace("ports: [{port: 8080}]", "ports: [{port: 8080}, {port: 9090}]"))
+    assert main(["diff", str(base), str(head), "-f", "sarif"]) == 0
+    run = json.loads(capsys.readouterr().out)["runs"][0]
+    emitted = {result["ruleId"] for result in run["results"]}
+    assert emitted == {"NPS790"}
+    assert main(["rules", "--format", "json"]) == 0
+    listed = {rule["id"]: rule for rule in json.loads(capsys.readouterr().out)}
+    assert emitted <= set(listed) and listed["NPS790"]["plugin"] == "builtin"
+    [descriptor] = run["tool"]["driver"]["rules"]
+    assert descriptor["helpUri"].endswith("/rules/NPS790-connection-newly-allowed.md")
+    repo = Path(__file__).resolve().parent.parent
+    assert (repo / "rules" / "NPS790-connection-newly-allowed.md").is_file()
+    assert descriptor["shortDescription"]["text"] == listed["NPS790"]["summary"]

@@ -11,27 +11,24 @@ import hashlib
 from collections.abc import Iterable, Sequence
 
 from netpolscan.analysis.diff import DiffRow, allowing_rules
-from netpolscan.findings import Finding, Location, ObjectRef, Report, Rule, Severity
+from netpolscan.findings import Finding, Location, ObjectRef, Report, Rule
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import Workload
 from netpolscan.sources.mapping import SourceMapper
 
-DIFF_RULE = Rule(
-    id="NPS790",
-    name="connection-newly-allowed",
-    level=Severity.WARNING,
-    check=lambda ctx: iter(()),
-    summary="HEAD allows a connection that BASE did not",
-    description="Reported by `netpolscan diff`: a connection (or some of its ports) that the HEAD input "
-    "allows and the BASE input did not. Check that the pull request means to open it.",
-    tags=("diff", "security"),
-    security_severity="5.0",
-    plugin="netpolscan",
-)
+DIFF_RULE_ID = "NPS790"
+
+
+def diff_rule() -> Rule:
+    """Rule NPS790 as ``netpolscan rules`` lists it (its metadata comes from its rule doc)."""
+    from netpolscan.builtin import rule_from_doc
+    from netpolscan.ruledoc import load_rule_docs
+
+    return rule_from_doc(load_rule_docs()[DIFF_RULE_ID])
 
 
 def _fingerprint(row: DiffRow, where: str = "") -> str:
-    raw = "\x1f".join((DIFF_RULE.id, row.src, row.dst, str(row.newly_allowed), where))
+    raw = "\x1f".join((DIFF_RULE_ID, row.src, row.dst, str(row.newly_allowed), where))
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
 
@@ -49,6 +46,7 @@ def diff_findings(
     Locations in rendered Helm/Kustomize output are mapped to the source files (see ``SourceMapper``).
     """
     mapper = mapper or SourceMapper()
+    rule = diff_rule()
     findings: list[Finding] = []
     for row in rows:
         if row.kind not in ("added", "changed") or not row.newly_allowed:
@@ -65,9 +63,9 @@ def diff_findings(
             )
             findings.append(
                 Finding(
-                    DIFF_RULE.id,
-                    DIFF_RULE.name,
-                    DIFF_RULE.level,
+                    rule.id,
+                    rule.name,
+                    rule.level,
                     message + " (no policy isolates it)",
                     location,
                     workload.ref,
@@ -86,9 +84,9 @@ def diff_findings(
             obj = ObjectRef("NetworkPolicy", grant.policy.namespace, grant.policy.name)
             findings.append(
                 Finding(
-                    DIFF_RULE.id,
-                    DIFF_RULE.name,
-                    DIFF_RULE.level,
+                    rule.id,
+                    rule.name,
+                    rule.level,
                     text,
                     location,
                     obj,
@@ -103,4 +101,5 @@ def diff_report(
     head: Inventory, rows: Sequence[DiffRow], version: str = "", inputs: tuple[str, ...] = ()
 ) -> Report:
     """A findings report of the newly allowed connections (for the SARIF reporter)."""
-    return Report(tuple(diff_findings(head, rows)), (DIFF_RULE,), tool_version=version, inputs=inputs)
+    findings = tuple(diff_findings(head, rows))
+    return Report(findings, (diff_rule(),), tool_version=version, inputs=inputs)

@@ -85,3 +85,10 @@ def expectation_matches_nothing(ctx: ScanContext) -> Iterator[Violation]:
             expectation.pointer,
             key=str(expectation.index),
         )
+
+
+@check("NPS790")
+def connection_newly_allowed(ctx: ScanContext) -> Iterator[Violation]:
+    """Reported by ``netpolscan diff`` only (see ``netpolscan.analysis.diff_findings``): a scan sees one
+    input, so it has no BASE to compare with and yields nothing."""
+    return iter(())
