@@ -7,9 +7,26 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from netpolscan.model.objects import ObjectRef
+from netpolscan.sources.document import Location
+
 if TYPE_CHECKING:
     from netpolscan.context import ScanContext
     from netpolscan.sources.document import Document, Pointer
+
+__all__ = [
+    "CheckFunction",
+    "Finding",
+    "Formatter",
+    "Location",  # defined in netpolscan.sources.document; imported from here before
+    "Notification",
+    "ObjectRef",  # defined in netpolscan.model.objects; imported from here before
+    "Report",
+    "Rule",
+    "Severity",
+    "Suppression",
+    "Violation",
+]
 
 
 class Severity(enum.Enum):
@@ -29,32 +46,6 @@ class Severity(enum.Enum):
             return cls(value.lower())
         except ValueError:
             raise ValueError(f"unknown level {value!r} (expected error, warning or note)") from None
-
-
-@dataclass(frozen=True)
-class Location:
-    """Where a finding points: a file (display path, POSIX), 1-based line and column.
-
-    ``rendered`` keeps the location in the scanned (rendered) file when ``path`` was mapped back to a
-    Helm template or Kustomize source.
-    """
-
-    path: str
-    line: int
-    column: int = 1
-    rendered: Location | None = None
-
-
-@dataclass(frozen=True)
-class ObjectRef:
-    """A Kubernetes object by kind, namespace and name (namespace empty for cluster-scoped objects)."""
-
-    kind: str
-    namespace: str
-    name: str
-
-    def __str__(self) -> str:
-        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,23 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from netpolscan.findings import ObjectRef
 from netpolscan.model.selectors import LabelSelector
 from netpolscan.sources.document import Document, Pointer
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 PROTOCOLS = ("TCP", "UDP", "SCTP")
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """A Kubernetes object by kind, namespace and name (namespace empty for cluster-scoped objects)."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
 
 
 @dataclass(frozen=True)

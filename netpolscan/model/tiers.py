@@ -26,8 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from netpolscan.findings import ObjectRef
-from netpolscan.model.objects import IPBlock, Namespace, PortSpec, Workload
+from netpolscan.model.objects import IPBlock, Namespace, ObjectRef, PortSpec, Workload
 from netpolscan.sources.document import Document, Pointer
 
 ALLOW = "allow"

@@ -10,13 +10,35 @@ Pointer = tuple[str | int, ...]
 """A path into a document: mapping keys and list indexes, e.g. ("spec", "ingress", 0, "from", 1)."""
 
 
+@dataclass(frozen=True)
+class Location:
+    """A place in an input file (display path, POSIX), 1-based line and column: where a finding points.
+
+    ``rendered`` keeps the location in the scanned (rendered) file when ``path`` was mapped back to a
+    Helm template or Kustomize source.
+    """
+
+    path: str
+    line: int
+    column: int = 1
+    rendered: Location | None = None
+
+
+def utf16_column(line_text: str, column: int) -> int:
+    """A 1-based column counted in characters, counted in UTF-16 code units instead (SARIF's
+    ``utf16CodeUnits``, the unit of GitHub and VS Code): a character beyond U+FFFF before it counts twice."""
+    if line_text.isascii():
+        return column
+    return column + sum(1 for char in line_text[: column - 1] if ord(char) > 0xFFFF)
+
+
 class Marks:
     """Line/column positions of a document's nodes, addressed by pointer.
 
     Stored as a parallel tree (mapping -> dict of key -> Marks, sequence -> list of Marks) so a lookup
     costs one step per path element and no node tree has to stay alive. Lines and columns are 1-based
-    and absolute in the file. For a mapping key the position is the key's; for a list entry it is the
-    entry's ``- `` indicator when there is one.
+    and absolute in the file; columns count UTF-16 code units (see :func:`utf16_column`). For a mapping
+    key the position is the key's; for a list entry it is the entry's ``- `` indicator when there is one.
     """
 
     __slots__ = ("line", "column", "children")

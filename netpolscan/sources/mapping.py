@@ -28,8 +28,7 @@ from typing import Any
 
 import yaml
 
-from netpolscan.findings import Location
-from netpolscan.sources.document import Document
+from netpolscan.sources.document import Document, Location
 from netpolscan.sources.files import display_path
 from netpolscan.sources.yamlparse import parse_text
 
