@@ -452,8 +452,8 @@ def diff_command(
 ) -> int:
     """Compare the connections BASE and HEAD allow (each a file, a directory or -)."""
     from netpolscan.analysis.diff import diff_rows
-    from netpolscan.analysis.diff_findings import diff_report
     from netpolscan.analysis.inputs import load_inventory
+    from netpolscan.builtin.diff_findings import diff_report
     from netpolscan.report import sarif
     from netpolscan.report.connectivity import format_diff
 

@@ -83,7 +83,7 @@ def run_example(
 def _diff_example(documents: list[Document], omitted: Any, options: ScanOptions) -> list[Finding]:
     """The findings of ``netpolscan diff`` from ``documents`` without the ``omitted`` ones to all of them."""
     from netpolscan.analysis.diff import diff_rows
-    from netpolscan.analysis.diff_findings import diff_findings
+    from netpolscan.builtin.diff_findings import diff_findings
     from netpolscan.engine import select_rules
     from netpolscan.model.inventory import Inventory
     from netpolscan.scan import available_rules

@@ -89,6 +89,6 @@ def expectation_matches_nothing(ctx: ScanContext) -> Iterator[Violation]:
 
 @check("NPS790")
 def connection_newly_allowed(ctx: ScanContext) -> Iterator[Violation]:
-    """Reported by ``netpolscan diff`` only (see ``netpolscan.analysis.diff_findings``): a scan sees one
+    """Reported by ``netpolscan diff`` only (see ``netpolscan.builtin.diff_findings``): a scan sees one
     input, so it has no BASE to compare with and yields nothing."""
     return iter(())
