@@ -175,10 +175,10 @@ def scan(
     chart_roots: tuple[str, ...],
 ) -> int:
     """Scan manifests (files, directories, or - for stdin), a kustomization or a Helm chart."""
-    from netpolscan.baseline import read_baseline, write_baseline
     from netpolscan.config import load_config
     from netpolscan.scan import RenderOptions, ScanOptions
     from netpolscan.scan import scan as run_scan
+    from netpolscan.suppression import read_baseline, write_baseline
 
     if not paths and not kustomize_dir and not helm_chart:
         raise NetpolscanError(

@@ -36,20 +36,45 @@ class Segment:
         return address.version == 4 and self.first <= int(address) <= self.last
 
 
-class AddressSpace:
-    """The IPv4 space split at the boundaries of some ipBlocks."""
+@dataclass(frozen=True, order=True)
+class NamedEndpoint(Segment):
+    """An external endpoint known by name, not address: ``fqdn:api.github.com``, ``entity:kube-apiserver``.
 
-    def __init__(self, blocks: Iterable[IPBlock]):
+    It rides in the address space after the IPv4 segments (``first``/``last`` are negative and unique,
+    so it never contains an address); whole-family CIDRs (0.0.0.0/0, ::/0) cover it.
+    """
+
+    name: str = ""
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    def contains(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return False
+
+
+class AddressSpace:
+    """The IPv4 space split at the boundaries of some ipBlocks, then the named external endpoints."""
+
+    def __init__(self, blocks: Iterable[IPBlock], names: Iterable[str] = ()):
         points = {0, SPACE_END}
         for block in blocks:
             for first, end in block_ranges(block):
                 points.add(first)
                 points.add(end)
         self._starts = sorted(points)
-        self.segments: tuple[Segment, ...] = tuple(
-            Segment(lo, hi - 1) for lo, hi in zip(self._starts, self._starts[1:], strict=False)
-        )
+        ip_segments = [Segment(lo, hi - 1) for lo, hi in zip(self._starts, self._starts[1:], strict=False)]
+        self.ip_count = len(ip_segments)
+        named = [NamedEndpoint(-2 - i, -2 - i, name) for i, name in enumerate(sorted(set(names)))]
+        self.segments: tuple[Segment, ...] = (*ip_segments, *named)
+        self.named_index = {endpoint.name: self.ip_count + i for i, endpoint in enumerate(named)}
+        self.ip_bits = (1 << self.ip_count) - 1
         self.all_bits = (1 << len(self.segments)) - 1
+        self.named_bits = self.all_bits ^ self.ip_bits
         self._cache: dict[IPBlock, int] = {}
 
     def _range_bits(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> int:
@@ -66,8 +91,14 @@ class AddressSpace:
             cached = self._range_bits(block.cidr)
             for hole in block.excepts:
                 cached &= ~self._range_bits(hole)
+            if block.cidr.prefixlen == 0:  # a whole family holds every named endpoint's addresses
+                cached |= self.named_bits
             self._cache[block] = cached
         return cached
+
+    def name_bits(self, name: str) -> int:
+        index = self.named_index.get(name)
+        return 0 if index is None else 1 << index
 
     def index_of(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> int | None:
         """The segment holding ``address`` (None for IPv6)."""

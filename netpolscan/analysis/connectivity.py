@@ -27,9 +27,11 @@ from dataclasses import dataclass
 
 from netpolscan.analysis.addresses import AddressSpace, Segment, iter_bits
 from netpolscan.analysis.ports import ALL_PORTS, NO_PORTS, PortSet
+from netpolscan.analysis.tiers import Decision, TieredEngine
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import ContainerPort, IPBlock, NetworkPolicy, Peer, PolicyRule, Workload
 from netpolscan.model.selectors import LabelSelector
+from netpolscan.model.tiers import ALLOW, Named, Network, walk_expression
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Endpoint = Workload | IPAddress
@@ -71,6 +73,7 @@ class Verdict:
     policies: tuple[NetworkPolicy, ...]
     allowing: tuple[tuple[Grant, PortSet], ...]
     ports: PortSet
+    decisions: tuple[Decision, ...] = ()  # tiered: what decided which ports, in the order of the walk
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class Connection:
 class PodClass:
     """Workloads that no policy can tell apart: same namespace, labels, container ports and pod IPs."""
 
-    __slots__ = ("index", "namespace", "labels", "ports", "addresses", "members")
+    __slots__ = ("index", "namespace", "labels", "ports", "addresses", "members", "host_network")
 
     def __init__(self, index: int, workload: Workload):
         self.index = index
@@ -93,6 +96,7 @@ class PodClass:
         self.labels = workload.labels
         self.ports: tuple[ContainerPort, ...] = workload.ports
         self.addresses = tuple(_parse_ips(workload.pod_ips))
+        self.host_network = workload.host_network
         self.members: list[Workload] = []
 
 
@@ -141,6 +145,7 @@ class Connectivity:
                 tuple(sorted(workload.labels.items())),
                 workload.ports,
                 workload.pod_ips,
+                workload.host_network,
             )
             cls = keys.get(key)
             if cls is None:
@@ -156,8 +161,8 @@ class Connectivity:
         self._peer_cache: dict[tuple[str, LabelSelector | None, LabelSelector | None], int] = {}
         self._block_cache: dict[tuple[IPBlock, int], tuple[int, int]] = {}
         self._addressed = [cls for cls in self.classes if cls.addresses]
-        self.ingress_space = AddressSpace(self._blocks("ingress"))
-        self.egress_space = AddressSpace(self._blocks("egress"))
+        self.ingress_space = AddressSpace(self._blocks("ingress"), self._names("ingress"))
+        self.egress_space = AddressSpace(self._blocks("egress"), self._names("egress"))
         self.grants: dict[str, list[Grant]] = {d: [] for d in DIRECTIONS}
         self._grants_of: dict[str, list[list[Grant]]] = {d: [[] for _ in self.classes] for d in DIRECTIONS}
         self._isolated: dict[str, int] = dict.fromkeys(DIRECTIONS, 0)
@@ -165,6 +170,11 @@ class Connectivity:
             d: [[] for _ in self.classes] for d in DIRECTIONS
         }
         self._build_grants()
+        self.tiered: TieredEngine | None = None
+        self._tiered_bits: dict[str, int] = dict.fromkeys(DIRECTIONS, 0)
+        if inventory.tier_policies:
+            self.tiered = TieredEngine(self, inventory.tier_policies)
+            self._tiered_bits = dict(self.tiered.selected)
         self._ports_cache: dict[tuple[int, tuple[ContainerPort, ...] | None], PortSet] = {}
         self._pair_cache: dict[tuple[int, int], PortSet] = {}
         self._pairs: dict[tuple[int, int], PortSet] | None = None
@@ -182,6 +192,33 @@ class Connectivity:
                 for peer in rule.peers:
                     if peer.ip_block is not None:
                         yield peer.ip_block
+        for tier_policy in self.inventory.tier_policies:
+            for tier_rule in tier_policy.rules(direction):
+                for expr in walk_expression(tier_rule.peers):
+                    if isinstance(expr, Network):
+                        yield expr.block
+
+    def _names(self, direction: str) -> Iterator[str]:
+        for tier_policy in self.inventory.tier_policies:
+            for tier_rule in tier_policy.rules(direction):
+                for expr in walk_expression(tier_rule.peers):
+                    if isinstance(expr, Named):
+                        yield expr.name
+
+    def classes_in(self, namespace: str) -> list[PodClass]:
+        return self._ns_classes.get(namespace, [])
+
+    def np_isolated(self, direction: str) -> int:
+        """Classes that a NetworkPolicy v1 isolates for ``direction`` (bitset)."""
+        return self._isolated[direction]
+
+    def block_classes(self, block: IPBlock) -> int:
+        """Classes with a known address inside ``block``."""
+        pods = 0
+        for cls in self._addressed:
+            if any(block.contains(address) for address in cls.addresses):
+                pods |= 1 << cls.index
+        return pods
 
     def _select(self, namespace: str, selector: LabelSelector) -> int:
         key = (namespace, selector)
@@ -200,11 +237,7 @@ class Connectivity:
             key = (block, id(space))
             found = self._block_cache.get(key)
             if found is None:
-                pods = 0
-                for cls in self._addressed:
-                    if any(block.contains(address) for address in cls.addresses):
-                        pods |= 1 << cls.index
-                found = self._block_cache[key] = (pods, space.bits(block))
+                found = self._block_cache[key] = (self.block_classes(block), space.bits(block))
             return found
         namespace = policy.namespace if peer.namespace_selector is None else ""
         peer_key = (namespace, peer.namespace_selector, peer.pod_selector)
@@ -260,6 +293,11 @@ class Connectivity:
 
     def _direction_ports(self, direction: str, owner: int, peer: int) -> PortSet:
         """Ports allowed in ``direction`` for class ``owner`` (the selected side) towards class ``peer``."""
+        if self._tiered_bits[direction] >> owner & 1:
+            for bits, ports in self._peer_parts(direction, owner):
+                if bits >> peer & 1:
+                    return ports
+            return NO_PORTS
         if not self._isolated[direction] >> owner & 1:
             return ALL_PORTS
         destination = self.classes[owner if direction == "ingress" else peer]
@@ -366,6 +404,8 @@ class Connectivity:
         return found
 
     def _compute_peer_parts(self, direction: str, owner: int) -> list[tuple[int, PortSet]]:
+        if self.tiered is not None and self._tiered_bits[direction] >> owner & 1:
+            return self.tiered.parts(direction, owner, external=False)
         if not self._isolated[direction] >> owner & 1:
             return [(self.all_classes, ALL_PORTS)]
         grants = self._grants_of[direction][owner]
@@ -407,12 +447,13 @@ class Connectivity:
         for peers, selected in reach_by_peers.items():
             for index in iter_bits(peers):
                 reach[index] |= selected
-        open_egress = self.all_classes & ~self._isolated["egress"]
+        tiered_egress = self._tiered_bits["egress"]
+        open_egress = self.all_classes & ~self._isolated["egress"] & ~tiered_egress
         egress_memo = self._owner_parts["egress"]
         peer_parts = self._peer_parts
         meet = self._meet
         for dst in range(len(self.classes)):
-            candidates = open_egress | reach[dst]
+            candidates = open_egress | reach[dst] | tiered_egress
             for bits, ingress in peer_parts("ingress", dst):
                 sources = bits & candidates
                 if not sources:
@@ -439,6 +480,8 @@ class Connectivity:
     def _external_parts(self, direction: str, owner: int) -> list[tuple[int, PortSet]]:
         """Partition of the external segments of ``direction`` by the ports class ``owner`` has there."""
         space = self.ingress_space if direction == "ingress" else self.egress_space
+        if self.tiered is not None and self._tiered_bits[direction] >> owner & 1:
+            return self.tiered.parts(direction, owner, external=True)
         if not self._isolated[direction] >> owner & 1:
             return [(space.all_bits, ALL_PORTS)]
         grants = [grant for grant in self._grants_of[direction][owner] if grant.external]
@@ -489,6 +532,8 @@ class Connectivity:
             return Verdict(direction, False, (), (), ALL_PORTS)
         owner_cls = self.class_of(owner)
         policies = tuple(self._policies_of[direction][owner_cls.index])
+        if self.tiered is not None and self._tiered_bits[direction] >> owner_cls.index & 1:
+            return self._tiered_verdict(direction, owner_cls.index, peer, policies)
         if not policies:
             return Verdict(direction, False, (), (), ALL_PORTS)
         destination = self.class_of(dst) if isinstance(dst, Workload) else None
@@ -506,6 +551,44 @@ class Connectivity:
                 allowing.append((grant, ports))
                 total = total | ports
         return Verdict(direction, True, policies, tuple(allowing), total)
+
+    def _tiered_verdict(
+        self, direction: str, owner: int, peer: Endpoint, policies: tuple[NetworkPolicy, ...]
+    ) -> Verdict:
+        assert self.tiered is not None
+        if isinstance(peer, Workload):
+            decisions = self.tiered.decisions(direction, owner, self.class_of(peer).index, None)
+        else:
+            space = self.ingress_space if direction == "ingress" else self.egress_space
+            decisions = self.tiered.decisions(direction, owner, None, space.index_of(peer))
+        grant_of = {id(grant.rule): grant for grant in self.grants[direction]}
+        allowing: list[tuple[Grant, PortSet]] = []
+        total = NO_PORTS
+        for decision in decisions:
+            if decision.action != ALLOW:
+                continue
+            total = total | decision.ports
+            step = decision.step
+            grant = grant_of.get(id(step.rule)) if step is not None else None
+            if grant is not None:
+                allowing.append((grant, decision.ports))
+        isolated = any(d.step is not None or d.tier is not None for d in decisions)
+        return Verdict(direction, isolated, policies, tuple(allowing), total, tuple(decisions))
+
+    def decided_by_tiers(self, workload: Workload, direction: str) -> bool:
+        """Whether a policy of a kind beyond NetworkPolicy v1 takes part in ``direction`` for ``workload``."""
+        return bool(self._tiered_bits[direction] >> self.class_of(workload).index & 1)
+
+    def effectively_isolated(self, workload: Workload, direction: str) -> bool:
+        """Whether the effective verdict of ``direction`` (every tier) does not allow everything: some
+        peer or port is denied to the workload."""
+        index = self.class_of(workload).index
+        if not self._tiered_bits[direction] >> index & 1:
+            return bool(self._isolated[direction] >> index & 1)
+        space = self.ingress_space if direction == "ingress" else self.egress_space
+        return self._peer_parts(direction, index) != [(self.all_classes, ALL_PORTS)] or self._external_parts(
+            direction, index
+        ) != [(space.all_bits, ALL_PORTS)]
 
     def allowed(self, src: Endpoint, dst: Endpoint) -> PortSet:
         """Ports on which ``src`` may open connections to ``dst`` (a workload or an IP address each)."""

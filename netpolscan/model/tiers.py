@@ -22,7 +22,7 @@ the engine evaluates as bitsets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -265,3 +265,13 @@ class PolicyKind(Protocol):
 
 
 RegisterKind = Callable[[PolicyKind], None]
+
+
+def walk_expression(expr: PeerExpr) -> Iterator[PeerExpr]:
+    """``expr`` and every expression inside it."""
+    yield expr
+    if isinstance(expr, AnyOf | AllOf):
+        for item in expr.items:
+            yield from walk_expression(item)
+    elif isinstance(expr, Not):
+        yield from walk_expression(expr.item)
