@@ -376,15 +376,63 @@ def console_main() -> None:
     "stating today's connectivity, for scan --expectations).",
 )
 @click.option("-o", "--output", type=str, default=None, help="Write the list to FILE instead of stdout.")
-@click.option("--focus-workload", default=None, help="Only connections of this workload (NAME or NS/NAME).")
+@click.option(
+    "--focus-workload",
+    default=None,
+    help="Only connections of these workloads (comma-separated, each NAME or NS/NAME).",
+)
+@click.option(
+    "--focus-workload-peer",
+    default=None,
+    help="With --focus-workload: only its connections with these peers (comma-separated NAME or NS/NAME).",
+)
+@click.option(
+    "--focus-direction",
+    type=click.Choice(["ingress", "egress"], case_sensitive=False),
+    default=None,
+    help="With --focus-workload: only connections into (ingress) or out of (egress) the focus workloads.",
+)
+@click.option(
+    "--focus-conn",
+    default=None,
+    metavar="PROTOCOL-PORT",
+    help="Only connections allowing this one, e.g. tcp-8080.",
+)
+@click.option(
+    "--exposure",
+    is_flag=True,
+    help="Add the potential connections to pods and namespaces the input lacks (netpol-analyzer's exposure).",
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Explain every pair of peers: the policies and rules allowing or denying each direction.",
+)
+@click.option(
+    "--explain-only",
+    type=click.Choice(["allow", "deny"]),
+    default=None,
+    help="With --explain: only the allowed, or only the denied, connections.",
+)
 @click.option(
     "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."
 )
 def connectivity_command(
-    paths: tuple[str, ...], fmt: str, output: str | None, focus_workload: str | None, namespace: str
+    paths: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    focus_workload: str | None,
+    focus_workload_peer: str | None,
+    focus_direction: str | None,
+    focus_conn: str | None,
+    exposure: bool,
+    explain: bool,
+    explain_only: str | None,
+    namespace: str,
 ) -> int:
     """List the allowed connections between workloads and external addresses."""
     from netpolscan.analysis.connlist import connection_rows
+    from netpolscan.analysis.focus import focused, parse_focus, workload_nodes
     from netpolscan.analysis.inputs import load_inventory
     from netpolscan.report.connectivity import iter_connlist
 
@@ -394,8 +442,21 @@ def connectivity_command(
         inventory = load_inventory(paths, namespace)
         _write(output, bootstrap_text(inventory, focus_workload, " ".join(paths)))
         return 0
-    rows = connection_rows(load_inventory(paths, namespace), focus_workload)
-    chunks = iter_connlist(rows, fmt)  # written a few thousand rows at a time: the text is never whole
+    focus = parse_focus(focus_workload, focus_workload_peer, focus_direction, focus_conn)
+    if explain_only and not explain:
+        raise NetpolscanError("--explain-only applies only with --explain")
+    inventory = load_inventory(paths, namespace)
+    if explain:
+        raise NetpolscanError("connectivity --explain is not implemented yet")
+    rows = focused(connection_rows(inventory), focus)
+    if exposure or focus.conn is not None:
+        from netpolscan.analysis.exposure import exposure as exposure_of
+        from netpolscan.report.exposure import format_connlist_view
+
+        found = exposure_of(inventory, rows, focus) if exposure else None
+        _write(output, format_connlist_view(rows, fmt, found, focus, workload_nodes(inventory, focus)))
+        return 0
+    chunks = iter_connlist(rows, fmt, workload_nodes(inventory, focus) if fmt == "dot" else ())
     if output is None or output == "-":
         for chunk in chunks:
             click.echo(chunk, nl=False)

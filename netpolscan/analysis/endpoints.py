@@ -2,7 +2,7 @@
 
 A pod is named after its controlling owner (``ownerReferences``), so the pods of one ReplicaSet or
 DaemonSet are one endpoint, as netpol-analyzer reports them. An owner reference without a kind keeps the
-pod's own kind.
+pod's own kind; a Pod owned by a Node (static pod) is named after itself.
 """
 
 from __future__ import annotations
@@ -25,9 +25,12 @@ def _raw_owner(workload: Workload) -> tuple[str, str] | None:
 
 
 def owner_of(workload: Workload) -> tuple[str, str]:
-    """(kind, name) of the top owner known from the input (the workload itself when it has none)."""
+    """(kind, name) of the top owner known from the input (the workload itself when it has none).
+
+    A Pod owned by a Node (a static pod's mirror) is its own workload: the node runs no pod template.
+    """
     owner = workload.owner or _raw_owner(workload)
-    return owner if owner is not None else (workload.kind, workload.name)
+    return owner if owner is not None and owner[0] != "Node" else (workload.kind, workload.name)
 
 
 def workload_label(workload: Workload) -> str:

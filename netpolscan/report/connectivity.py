@@ -108,10 +108,11 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def dot_nodes(nodes: dict[str, tuple[str | None, str]]) -> list[str]:
+def dot_nodes(nodes: dict[str, tuple[str | None, str]], between: Sequence[str] = ()) -> list[str]:
     """Node lines: workloads in one ``cluster_<ns>`` subgraph per namespace, then the other endpoints.
 
-    ``nodes`` maps an endpoint name to (namespace or None, colour).
+    ``nodes`` maps an endpoint name to (namespace or None, colour); ``between`` lines go after the
+    namespaces, before the other endpoints.
     """
     lines: list[str] = []
     by_namespace: dict[str, list[str]] = {}
@@ -123,7 +124,7 @@ def dot_nodes(nodes: dict[str, tuple[str | None, str]]) -> list[str]:
         else:
             by_namespace.setdefault(namespace, []).append(name)
     for namespace in sorted(by_namespace):
-        lines.append(f"\tsubgraph {_quote(f'cluster_{namespace}[namespace]')} {{")
+        lines.append(f"\tsubgraph {_quote(dot_cluster(namespace))} {{")
         lines.append('\t\tcolor="black"')
         lines.append('\t\tfontcolor="black"')
         for name in by_namespace[namespace]:
@@ -132,10 +133,16 @@ def dot_nodes(nodes: dict[str, tuple[str | None, str]]) -> list[str]:
             lines.append(f'\t\t{_quote(name)} [label={_quote(short)} color="{colour}" fontcolor="{colour}"]')
         lines.append(f"\t\tlabel={_quote(f'{namespace}[namespace]')}")
         lines.append("\t}")
+    lines.extend(between)
     for name in others:
         colour = nodes[name][1]
         lines.append(f'\t{_quote(name)} [label={_quote(name)} color="{colour}" fontcolor="{colour}"]')
     return lines
+
+
+def dot_cluster(namespace: str) -> str:
+    """The subgraph id of a namespace, as netpol-analyzer writes it (``-`` becomes ``_``)."""
+    return f"cluster_{namespace.replace('-', '_')}[namespace]"
 
 
 def dot_edge(src: str, dst: str, label: str, colour: str, font_colour: str) -> str:
@@ -146,8 +153,9 @@ def dot_edge(src: str, dst: str, label: str, colour: str, font_colour: str) -> s
     )
 
 
-def iter_dot(rows: Sequence[Row]) -> Iterator[str]:
-    nodes: dict[str, tuple[str | None, str]] = {}
+def iter_dot(rows: Sequence[Row], workloads: Sequence[tuple[str, str]] = ()) -> Iterator[str]:
+    """The list as a graph; ``workloads`` (label, namespace) are nodes even without a connection."""
+    nodes: dict[str, tuple[str | None, str]] = {name: (namespace, "blue") for name, namespace in workloads}
     for row in rows:
         for name, namespace in ((row.src, row.src_namespace), (row.dst, row.dst_namespace)):
             nodes[name] = (namespace, "red2" if name.endswith("[External]") else "blue")
@@ -157,8 +165,8 @@ def iter_dot(rows: Sequence[Row]) -> Iterator[str]:
     yield "}\n"
 
 
-def format_dot(rows: Sequence[Row]) -> str:
-    return "".join(iter_dot(rows))
+def format_dot(rows: Sequence[Row], workloads: Sequence[tuple[str, str]] = ()) -> str:
+    return "".join(iter_dot(rows, workloads))
 
 
 def iter_mermaid(rows: Sequence[Row]) -> Iterator[str]:
@@ -212,16 +220,21 @@ CONNLIST_STREAMS: dict[str, Callable[[Sequence[Row]], Iterator[str]]] = {
 }
 
 
-def format_connlist(rows: Sequence[Row], fmt: str = "txt") -> str:
+def format_connlist(rows: Sequence[Row], fmt: str = "txt", workloads: Sequence[tuple[str, str]] = ()) -> str:
     """The connectivity list in ``fmt`` (one of CONNLIST_FORMATS)."""
-    return "".join(iter_connlist(rows, fmt))
+    return "".join(iter_connlist(rows, fmt, workloads))
 
 
-def iter_connlist(rows: Sequence[Row], fmt: str = "txt") -> Iterator[str]:
+def iter_connlist(
+    rows: Sequence[Row], fmt: str = "txt", workloads: Sequence[tuple[str, str]] = ()
+) -> Iterator[str]:
     """The connectivity list in ``fmt`` as consecutive chunks of text (what ``format_connlist`` joins).
 
     The chunks hold a few thousand rows each, so writing them out one by one keeps memory to the rows.
+    ``workloads`` (label, namespace) are dot nodes even without a connection.
     """
+    if fmt == "dot":
+        return iter_dot(rows, workloads)
     try:
         stream = CONNLIST_STREAMS[fmt]
     except KeyError:
