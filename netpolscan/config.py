@@ -6,7 +6,6 @@ Found upward from the working directory (or given with ``--config``); validated 
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 import json
 from dataclasses import dataclass, field, replace
@@ -15,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from netpolscan.errors import NetpolscanError
-from netpolscan.findings import Finding, Rule, Severity, Suppression
+from netpolscan.findings import Finding, Rule, Severity
 from netpolscan.sources.files import decode
 from netpolscan.sources.yamlparse import parse_text
+from netpolscan.suppression import IgnoreEntry, apply_ignores
 
 CONFIG_NAMES = (".netpolscan.yaml", ".netpolscan.yml")
 
@@ -31,45 +31,6 @@ def schemas_dir() -> Path:
 def load_schema(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((schemas_dir() / name).read_text(encoding="utf-8"))
     return data
-
-
-@dataclass(frozen=True)
-class IgnoreEntry:
-    rules: tuple[str, ...]
-    kind: str | None = None
-    namespace: str | None = None
-    name: str | None = None
-    path: str | None = None
-    reason: str = ""
-
-    def matches(self, finding: Finding) -> bool:
-        if not any(
-            t.lower() == "all" or t == finding.rule_name or finding.rule_id.startswith(t.upper())
-            for t in self.rules
-        ):
-            return False
-        if self.path is not None and not _glob(finding.location.path, self.path):
-            rendered = finding.location.rendered
-            if rendered is None or not _glob(rendered.path, self.path):
-                return False
-        if self.kind or self.namespace or self.name:
-            obj = finding.obj
-            if obj is None:
-                return False
-            for pattern, value in (
-                (self.kind, obj.kind),
-                (self.namespace, obj.namespace),
-                (self.name, obj.name),
-            ):
-                if pattern is not None and not fnmatch.fnmatchcase(value, pattern):
-                    return False
-        return True
-
-
-def _glob(path: str, pattern: str) -> bool:
-    if pattern.endswith("/**"):
-        return path == pattern[:-3] or path.startswith(pattern[:-2])
-    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
 
 
 @dataclass
@@ -104,19 +65,7 @@ class Config:
 
     def suppress(self, findings: list[Finding]) -> list[Finding]:
         """Mark findings matched by an ``ignores`` entry as suppressed (kind external)."""
-        if not self.ignores:
-            return findings
-        out = []
-        for finding in findings:
-            if finding.suppression is None:
-                entry = next((e for e in self.ignores if e.matches(finding)), None)
-                if entry is not None:
-                    where = self.path.name if self.path else "configuration"
-                    finding = replace(
-                        finding, suppression=Suppression("external", entry.reason or f"ignored by {where}")
-                    )
-            out.append(finding)
-        return out
+        return apply_ignores(findings, self.ignores, self.path.name if self.path else "configuration")
 
 
 def find_config(start: Path | None = None) -> Path | None:

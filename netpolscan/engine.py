@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from netpolscan.context import ScanContext
 from netpolscan.errors import NetpolscanError
-from netpolscan.findings import Finding, Location, Notification, Rule, Severity, Suppression, Violation
+from netpolscan.findings import Finding, Location, Notification, Rule, Severity, Violation
 from netpolscan.sources.mapping import SourceMapper
-
-IGNORE_ANNOTATION = "netpolscan.io/ignore"
-REASON_ANNOTATION = "netpolscan.io/ignore-reason"
-UNTIL_ANNOTATION = "netpolscan.io/ignore-until"
+from netpolscan.suppression import annotation_suppression, names_rule
 
 
 @dataclass
@@ -28,15 +24,10 @@ def select_rules(rules: Sequence[Rule], select: Iterable[str] = (), ignore: Iter
     """Rules chosen by ``--select`` / ``--ignore`` (ids, id prefixes like ``NPS3``, or names)."""
     select, ignore = list(select), list(ignore)
     for token in [*select, *ignore]:
-        if not any(_matches(rule, token) for rule in rules):
+        if not any(names_rule(token, rule.id, rule.name) for rule in rules):
             raise NetpolscanError(f"unknown rule {token!r} (see `netpolscan rules`)")
-    chosen = [r for r in rules if not select or any(_matches(r, t) for t in select)]
-    return [r for r in chosen if not any(_matches(r, t) for t in ignore)]
-
-
-def _matches(rule: Rule, token: str) -> bool:
-    token = token.strip()
-    return token.upper() == "ALL" or rule.name == token or rule.id.startswith(token.upper()) and bool(token)
+    chosen = [r for r in rules if not select or any(names_rule(t, r.id, r.name) for t in select)]
+    return [r for r in chosen if not any(names_rule(t, r.id, r.name) for t in ignore)]
 
 
 def run_rules(
@@ -105,49 +96,8 @@ def make_finding(
         extra={"valuesFile": variant} if variant else {},
         obj=violation.obj,
         fingerprint=fingerprint(rule, violation),
-        suppression=_suppression(rule, violation, today),
+        suppression=annotation_suppression(rule, violation, today),
     )
-
-
-def ignore_annotations(data: object) -> dict[str, str]:
-    metadata = data.get("metadata") if isinstance(data, dict) else None
-    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-    if not isinstance(annotations, dict):
-        return {}
-    return {
-        k: str(v) for k, v in annotations.items() if isinstance(k, str) and k.startswith("netpolscan.io/")
-    }
-
-
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-
-
-def parse_until(value: str) -> dt.date | None:
-    """A ``YYYY-MM-DD`` date (nothing else, whatever Python's own ISO parser would accept)."""
-    match = _ISO_DATE.match(value.strip())
-    if not match:
-        return None
-    try:
-        return dt.date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None
-
-
-def _suppression(rule: Rule, violation: Violation, today: dt.date) -> Suppression | None:
-    annotations = ignore_annotations(violation.document.data)
-    raw = annotations.get(IGNORE_ANNOTATION)
-    if not raw:
-        return None
-    tokens = {t.strip() for t in raw.split(",") if t.strip()}
-    if not ({"all", rule.id, rule.name} & tokens):
-        return None
-    until = annotations.get(UNTIL_ANNOTATION)
-    if until is not None:
-        date = parse_until(until)
-        if date is None or date < today:
-            return None  # expired (or unreadable) suppressions stop working; NPS901 reports them
-    reason = annotations.get(REASON_ANNOTATION, "").strip()
-    return Suppression("inSource", reason or f"suppressed by the {IGNORE_ANNOTATION} annotation")
 
 
 def dedupe_and_sort(findings: Iterable[Finding]) -> list[Finding]:

@@ -10,7 +10,6 @@ from typing import Any
 
 from netpolscan import __version__
 from netpolscan.analysis.inputs import paused_gc
-from netpolscan.baseline import apply_baseline
 from netpolscan.config import Config
 from netpolscan.context import ScanContext
 from netpolscan.engine import run_rules, select_rules
@@ -21,6 +20,7 @@ from netpolscan.sources import load_documents
 from netpolscan.sources.document import Document
 from netpolscan.sources.mapping import SourceMapper
 from netpolscan.sources.yamlparse import parse_text
+from netpolscan.suppression import apply_baseline
 
 
 @dataclass

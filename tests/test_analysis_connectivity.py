@@ -11,9 +11,9 @@ from netpolscan.analysis.addresses import AddressSpace, iter_bits
 from netpolscan.analysis.connectivity import connectivity
 from netpolscan.analysis.connlist import connection_rows
 from netpolscan.analysis.diff import diff_rows
-from netpolscan.builtin.diff_findings import diff_findings
 from netpolscan.analysis.explain import explain, find_endpoint, parse_port
 from netpolscan.analysis.ports import PortSet
+from netpolscan.builtin.diff_findings import diff_findings
 from netpolscan.errors import NetpolscanError
 from netpolscan.model import Inventory, IPBlock, Workload
 from netpolscan.report.connectivity import format_connlist, format_diff, format_explanation

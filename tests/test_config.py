@@ -156,7 +156,31 @@ def test_sarif_carries_baseline_state(run_cli: Run, tmp_path: Path) -> None:
 
 
 def test_ignore_until_accepts_only_yyyy_mm_dd() -> None:
-    from netpolscan.engine import parse_until
+    from netpolscan.suppression import parse_until
 
     assert str(parse_until(" 2099-06-01 ")) == "2099-06-01"
     assert [parse_until(v) for v in ("20990601", "2099-W22-1", "2099-02-30", "June 1")] == [None] * 4
+
+
+@pytest.mark.parametrize(
+    ("token", "prefixes", "expected"),
+    [
+        ("NPS302", False, True),
+        ("egress-to-internet-cidr", False, True),
+        ("all", False, True),
+        ("ALL", True, True),
+        (" NPS302 ", False, True),
+        ("NPS3", False, False),  # annotations name rules whole
+        ("NPS3", True, True),  # --select, --ignore and the configuration also take id prefixes
+        ("nps30", True, True),
+        ("NPS4", True, False),
+        ("", True, False),
+        ("Egress-To-Internet-Cidr", True, False),
+    ],
+)
+def test_one_matcher_names_rules_for_select_ignores_and_annotations(
+    token: str, prefixes: bool, expected: bool
+) -> None:
+    from netpolscan.suppression import names_rule
+
+    assert names_rule(token, "NPS302", "egress-to-internet-cidr", prefixes=prefixes) is expected

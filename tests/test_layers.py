@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("analysis",),  # semantics: selection, connectivity, explain, diff
     ("findings", "context", "ruledoc", "hookspecs"),  # what a rule, a formatter and a hook speak
     ("__init__",),  # the public API: netpolscan.__all__
-    ("suppression", "baseline", "config", "engine", "plugins"),  # running rules, config, plugins
+    ("suppression", "config", "engine", "plugins"),  # running rules, config, plugins
     ("report", "expectations"),  # formatters; connectivity expectations
     ("builtin", "policykinds"),  # the built-in plugin: rules, formats, policy kinds
     ("scan", "testing"),  # a whole scan; helpers for rule authors
