@@ -70,7 +70,7 @@ class Inventory:
         return cls(docs, parsed, default_namespace, kinds)
 
     def _build_tier_policies(self) -> list[TierPolicy]:
-        view = ClusterView(self.namespaces, self.nodes)
+        view = ClusterView(self.namespaces, self.nodes, self.services)
         policies: list[TierPolicy] = []
         for kind in self.kinds:
             objects = self.parsed.kind_objects.get(kind.name, [])

@@ -146,6 +146,7 @@ class Workload:
     pod_ips: tuple[str, ...] = ()
     owner: tuple[str, str] | None = None  # (kind, name) of the controlling owner, from ownerReferences
     template_pointer: Pointer = ()
+    node_name: str = ""  # spec.nodeName ("" when the input does not say where the pod runs)
 
     @property
     def ref(self) -> ObjectRef:

@@ -246,7 +246,17 @@ def parse_workload(kind: str, data: dict[str, Any], doc: Document, namespace: st
                 owner = (ref["kind"], ref["name"])
                 break
     return Workload(
-        kind, namespace, name, labels, tuple(ports), doc, host_network, tuple(pod_ips), owner, template_path
+        kind,
+        namespace,
+        name,
+        labels,
+        tuple(ports),
+        doc,
+        host_network,
+        tuple(pod_ips),
+        owner,
+        template_path,
+        node_name if isinstance(node_name := _get(spec, "nodeName"), str) else "",
     )
 
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from netpolscan.model.objects import IPBlock, Namespace, ObjectRef, PortSpec, Workload
+from netpolscan.model.objects import IPBlock, Namespace, ObjectRef, PortSpec, Service, Workload
 from netpolscan.sources.document import Document, Pointer
 
 ALLOW = "allow"
@@ -50,12 +50,15 @@ class Pods:
 
     Every constraint given must hold (AND); None means "any". ``host_network``: whether pods with
     ``hostNetwork: true`` can match (cluster policies never select them; their traffic is the node's).
+    ``node_names``: the nodes the pods run on (``Workload.node_name``; "" stands for pods whose node
+    the input does not say), for rules relative to a pod's own node (Cilium's ``host`` entity).
     """
 
     namespace_names: frozenset[str] | None = None
     namespace_selector: Matcher | None = None
     pod_selector: Matcher | None = None
     host_network: bool = False
+    node_names: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -239,10 +242,11 @@ class KindSink:
 
 @dataclass(frozen=True)
 class ClusterView:
-    """What a kind may read when it builds its policies: every namespace and node of the input."""
+    """What a kind may read when it builds its policies: every namespace, node and Service of the input."""
 
     namespaces: Mapping[str, Namespace]
     nodes: Sequence[Node]
+    services: Sequence[Service] = ()
 
 
 class PolicyKind(Protocol):
