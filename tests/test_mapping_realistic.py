@@ -44,12 +44,12 @@ def line_of(path: Path, needle: str, occurrence: int = 1) -> int:
     raise AssertionError(f"{needle!r} not in {path}")
 
 
-def rendered(values: str | None) -> dict[str, Document]:
+def rendered(values: str | None, chart: Path = WEBAPP) -> dict[str, Document]:
     require_helm_sdk()
     with pytest.MonkeyPatch.context() as patch:
         real = render._which
         patch.setattr(render, "_which", lambda name: None if name == "helm" else real(name))
-        text = render.render_helm(WEBAPP, [WEBAPP / values] if values else [], release="demo")
+        text = render.render_helm(chart, [chart / values] if values else [], release="demo")
     return {
         d.data["metadata"]["name"]: d
         for d in parse_text(text, "rendered.yaml")
@@ -241,6 +241,121 @@ def test_policy_types_in_egress_only_rendering(extras: dict[str, Document], mapp
     doc = extras["demo-webapp-metrics"]
     expect(mapper, doc, ("spec", "policyTypes", 0), METRICS, "{{- toYaml .Values.metrics.policyTypes")
     expect(mapper, doc, ("spec", "ingress"), METRICS, "ingress:")
+
+
+# ---------------------------------------------------------------------------------------------- case 5
+
+DATASTORE = FIXTURES / "charts" / "realistic" / "datastore"
+PRIMARY = DATASTORE / "templates" / "primary-networkpolicy.yaml"
+CACHE = DATASTORE / "templates" / "cache-networkpolicy.yaml"
+
+
+def test_key_in_both_branches_maps_to_the_branch_that_rendered(mapper: SourceMapper) -> None:
+    """`egress:` in both arms of `{{ if allowExternalEgress }}`: the `else` arm rendered (issue 14 item 4)."""
+    doc = rendered("values-locked.yaml", DATASTORE)["demo-datastore-primary"]
+    expect(mapper, doc, ("spec", "egress"), PRIMARY, "egress:", 2)
+    expect(mapper, doc, ("spec", "egress", 0), PRIMARY, "- ports:", 1)
+    expect(mapper, doc, ("spec", "egress", 0, "ports", 1, "protocol"), PRIMARY, "protocol: TCP")
+    expect(mapper, doc, ("spec", "egress", 1, "to", 0), PRIMARY, "- podSelector:", 1)
+    include = (
+        '{{- include "datastore.tplvalues.render" ( dict "value" .Values.primary.networkPolicy.extraEgress'
+    )
+    expect(mapper, doc, ("spec", "egress", 2), PRIMARY, include)  # from values, not the `if` arm's `- {}`
+    expect(mapper, doc, ("spec", "egress", 2, "to", 0, "namespaceSelector"), PRIMARY, include)
+    open_doc = rendered(None, DATASTORE)["demo-datastore-primary"]  # the `if` arm rendered
+    expect(mapper, open_doc, ("spec", "egress"), PRIMARY, "egress:", 1)
+    expect(mapper, open_doc, ("spec", "egress", 0), PRIMARY, "- {}")
+
+
+def test_else_if_and_extra_rules_land_on_their_own_lines(mapper: SourceMapper) -> None:
+    """if / else if / else over list items, then an include of values: each item on the arm that made it."""
+    locked = rendered("values-locked.yaml", DATASTORE)["demo-datastore-cache"]
+    assert len(locked.data["spec"]["egress"]) == 3  # DNS, cache peers, one extra rule from values
+    expect(mapper, locked, ("spec", "egress", 0), CACHE, "- ports:", 1)
+    expect(mapper, locked, ("spec", "egress", 1), CACHE, "- to:", 2)
+    include = '{{- include "datastore.tplvalues.render" ( dict "value" .Values.cache'
+    expect(mapper, locked, ("spec", "egress", 2), CACHE, include)
+    expect(mapper, locked, ("spec", "egress", 2, "to", 0, "ipBlock", "cidr"), CACHE, include)
+    sink = rendered("values-sink.yaml", DATASTORE)["demo-datastore-cache"]
+    expect(mapper, sink, ("spec", "egress", 0), CACHE, "- to:", 1)
+    expect(mapper, sink, ("spec", "egress", 0, "to", 0, "ipBlock", "cidr"), CACHE, "cidr: {{ .Values.cache")
+    opened = rendered(None, DATASTORE)["demo-datastore-cache"]
+    expect(mapper, opened, ("spec", "egress", 0), CACHE, "- {}")
+
+
+def test_with_else_and_range_else_arms(mapper: SourceMapper) -> None:
+    locked = rendered("values-locked.yaml", DATASTORE)["demo-datastore-cache"]
+    peers = ("spec", "ingress", 0, "from")
+    expect(mapper, locked, (*peers, 0), CACHE, "- namespaceSelector:")  # `with` arm
+    expect(mapper, locked, (*peers, 1), CACHE, "- podSelector:", 4)  # `range`'s `else` arm
+    expect(
+        mapper, locked, (*peers, 1, "podSelector", "matchLabels", "demo-datastore-client"), CACHE, "-client:"
+    )
+    sink = rendered("values-sink.yaml", DATASTORE)["demo-datastore-cache"]
+    expect(mapper, sink, (*peers, 0), CACHE, "- podSelector: {}")  # `with`'s `else` arm
+    expect(mapper, sink, (*peers, 1), CACHE, "- podSelector:", 3)  # `range` arm
+    expect(mapper, sink, (*peers, 1, "podSelector", "matchLabels", "role"), CACHE, "{{ $key }}:")
+
+
+IF_ELSE_KEYS = """kind: NetworkPolicy
+metadata:
+  name: x
+spec:
+  {{- if .Values.open }}
+  ingress:
+    - {}
+  {{- else if .Values.sameNamespace }}
+  ingress:
+    - from:
+        - podSelector: {}
+  {{- else }}
+  ingress:
+    - from:
+        - ipBlock:
+            cidr: 10.0.0.0/8
+  {{- end }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("ingress", "line"),
+    [
+        ([{}], 7),
+        ([{"from": [{"podSelector": {}}]}], 10),
+        ([{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}], 14),
+    ],
+)
+def test_if_else_if_else_keys_follow_the_rendered_object(ingress: list[object], line: int) -> None:
+    data = {"kind": "NetworkPolicy", "metadata": {"name": "x"}, "spec": {"ingress": ingress}}
+    assert template_position(IF_ELSE_KEYS, ("spec", "ingress", 0), data=data) == (line, 5)
+
+
+WITH_ELSE_KEYS = """\
+kind: NetworkPolicy
+metadata:
+  name: x
+spec:
+  {{- with .Values.egressRules }}
+  egress:
+    {{- toYaml . | nindent 4 }}
+  {{- else }}
+  egress:
+    - to:
+        - namespaceSelector: {}
+      ports:
+        - port: 53
+          protocol: UDP
+  {{- end }}
+"""
+
+
+def test_with_else_keys_follow_the_rendered_object() -> None:
+    dns = {"to": [{"namespaceSelector": {}}], "ports": [{"port": 53, "protocol": "UDP"}]}
+    data = {"kind": "NetworkPolicy", "metadata": {"name": "x"}, "spec": {"egress": [dns]}}
+    assert template_position(WITH_ELSE_KEYS, ("spec", "egress"), data=data) == (9, 3)
+    assert template_position(WITH_ELSE_KEYS, ("spec", "egress", 0, "ports", 0), data=data) == (13, 9)
+    spliced = {"kind": "NetworkPolicy", "metadata": {"name": "x"}, "spec": {"egress": [{"to": []}]}}
+    assert template_position(WITH_ELSE_KEYS, ("spec", "egress", 0, "to"), data=spliced) == (7, 5)
 
 
 # ---------------------------------------------------------------------------------------------- text only

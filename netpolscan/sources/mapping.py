@@ -9,7 +9,9 @@ template, it goes on inside that ``define``. A rendered list item is matched to 
 (or ``toYaml``/``include`` splice) that made it by content, in order, so items of a false ``{{ if }}``,
 items repeated by a ``{{ range }}`` and items spliced from values do not shift the others. A field the
 template text does not hold maps to the line of the splice (``{{- toYaml .Values.x | nindent 4 }}``) that
-produced it. Of several ``---``-separated objects, the one whose kind, name pattern (``printf`` formats
+produced it. A key or list item written in several arms of one block (``if``/``else if``/``else``,
+``with``/``else``, ``range``/``else``) is taken from the arm that rendered: the one whose content fits the
+rendered object best, arms of one block never mixed. Of several ``---``-separated objects, the one whose kind, name pattern (``printf`` formats
 included) and content fit the rendered object is used. When nothing matches, the object's first line.
 
 Kustomize: the ``config.kubernetes.io/origin`` annotation names the source file (relative to the built
@@ -19,9 +21,10 @@ found through that file's own YAML marks.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +68,7 @@ class _Entry:
     value: str = ""  # the text after ``key:`` or ``- ``
     repeated: bool = False  # inside a ``range``: may render any number of times
     templated: bool = False  # a key whose text holds template actions
+    arms: tuple[tuple[int, int], ...] = ()  # (block, arm) of each enclosing if/with/range, outermost first
 
 
 @dataclass
@@ -115,12 +119,24 @@ def _is_output(body: str) -> bool:
     return body.split(None, 1)[0] not in _CONTROL_WORDS
 
 
-def _update_stack(line: str, stack: list[str]) -> None:
+# an open block: its opening word, its number in the file part, its arm (0, then +1 at each ``else``)
+_Frame = tuple[str, int, int]
+
+
+def _update_stack(line: str, stack: list[_Frame], blocks: Iterator[int]) -> None:
     for word in _action_words(line):
         if word in ("if", "range", "with", "define", "block"):
-            stack.append(word)
+            stack.append((word, next(blocks), 0))
+        elif word == "else" and stack:  # `else`, `else if`, `else with`: the block's next arm
+            opener, block, arm = stack[-1]
+            stack[-1] = (opener, block, arm + 1)
         elif word == "end" and stack:
             stack.pop()
+
+
+def _arms(stack: list[_Frame]) -> tuple[tuple[int, int], ...]:
+    """Which arm of which ``if``/``with``/``range`` block a line is in (arms of one block exclude each other)."""
+    return tuple((block, arm) for opener, block, arm in stack if opener in ("if", "with", "range"))
 
 
 def _splice_col(action: str, indent: int) -> int:
@@ -133,7 +149,8 @@ def _scan(lines: Sequence[str], first_line: int = 1) -> list[_Entry]:
     entries: list[_Entry] = []
     open_action = False
     block_indent: int | None = None
-    stack: list[str] = []
+    stack: list[_Frame] = []
+    blocks = itertools.count()
     for offset, raw in enumerate(lines):
         number = first_line + offset
         line = raw.rstrip()
@@ -151,29 +168,29 @@ def _scan(lines: Sequence[str], first_line: int = 1) -> list[_Entry]:
             continue
         if line.rfind("{{") > line.rfind("}}"):
             open_action = True
-        repeated = "range" in stack
+        repeated = any(opener == "range" and arm == 0 for opener, _, arm in stack)  # not range's `else`
+        arms = _arms(stack)
         if stripped.startswith("{{"):
             outside = _ACTION.sub("", stripped).strip()
             if outside.startswith("- ") or outside == "-" or not outside or ":" not in outside:
                 entries.extend(
-                    _Entry(number, indent, "include", name, repeated=repeated)
+                    _Entry(number, indent, "include", name, repeated=repeated, arms=arms)
                     for name in _INCLUDE.findall(line)
                 )
                 outputs = [b for b in _ACTION_BODY.findall(stripped) if _is_output(b)]
                 if outputs and not outside:
-                    entries.append(
-                        _Entry(number, _splice_col(outputs[0], indent), "splice", outputs[0], repeated=True)
-                    )
-                _update_stack(line, stack)
+                    column = _splice_col(outputs[0], indent)
+                    entries.append(_Entry(number, column, "splice", outputs[0], repeated=True, arms=arms))
+                _update_stack(line, stack, blocks)
                 continue
             # a key whose name is made by actions: {{ $key }}: value, {{ include "x" . }}-client: "true"
             templated = _templated_key(stripped)
             if templated is not None:
                 key, value = templated
-                entries.append(_Entry(number, indent, "key", key, value, repeated, templated=True))
+                entries.append(_Entry(number, indent, "key", key, value, repeated, True, arms))
                 if value[:1] in ("|", ">"):
                     block_indent = indent
-            _update_stack(line, stack)
+            _update_stack(line, stack, blocks)
             continue
         position = indent
         while position < len(line):
@@ -181,7 +198,7 @@ def _scan(lines: Sequence[str], first_line: int = 1) -> list[_Entry]:
             if rest == "-" or rest.startswith(("- ", "-\t")):
                 after = rest[1:].strip()
                 value = "" if _KEY.match(after) else after
-                entries.append(_Entry(number, position, "dash", value=value, repeated=repeated))
+                entries.append(_Entry(number, position, "dash", value=value, repeated=repeated, arms=arms))
                 position += 1
                 while position < len(line) and line[position] in " \t":
                     position += 1
@@ -191,21 +208,22 @@ def _scan(lines: Sequence[str], first_line: int = 1) -> list[_Entry]:
                 break
             name = next(group for group in match.groups() if group is not None)
             value = rest[match.end() :].strip()
-            entries.append(_Entry(number, position, "key", name, value, repeated))
+            entries.append(_Entry(number, position, "key", name, value, repeated, arms=arms))
             entries.extend(
-                _Entry(number, position + 1, "include", n, repeated=repeated) for n in _INCLUDE.findall(value)
+                _Entry(number, position + 1, "include", n, repeated=repeated, arms=arms)
+                for n in _INCLUDE.findall(value)
             )
             if value.startswith("{{") and _ACTION.sub("", value).strip() == "":
                 outputs = [b for b in _ACTION_BODY.findall(value) if _is_output(b)]
                 if outputs:  # key: {{- include "x.labels" . | nindent 4 }}
                     col = _splice_col(outputs[0], position + 1)
                     entries.append(
-                        _Entry(number, max(col, position + 1), "splice", outputs[0], repeated=True)
+                        _Entry(number, max(col, position + 1), "splice", outputs[0], repeated=True, arms=arms)
                     )
             if value[:1] in ("|", ">"):
                 block_indent = position
             break
-        _update_stack(line, stack)
+        _update_stack(line, stack, blocks)
     return entries
 
 
@@ -326,11 +344,11 @@ def _similarity(data: Any, scope: list[_Entry], value: str) -> float:
             return 0.2
         total = 0.0
         for name, child in data.items():
-            matched = next((i for i, e in enumerate(scope) if e in keys and _key_matches(e, str(name))), None)
-            if matched is None:
+            matched = [i for i, e in enumerate(scope) if e in keys and _key_matches(e, str(name))]
+            if not matched:
                 total += 0.3 if opaque else 0.0
                 continue
-            inner = _similarity(child, _children(scope, matched), scope[matched].value)
+            inner = max(_similarity(child, _children(scope, i), scope[i].value) for i in matched)
             total += 0.2 + 0.8 * inner
         unmatched = sum(1 for e in keys if not e.templated and e.name not in data)
         return total / (len(data) + 0.5 * unmatched)
@@ -356,28 +374,60 @@ def _align(items: list[Any], candidates: list[tuple[_Entry, list[_Entry]]], want
     Candidates are the template's list items and splices, in order; a ``range`` item or a splice may
     render several items, a plain item one (conditional ones none).
     """
+    last = _assignments(items[: wanted + 1], candidates)
+    return max(range(len(candidates)), key=lambda j: (last[j], -j))
+
+
+def _assignments(items: list[Any], candidates: list[tuple[_Entry, list[_Entry]]]) -> list[float]:
+    """For each candidate, the best total score of an in-order assignment of ``items`` ending on it."""
     count = len(candidates)
-    scores = [
-        [
+    repeatable = [entry.repeated or entry.kind == "splice" for entry, _ in candidates]
+    previous: list[float] = []
+    for i, item in enumerate(items):
+        row = [
             0.4 if entry.kind == "splice" else _similarity(item, body, entry.value)
             for entry, body in candidates
         ]
-        for item in items[: wanted + 1]
-    ]
-    repeatable = [entry.repeated or entry.kind == "splice" for entry, _ in candidates]
-    best: list[list[float]] = []
-    for i, row in enumerate(scores):
-        best.append([0.0] * count)
+        current = [0.0] * count
         earlier = float("-inf")  # the best total of the previous items ending before candidate j
         for j in range(count):
             if i == 0:
-                best[i][j] = row[j] - 0.001 * j
+                current[j] = row[j] - 0.001 * j
                 continue
-            again = best[i - 1][j] - (0.0 if repeatable[j] else 1.0)  # one item made twice: unlikely
-            best[i][j] = row[j] + max(again, earlier) - 0.001 * j
-            earlier = max(earlier, best[i - 1][j])
-    last = len(scores) - 1
-    return max(range(count), key=lambda j: (best[last][j], -j))
+            again = previous[j] - (0.0 if repeatable[j] else 1.0)  # one item made twice: unlikely
+            current[j] = row[j] + max(again, earlier) - 0.001 * j
+            earlier = max(earlier, previous[j])
+        previous = current
+    return previous
+
+
+MAX_ARM_CHOICES = 64
+
+
+def _rendered_arms(scope: list[_Entry], indices: list[int], items: list[Any]) -> list[int]:
+    """``indices`` without the entries of ``if``/``else`` arms that did not render ``items``.
+
+    Arms of one block exclude each other: of each block whose arms hold several of the candidates, the
+    arm (combined with the other blocks' arms) that best renders all the items is kept.
+    """
+    arms: dict[int, set[int]] = {}
+    for index in indices:
+        for block, arm in scope[index].arms:
+            arms.setdefault(block, set()).add(arm)
+    split = {block: sorted(found) for block, found in arms.items() if len(found) > 1}
+    choices = list(itertools.product(*split.values()))
+    if not split or len(choices) > MAX_ARM_CHOICES:
+        return indices
+    best, best_score = indices, float("-inf")
+    for choice in choices:
+        chosen = dict(zip(split, choice, strict=True))
+        kept = [i for i in indices if all(chosen.get(b, a) == a for b, a in scope[i].arms)]
+        if not kept:
+            continue
+        score = max(_assignments(items, [(scope[i], _children(scope, i)) for i in kept]))
+        if score > best_score:
+            best, best_score = kept, score
+    return best
 
 
 def _step(scope: list[_Entry], part: str | int, node: Any = _MISSING) -> tuple[_Entry, list[_Entry]] | None:
@@ -388,10 +438,11 @@ def _step(scope: list[_Entry], part: str | int, node: Any = _MISSING) -> tuple[_
         dashes = [i for i in top if scope[i].kind == "dash" and scope[i].col == level]
         splices = [i for i in top if scope[i].kind == "splice"]
         if isinstance(node, list) and 0 <= part < len(node) and (dashes or splices):
-            candidates = sorted(dashes + splices)
-            plain = not splices and not any(scope[i].repeated for i in dashes)
-            if plain and len(dashes) == len(node):  # then every item rendered once, in order
-                return scope[dashes[part]], _children(scope, dashes[part])
+            candidates = _rendered_arms(scope, sorted(dashes + splices), node)
+            kept = [i for i in candidates if scope[i].kind == "dash"]
+            plain = len(kept) == len(candidates) and not any(scope[i].repeated for i in kept)
+            if plain and len(kept) == len(node):  # then every item rendered once, in order
+                return scope[kept[part]], _children(scope, kept[part])
             chosen = candidates[_align(node, [(scope[i], _children(scope, i)) for i in candidates], part)]
             return scope[chosen], _children(scope, chosen)
         if not dashes:
@@ -405,6 +456,9 @@ def _step(scope: list[_Entry], part: str | int, node: Any = _MISSING) -> tuple[_
         if not found:
             return None
         index = found[0]
+        if len(found) > 1 and isinstance(node, dict) and part in node:  # in several arms of an `if`
+            value = node[part]
+            index = max(found, key=lambda i: (_similarity(value, _children(scope, i), scope[i].value), -i))
     return scope[index], _children(scope, index)
 
 
