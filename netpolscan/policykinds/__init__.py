@@ -5,9 +5,11 @@ the ``netpolscan_register_policy_kinds`` hook, as a third party registers its ow
 from __future__ import annotations
 
 from netpolscan.model.tiers import PolicyKind
+from netpolscan.policykinds.calico import CalicoKind
 
 
 def builtin_kinds() -> list[PolicyKind]:
     """One instance of every built-in policy kind, in a fixed order."""
     kinds: list[PolicyKind] = []
+    kinds.append(CalicoKind())
     return kinds
