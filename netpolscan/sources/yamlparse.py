@@ -15,12 +15,25 @@ from typing import Any
 
 import yaml
 
+from netpolscan.sources import goyaml
 from netpolscan.sources.document import Document, Marks, Origin
+
+_ScalarNode, _SequenceNode, _MappingNode = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
 
 try:  # libyaml is the fast path; the pure-Python loader is the fallback
     _Loader: type[Any] = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - only without libyaml
     _Loader = yaml.SafeLoader
+
+
+class _KubernetesLoader(_Loader):  # type: ignore[misc]
+    """Composes nodes whose scalars are tagged as Kubernetes's YAML reader resolves them (see goyaml)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is _ScalarNode:
+            return goyaml.resolve(value, implicit[0])
+        return _SEQ if kind is _SequenceNode else _MAP
+
 
 MAX_NODES = 1_000_000  # expanded nodes allowed per document beyond its own length (alias bombs stop here)
 MAX_DEPTH = 200  # nesting depth allowed per document (real manifests stay far below)
@@ -37,17 +50,18 @@ _LONG_PREFIX = re.compile(r"^[ \t?:-]{" + str(_SCREEN_PREFIX) + ",}", re.MULTILI
 _COLLECTION_START = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _COLLECTION_END = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
-_STR = "tag:yaml.org,2002:str"
+_STR = goyaml.STR_TAG
+_PLAIN = goyaml.PLAIN_TAG
 _MAP = "tag:yaml.org,2002:map"
-_MERGE = "tag:yaml.org,2002:merge"
-_CONSTRUCTORS = yaml.SafeLoader.yaml_constructors
-_DEFAULT_CONSTRUCTOR = _CONSTRUCTORS[None]
-_ScalarNode, _SequenceNode, _MappingNode = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = goyaml.MERGE_TAG
 Children = dict[Any, Marks] | list[Marks] | None
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
 
 
 class _TooBig(Exception):
+    """A document Kubernetes would not read: too big or deep, or a value its YAML reader rejects."""
+
     def __init__(self, message: str, line: int, column: int):
         super().__init__(message)
         self.line = line
@@ -87,8 +101,12 @@ class _Converter:
             tag = node.tag
             if tag == _STR:
                 return node.value, None
-            construct: Any = _CONSTRUCTORS.get(tag, _DEFAULT_CONSTRUCTOR)
-            return construct(self.loader, node), None
+            try:
+                if tag == _PLAIN:
+                    return goyaml.plain_value(node.value), None
+                return goyaml.tagged_value(tag, node.value), None
+            except goyaml.ScalarError as exc:
+                raise _TooBig(str(exc), *self._pos(node)) from None
         key = id(node)
         cached = self.memo.get(key)
         if cached is not None:  # an alias: shared value, but its size still counts
@@ -124,25 +142,25 @@ class _Converter:
             kids: dict[Any, Marks] = {}
             children = kids
             self.memo[key] = (value, children, 1)
+            merged: set[str] = set()  # keys whose value a merge key (<<) set last
             for key_node, value_node in node.value:
-                if key_node.tag == _STR and key_node.__class__ is _ScalarNode:
+                key_tag = key_node.tag
+                if key_tag == _STR and key_node.__class__ is _ScalarNode:
                     k = key_node.value
                     self.count += 1
-                elif key_node.tag == _MERGE:
-                    self._merge(value, kids, *convert(value_node, depth + 1))
+                elif key_tag == _MERGE and key_node.value == "<<":
+                    merged.update(self._merge(value, kids, value_node, depth + 1))
                     continue
                 else:
-                    k, _ = convert(key_node, depth + 1)
-                    try:
-                        hash(k)
-                    except TypeError:
-                        raise _TooBig("a mapping key is not a scalar", *self._pos(key_node)) from None
+                    k = self._key(key_node)
                 v, v_children = convert(value_node, depth + 1)
                 mark = key_node.start_mark
                 if k in value:
-                    self.warnings.append(
-                        (f"duplicate key {k!r} (the last value is used)", mark.line + offset, mark.column + 1)
-                    )
+                    if k not in merged:
+                        message = f"duplicate key {k!r} (the last value is used)"
+                        self.warnings.append((message, mark.line + offset, mark.column + 1))
+                    else:
+                        merged.discard(k)  # a merged value overridden: the usual use of <<
                 value[k] = v
                 kids[k] = Marks(mark.line + offset, mark.column + 1, v_children)
         else:  # pragma: no cover - libyaml yields only the three node kinds
@@ -153,25 +171,37 @@ class _Converter:
             raise _TooBig(f"document expands to more than {self.limit:,} nodes", *self._pos(node))
         return value, children
 
-    @staticmethod
-    def _merge(value: dict[Any, Any], kids: dict[Any, Marks], merged: Any, merged_children: Children) -> None:
-        """YAML merge keys (``<<: *base``): keys not set explicitly come from the merged mapping(s)."""
-        if isinstance(merged, dict) and isinstance(merged_children, dict):
-            sources = [(merged, merged_children)]
-        elif isinstance(merged, list) and isinstance(merged_children, list):
-            sources = [
-                (m, c.children)
-                for m, c in zip(merged, merged_children, strict=False)
-                if isinstance(c.children, dict)
-            ]
+    def _key(self, node: Any) -> str:
+        """The JSON key of a mapping key node other than a plain string (``on:`` is "true", ``1:`` is "1")."""
+        self.count += 1
+        if node.__class__ is not _ScalarNode:
+            raise _TooBig("a mapping key is not a scalar", *self._pos(node))
+        try:
+            return goyaml.key_string(node.tag, node.value)
+        except goyaml.ScalarError as exc:
+            raise _TooBig(str(exc), *self._pos(node)) from None
+
+    def _merge(self, value: dict[Any, Any], kids: dict[Any, Marks], node: Any, depth: int) -> list[Any]:
+        """A merge key (``<<: *base``) as go-yaml v2 applies it: the merged mapping's keys are set in
+        place, over keys set before it (keys after it override them); of a list of mappings the
+        first wins. Returns the keys it set."""
+        if node.__class__ is _MappingNode:
+            sources = [node]
+        elif node.__class__ is _SequenceNode and all(item.__class__ is _MappingNode for item in node.value):
+            sources = node.value[::-1]
         else:
-            return
-        for source, source_kids in sources:
-            if isinstance(source, dict) and isinstance(source_kids, dict):
-                for k, v in source.items():
-                    if k not in value and k in source_kids:
-                        value[k] = v
-                        kids[k] = source_kids[k]
+            raise _TooBig(
+                "a merge key (<<) needs a mapping or a list of mappings as its value", *self._pos(node)
+            )
+        keys: list[Any] = []
+        for source in sources:
+            source_value, source_kids = self.convert(source, depth)
+            assert isinstance(source_kids, dict)
+            for k, v in source_value.items():
+                value[k] = v
+                kids[k] = source_kids[k]
+                keys.append(k)
+        return keys
 
 
 def _object_marks(marks: Marks) -> Marks:
@@ -274,7 +304,7 @@ def _parse_chunk(chunk: str, line_offset: int, path: str, index: int) -> Documen
             error_column=too_deep[1],
             helm_source=helm_source,
         )
-    loader = _Loader(chunk)
+    loader = _KubernetesLoader(chunk)
     collecting = gc.isenabled()
     if collecting:  # the node tree has no cycles; collecting while it grows makes big documents quadratic
         gc.disable()
