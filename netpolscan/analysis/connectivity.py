@@ -579,6 +579,14 @@ class Connectivity:
         """Whether a policy of a kind beyond NetworkPolicy v1 takes part in ``direction`` for ``workload``."""
         return bool(self._tiered_bits[direction] >> self.class_of(workload).index & 1)
 
+    def default_denied(self, workload: Workload, direction: str) -> bool:
+        """Whether ``direction`` of ``workload`` is closed to peers that no rule names (a default deny),
+        after every tier: a NetworkPolicy isolation, or an Admin/Baseline/CNI policy that denies the rest."""
+        index = self.class_of(workload).index
+        if self.tiered is None or not self._tiered_bits[direction] >> index & 1:
+            return bool(self._isolated[direction] >> index & 1)
+        return self.tiered.default_ports(direction, index) != ALL_PORTS
+
     def effectively_isolated(self, workload: Workload, direction: str) -> bool:
         """Whether the effective verdict of ``direction`` (every tier) does not allow everything: some
         peer or port is denied to the workload."""

@@ -138,6 +138,7 @@ class TieredEngine:
         self._parts: dict[tuple[object, ...], list[tuple[int, PortSet]]] = {}
         self._memo: dict[tuple[str, int, bool], list[tuple[int, PortSet]]] = {}
         self._port_cache: dict[object, PortSet] = {}
+        self._default_cache: dict[tuple[str, int], PortSet] = {}
         self._compile()
 
     # --- compilation -------------------------------------------------------------------------------
@@ -383,6 +384,40 @@ class TieredEngine:
                 found = self._parts[plan_key] = self.walk(direction, owner, external)
             self._memo[key] = found
         return found
+
+    def default_ports(self, direction: str, owner: int) -> PortSet:
+        """Ports allowed between class ``owner`` and a peer that no rule names: only catch-all rules
+        (every pod and every external address) match it. Not every port: a default deny holds."""
+        key = (direction, owner)
+        found = self._default_cache.get(key)
+        if found is not None:
+            return found
+        everyone, world = self.conn.all_classes, self.space(direction).all_bits
+        undecided, allowed = ALL_PORTS, NO_PORTS
+        for _tier, steps, end in self._tier_plan(direction, owner):
+            passed = NO_PORTS
+            for step in steps:
+                if step.peers != everyone or step.external != world:
+                    continue
+                rule = step.rule
+                excepts = rule.except_ports if isinstance(rule, TierRule) else ()
+                matched = undecided & self._ports(rule.ports, excepts, None)
+                undecided = undecided - matched
+                if step.action == ALLOW:
+                    allowed = allowed | matched
+                elif step.action == PASS:
+                    passed = passed | matched
+            undecided = passed if end == DENY else undecided | passed
+        found = self._default_cache[key] = allowed | undecided
+        return found
+
+    def isolating_policies(self, direction: str, owner: int) -> list[TierPolicy]:
+        """The tiered policies that take part in ``direction`` for class ``owner``, in walk order."""
+        seen: dict[int, TierPolicy] = {}
+        for step in self.owner_steps(direction, owner):
+            if isinstance(step.policy, TierPolicy):
+                seen.setdefault(id(step.policy), step.policy)
+        return list(seen.values())
 
     def decisions(self, direction: str, owner: int, peer: int | None, address: int | None) -> list[Decision]:
         """What decided each port between class ``owner`` and one peer: a class, or an external segment."""

@@ -4,10 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from netpolscan.analysis.connectivity import connectivity
 from netpolscan.builtin.helpers import namespaces_in_scope, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
 from netpolscan.findings import ObjectRef, Violation
+from netpolscan.model.objects import Workload
+
+
+def _tiers_isolate(ctx: ScanContext, workload: Workload, direction: str) -> bool:
+    """Whether a policy beyond NetworkPolicy v1 (Admin/Baseline tier, Cilium, Calico) gives ``workload``
+    its default deny for ``direction`` (the effective verdict closes it to peers no rule names)."""
+    if not ctx.inventory.tier_policies:
+        return False
+    conn = connectivity(ctx.inventory)
+    return conn.decided_by_tiers(workload, direction) and conn.default_denied(workload, direction)
+
+
+def _tiered_kinds(ctx: ScanContext, workloads: list[Workload], direction: str) -> str:
+    """The policy kinds beyond NetworkPolicy v1 that take part for ``workloads`` (for messages)."""
+    if not ctx.inventory.tier_policies:
+        return ""
+    conn = connectivity(ctx.inventory)
+    kinds: set[str] = set()
+    for workload in workloads:
+        if conn.tiered is not None and conn.decided_by_tiers(workload, direction):
+            index = conn.class_of(workload).index
+            kinds.update(p.kind for p in conn.tiered.isolating_policies(direction, index))
+    if not kinds:
+        return ""
+    return f" ({', '.join(sorted(kinds))} select{'s' if len(kinds) == 1 else ''} them without a default deny)"
 
 
 def _missing_default_deny(ctx: ScanContext, policy_type: str) -> Iterator[Violation]:
@@ -20,11 +46,14 @@ def _missing_default_deny(ctx: ScanContext, policy_type: str) -> Iterator[Violat
         if any(p.pod_selector.is_empty and policy_type in p.policy_types for p in policies):
             continue
         workloads = inventory.workloads_in(namespace)
+        if workloads and all(_tiers_isolate(ctx, w, direction) for w in workloads):
+            continue  # a cluster-wide or CNI policy gives every workload of it a default deny
         consequence = ""
         if workloads:
             does = "accept connections from anywhere" if direction == "ingress" else "may connect anywhere"
             consequence = (
                 f"; its {len(workloads)} workload(s) {does} unless a policy selects them for {direction}"
+                f"{_tiered_kinds(ctx, workloads, direction)}"
             )
         yield Violation(
             f"namespace {namespace} has no default-deny {direction} policy (a NetworkPolicy with an empty "
@@ -50,7 +79,7 @@ def _not_isolated(ctx: ScanContext, direction: str) -> Iterator[Violation]:
     inventory = ctx.inventory
     selection = ctx.selection
     for workload in reported_workloads(inventory):
-        if selection.is_isolated(workload, direction):
+        if selection.is_isolated(workload, direction) or _tiers_isolate(ctx, workload, direction):
             continue
         name = f"{workload.kind} {workload.namespace}/{workload.name}"
         if direction == "ingress":
@@ -98,6 +127,10 @@ def namespace_without_network_policy(ctx: ScanContext) -> Iterator[Violation]:
         workloads = inventory.workloads_in(namespace)
         if anchor is None or not workloads or inventory.policies_in(namespace):
             continue
+        if inventory.tier_policies and any(
+            connectivity(inventory).decided_by_tiers(w, d) for w in workloads for d in ("ingress", "egress")
+        ):
+            continue  # policies of another kind (cluster-wide, Cilium, Calico) govern its workloads
         names = ", ".join(sorted(f"{w.kind} {w.name}" for w in workloads)[:3])
         more = f" and {len(workloads) - 3} more" if len(workloads) > 3 else ""
         yield Violation(
