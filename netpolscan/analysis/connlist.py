@@ -57,6 +57,10 @@ def connection_rows(inventory: Inventory, focus_workload: str | None = None) -> 
     """The connectivity list of ``inventory``; ``focus_workload`` (``name`` or ``ns/name``) keeps its rows."""
     with paused_gc():
         rows = _rows(connectivity(inventory))
+    if inventory.services:  # "{ingress-controller}" sorts after every other name
+        from netpolscan.analysis.ingress_controller import ingress_controller_rows
+
+        rows.extend(ingress_controller_rows(inventory))
     if focus_workload:
         rows = [
             row for row in rows if _is_focus(row.src, focus_workload) or _is_focus(row.dst, focus_workload)

@@ -37,8 +37,9 @@ class DiffRow:
     dst_namespace: str | None = None
 
     @property
-    def sort_key(self) -> tuple[int, str, str]:
-        return KIND_ORDER[self.kind], self.src, self.dst
+    def sort_key(self) -> tuple[bool, int, str, str]:
+        """Ingress-controller rows come last, as netpol-analyzer lists them."""
+        return self.src.startswith("{"), KIND_ORDER[self.kind], self.src, self.dst
 
     @property
     def newly_allowed(self) -> PortSet:
@@ -72,6 +73,11 @@ def _side(inventory: Inventory) -> _Side:
             labels = (workload_label(src), workload_label(dst))
             if labels[0] != labels[1]:
                 pairs[labels] = pairs.get(labels, NO_PORTS) | connection.ports
+    if inventory.services:
+        from netpolscan.analysis.ingress_controller import INGRESS_CONTROLLER, ingress_controller_connections
+
+        for label, (ports, _) in ingress_controller_connections(inventory).items():
+            pairs[(INGRESS_CONTROLLER, label)] = ports
     return _Side(
         pairs, {k: sorted((a, b, p) for (a, b), p in v.items()) for k, v in external.items()}, workloads
     )
@@ -114,6 +120,7 @@ def diff_rows(base: Inventory, head: Inventory) -> list[DiffRow]:
     old, new = _side(base), _side(head)
 
     def info(kind: str, labels: list[str]) -> str:
+        labels = [label for label in labels if not label.startswith("{")]  # {ingress-controller}
         if kind == "added":
             found = [label for label in labels if label not in old.workloads]
             verb = "added"

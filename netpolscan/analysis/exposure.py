@@ -277,6 +277,12 @@ def rule_conn(rule: PolicyRule, workload: Workload) -> Conn:
     return Conn(rule_ports(rule, ()), named)  # numbers only: no destination resolves the names
 
 
+def entire_cluster_conn(inventory: Inventory, workload: Workload, direction: str) -> Conn:
+    """What ``workload`` allows in ``direction`` with a pod of any namespace and any labels."""
+    found = _workload_exposure(inventory, workload, direction, ())
+    return ALL_CONN if found is None else found[0]
+
+
 def _workload_exposure(
     inventory: Inventory, workload: Workload, direction: str, reps: Sequence[Representative]
 ) -> tuple[Conn, list[tuple[Representative, Conn]]] | None:

@@ -30,6 +30,8 @@ def workload_name(label: str) -> str | None:
 
 def name_matches(label: str, wanted: str) -> bool:
     """Whether the endpoint ``label`` is the workload ``wanted`` (``NAME`` or ``NS/NAME``)."""
+    if label.startswith("{"):  # {ingress-controller}
+        return label.strip("{}") == wanted
     name = workload_name(label)
     if name is None:
         return False

@@ -169,9 +169,15 @@ def _dot_view(rows: Sequence[Row], exposure: Exposure | None, workloads: Sequenc
             between.append(f'\t\t{_quote(node)} [label={_quote(pod)} color="red2" fontcolor="red2"]')
         between += [f"\t\tlabel={_quote(f'{namespace}[namespace]')}", "\t}"]
     lines_out = ["digraph {", *dot_nodes(nodes, between)]
-    if entire:
-        lines_out.append(
-            f'\t{_quote(ENTIRE_CLUSTER)} [label={_quote(ENTIRE_CLUSTER)} color="red2" fontcolor="red2" shape=diamond]'
+    if entire:  # among the other endpoints, in name order
+        position = len(lines_out)
+        for index, text in enumerate(lines_out):
+            if text.startswith('\t"') and text[2:].split('"', 1)[0] > ENTIRE_CLUSTER:
+                position = index
+                break
+        lines_out.insert(
+            position,
+            f'\t{_quote(ENTIRE_CLUSTER)} [label={_quote(ENTIRE_CLUSTER)} color="red2" fontcolor="red2" shape=diamond]',
         )
     lines_out += [edge for _, _, edge in sorted(edges, key=lambda item: (item[0], item[1]))]
     lines_out.append("}")

@@ -1,0 +1,82 @@
+"""The ``{ingress-controller}`` peer: connections an Ingress or a Route opens to its backend workloads.
+
+The controller is a pod of a namespace the input lacks, with labels nobody knows, so a workload admits it
+where its ingress is open to any pod of any namespace (not isolated, an empty ``from``, or
+``namespaceSelector: {}`` without a pod selector). The connection is limited to the backends' target
+ports: a Service port's ``targetPort`` (a number, or a name resolved on the workload's container ports).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from netpolscan.analysis.connlist import Row
+from netpolscan.analysis.endpoints import workload_label
+from netpolscan.analysis.exposure import entire_cluster_conn
+from netpolscan.analysis.ports import NO_PORTS, PortSet
+from netpolscan.model.ingress import Backend, backends
+from netpolscan.model.inventory import Inventory
+from netpolscan.model.objects import Service, ServicePort, Workload
+
+INGRESS_CONTROLLER = "{ingress-controller}"
+
+
+def _service_ports(service: Service, backend: Backend) -> list[ServicePort]:
+    if backend.port is None:
+        return list(service.ports)
+    if isinstance(backend.port, int):  # the Service port, or (as netpol-analyzer matches) its target
+        return [port for port in service.ports if backend.port in (port.port, port.target_port)]
+    return [
+        port
+        for port in service.ports
+        if port.name == backend.port or (backend.target and port.target_port == backend.port)
+    ]
+
+
+def _selects(service: Service, workload: Workload) -> bool:
+    selector = service.selector
+    return (
+        selector is not None
+        and workload.namespace == service.namespace
+        and all(workload.labels.get(key) == value for key, value in selector.items())
+    )
+
+
+def _target_ports(workload: Workload, ports: list[ServicePort]) -> PortSet:
+    found: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for port in ports:
+        target = port.target_port
+        number = target if isinstance(target, int) else workload.resolve_port(target, port.protocol)
+        if number is not None:
+            found[port.protocol].append((number, number))
+    return PortSet(found) if found else NO_PORTS
+
+
+def ingress_controller_connections(inventory: Inventory) -> dict[str, tuple[PortSet, str]]:
+    """Workload label -> (ports the ingress controller may open, namespace), for exposed workloads."""
+    services: dict[tuple[str, str], Service] = {(s.namespace, s.name): s for s in inventory.services}
+    exposed: dict[int, tuple[Workload, list[ServicePort]]] = {}
+    for backend in backends(inventory):
+        service = services.get((backend.namespace, backend.service))
+        if service is None:
+            continue
+        ports = _service_ports(service, backend)
+        for workload in inventory.workloads_in(service.namespace):
+            if ports and _selects(service, workload):
+                exposed.setdefault(id(workload), (workload, []))[1].extend(ports)
+    found: dict[str, tuple[PortSet, str]] = {}
+    for workload, ports in exposed.values():
+        allowed = _target_ports(workload, ports) & entire_cluster_conn(inventory, workload, "ingress").ports
+        if allowed:
+            label = workload_label(workload)
+            previous = found.get(label)
+            found[label] = (allowed | previous[0] if previous else allowed, workload.namespace)
+    return found
+
+
+def ingress_controller_rows(inventory: Inventory) -> list[Row]:
+    """Rows ``{ingress-controller} => workload``, sorted (they sort after every other row)."""
+    return [
+        Row(INGRESS_CONTROLLER, label, ports, None, namespace)
+        for label, (ports, namespace) in sorted(ingress_controller_connections(inventory).items())
+    ]
