@@ -363,8 +363,23 @@ def _where(document: Document, pointer: Pointer) -> str:
     return f"{document.path}:{line}"
 
 
+def _decision_lines(verdict: Verdict, subject: str) -> list[str]:
+    """A tiered verdict: every tier, policy, rule and action that decided some ports, with file:line."""
+    what = "Egress from" if verdict.direction == "egress" else "Ingress to"
+    lines = [f"{what} {subject}: decided by policy tiers", f"  allowed: {verdict.ports}"]
+    for decision in verdict.decisions:
+        step = decision.step
+        where = ""
+        if step is not None:
+            where = f" ({_where(step.policy.document, step.rule.pointer)})"
+        lines.append(f"  - {decision.describe()}{where}: {decision.ports}")
+    return lines
+
+
 def _verdict_lines(verdict: Verdict, subject: str, external: bool) -> list[str]:
     what = "Egress from" if verdict.direction == "egress" else "Ingress to"
+    if verdict.decisions:
+        return _decision_lines(verdict, subject)
     if not verdict.isolated:
         reason = "an external address" if external else "no policy selects it"
         return [f"{what} {subject}: not isolated ({reason}): All Connections"]
