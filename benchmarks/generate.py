@@ -29,6 +29,7 @@ byte-for-byte stable and cheap to produce.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -617,27 +618,88 @@ class Stats:
     bytes: int
 
 
-def objects(namespaces: int, shape: str = "app", seed: int = 0) -> Iterator[Doc]:
+# --------------------------------------------------------------------------------------------------
+# Cluster policies (--cluster-policies): a platform team's Admin and Baseline ClusterNetworkPolicies
+# --------------------------------------------------------------------------------------------------
+
+
+def _cnp(name: str, tier: str, priority: int, subject: Node, **rules: Node) -> dict[str, Node]:
+    spec: dict[str, Node] = {"tier": tier, "priority": priority, "subject": subject, **rules}
+    return {
+        "apiVersion": "policy.networking.k8s.io/v1alpha2",
+        "kind": "ClusterNetworkPolicy",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def _tcp(port: int) -> dict[str, Node]:
+    return {"tcp": {"destinationPort": {"number": port}}}
+
+
+def cluster_policy_documents() -> Iterator[Doc]:
+    """Four Admin policies (several rules each, Accept/Deny/Pass) and a Baseline default deny."""
+    every_ns: Node = {"namespaces": {}}
+    by_name = "kubernetes.io/metadata.name"
+    system: Node = {"namespaces": {"matchLabels": {by_name: "kube-system"}}}
+    monitoring: Node = {"namespaces": {"matchLabels": {"team": "platform"}}}
+    dns_pods: Node = {"pods": {"namespaceSelector": {"matchLabels": {by_name: "kube-system"}},
+                               "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}}  # fmt: skip
+    yield ("cluster/admin-system.yaml", _cnp("protect-kube-system", "Admin", 10, system, ingress=[
+        {"name": "dns-from-everyone", "action": "Accept", "from": [every_ns],
+         "protocols": [{"udp": {"destinationPort": {"number": 53}}}, _tcp(53)]},
+        {"name": "no-other-ingress", "action": "Deny", "from": [every_ns]},
+    ]))  # fmt: skip
+    yield ("cluster/admin-dns.yaml", _cnp("allow-dns", "Admin", 20, every_ns, egress=[
+        {"name": "dns", "action": "Accept", "to": [dns_pods],
+         "protocols": [{"udp": {"destinationPort": {"number": 53}}}, _tcp(53)]},
+    ]))  # fmt: skip
+    yield ("cluster/admin-metadata.yaml", _cnp("deny-metadata", "Admin", 30, every_ns, egress=[
+        {"name": "cloud-metadata", "action": "Deny", "to": [{"networks": ["169.254.169.254/32"]}]},
+        {"name": "link-local", "action": "Deny", "to": [{"networks": ["169.254.0.0/16"]}]},
+    ]))  # fmt: skip
+    yield ("cluster/admin-monitoring.yaml", _cnp("monitoring", "Admin", 40, every_ns, ingress=[
+        {"name": "scrape", "action": "Accept", "from": [monitoring], "protocols": [_tcp(9090), _tcp(8080)]},
+        {"name": "rest-to-namespaces", "action": "Pass", "from": [every_ns]},
+    ]))  # fmt: skip
+    yield ("cluster/baseline.yaml", _cnp("baseline-default-deny", "Baseline", 0, every_ns, ingress=[
+        {"name": "deny-all-ingress", "action": "Deny", "from": [every_ns]},
+    ], egress=[
+        {"name": "deny-internet", "action": "Deny", "to": [{"networks": ["0.0.0.0/0"]}]},
+    ]))  # fmt: skip
+
+
+def objects(
+    namespaces: int, shape: str = "app", seed: int = 0, cluster_policies: bool = False
+) -> Iterator[Doc]:
     """``(template file, manifest)`` pairs for ``namespaces`` and ``shape``, deterministic for ``seed``."""
     rng = random.Random(seed)
     if shape == "app":
-        return app_documents(namespaces, rng)
-    if shape == "dense":
-        return dense_documents(namespaces, rng)
-    raise ValueError(f"unknown shape {shape!r} (expected one of {', '.join(SHAPES)})")
+        found = app_documents(namespaces, rng)
+    elif shape == "dense":
+        found = dense_documents(namespaces, rng)
+    else:
+        raise ValueError(f"unknown shape {shape!r} (expected one of {', '.join(SHAPES)})")
+    if cluster_policies:
+        return itertools.chain(found, cluster_policy_documents())
+    return found
 
 
-def documents(namespaces: int, shape: str = "app", seed: int = 0) -> Iterator[str]:
+def documents(
+    namespaces: int, shape: str = "app", seed: int = 0, cluster_policies: bool = False
+) -> Iterator[str]:
     """The rendered documents, each starting with ``---`` and ending with a newline."""
-    for source, manifest in objects(namespaces, shape, seed):
+    for source, manifest in objects(namespaces, shape, seed, cluster_policies):
         yield render(source, manifest)
 
 
-def write(stream: TextIO, namespaces: int, shape: str = "app", seed: int = 0) -> Stats:
+def write(
+    stream: TextIO, namespaces: int, shape: str = "app", seed: int = 0, cluster_policies: bool = False
+) -> Stats:
     """Write the manifests to ``stream``; returns how many documents and bytes (ASCII) were written."""
     count = size = 0
     chunk: list[str] = []
-    for text in documents(namespaces, shape, seed):
+    for text in documents(namespaces, shape, seed, cluster_policies):
         chunk.append(text)
         count += 1
         size += len(text)
@@ -660,15 +722,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shape", choices=SHAPES, default="app", help="input shape (default: app)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write here instead of standard output")
+    parser.add_argument(
+        "--cluster-policies",
+        action="store_true",
+        help="add Admin and Baseline ClusterNetworkPolicies (a platform team's cluster-wide rules)",
+    )
     args = parser.parse_args(argv)
     if args.namespaces < 0:
         parser.error("--namespaces must be >= 0")
     if args.output:
         with open(args.output, "w", encoding="ascii", newline="\n") as stream:
-            stats = write(stream, args.namespaces, args.shape, args.seed)
+            stats = write(stream, args.namespaces, args.shape, args.seed, args.cluster_policies)
     else:
         try:
-            stats = write(sys.stdout, args.namespaces, args.shape, args.seed)
+            stats = write(sys.stdout, args.namespaces, args.shape, args.seed, args.cluster_policies)
             sys.stdout.flush()
         except BrokenPipeError:  # e.g. `| head`: stop quietly, like other Unix tools
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
