@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from netpolscan.builtin.helpers import document_ref
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
 from netpolscan.findings import Violation
+from netpolscan.model.tiers import PolicyKind
 from netpolscan.sources.document import Document
 
 
@@ -34,23 +35,36 @@ def _is_kubernetes_network_policy(doc: Document) -> bool:
     return isinstance(api_version, str) and api_version.split("/", 1)[0] == NETWORK_POLICY_GROUP
 
 
+def _policy_kind(doc: Document, kinds: Sequence[PolicyKind]) -> str | None:
+    """The kind of a document that a policy kind (``netpolscan.model.tiers``) parses, else None."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return None
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind, str):
+        return None
+    return kind if any(k.handles(api_version, kind) for k in kinds) else None
+
+
 @check("NPS002")
 def invalid_network_policy(ctx: ScanContext) -> Iterator[Violation]:
     default_ns = ctx.inventory.default_namespace
     for doc, message, pointer in ctx.inventory.parsed.invalid:
-        if not _is_kubernetes_network_policy(doc):
-            continue  # another project's NetworkPolicy kind (Calico's projectcalico.org/v3): not ours
+        kind = _policy_kind(doc, ctx.inventory.kinds)
+        if kind is None and not _is_kubernetes_network_policy(doc):
+            continue  # another project's NetworkPolicy kind that no policy kind models: not ours
         ref = document_ref(doc, default_ns)
-        name = f"{ref.namespace}/{ref.name}" if ref else "?"
         field = ".".join(str(p) for p in pointer)
-        yield Violation(
-            f"NetworkPolicy {name} would be rejected by the API server: {message} (at {field}); "
-            "it is left out of the analysis",
-            doc,
-            pointer,
-            ref,
-            key=message,
-        )
+        if kind is not None:  # the policy kind's message says how the rest of the object is evaluated
+            name = (f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name) if ref else "?"
+            text = f"{kind} {name} would be rejected by the API server: {message} (at {field})"
+        else:
+            name = f"{ref.namespace}/{ref.name}" if ref else "?"
+            text = (
+                f"NetworkPolicy {name} would be rejected by the API server: {message} (at {field}); "
+                "it is left out of the analysis"
+            )
+        yield Violation(text, doc, pointer, ref, key=message)
 
 
 @check("NPS003")

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from netpolscan.model.tiers import PolicyKind
 from netpolscan.policykinds.calico import CalicoKind
+from netpolscan.policykinds.clusterpolicy import ClusterPolicyKind
 
 
 def builtin_kinds() -> list[PolicyKind]:
     """One instance of every built-in policy kind, in a fixed order."""
-    kinds: list[PolicyKind] = []
+    kinds: list[PolicyKind] = [ClusterPolicyKind()]
     kinds.append(CalicoKind())
     return kinds
