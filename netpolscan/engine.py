@@ -71,7 +71,7 @@ def fingerprint(rule: Rule, violation: Violation) -> str:
     doc = violation.document
     subject = str(violation.obj) if violation.obj is not None else f"{doc.path}#{violation.message}"
     pointer = "/".join(str(part) for part in violation.pointer)
-    raw = "\x1f".join((rule.id, subject, pointer, violation.key, doc.variant or ""))
+    raw = "\x1f".join((rule.id, subject, pointer, violation.key, ""))  # "": as before (stable baselines)
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
 
@@ -84,16 +84,12 @@ def make_finding(
         location, reason = mapper.map(violation.document, violation.pointer, location)
         if reason:
             message = f"{message} (not mapped to its source: {reason})"
-    variant = violation.document.variant
-    if variant:
-        message = f"{message} [values: {variant}]"
     return Finding(
         rule_id=rule.id,
         rule_name=rule.name,
         level=rule.level,
         message=message,
         location=location,
-        extra={"valuesFile": variant} if variant else {},
         obj=violation.obj,
         fingerprint=fingerprint(rule, violation),
         suppression=annotation_suppression(rule, violation, today),

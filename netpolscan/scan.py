@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +15,9 @@ from netpolscan.analysis.inputs import paused_gc
 from netpolscan.config import Config
 from netpolscan.context import ScanContext
 from netpolscan.engine import run_rules, select_rules
-from netpolscan.findings import Report, Rule
+from netpolscan.findings import Finding, Notification, Report, Rule
 from netpolscan.model.inventory import Inventory
+from netpolscan.model.tiers import PolicyKind
 from netpolscan.plugins import collect_rules, plugin_manager
 from netpolscan.sources import load_documents
 from netpolscan.sources.document import Document
@@ -54,39 +57,50 @@ class RenderOptions:
 
 
 def render_documents(render: RenderOptions) -> list[Document]:
-    """Render the requested kustomization and chart (once per matrix values file) into documents."""
+    """Render the requested kustomization and chart (without ``values_matrix``) into documents."""
     from netpolscan.sources.files import display_path
-    from netpolscan.sources.render import render_helm, render_helm_matrix, render_kustomize
+    from netpolscan.sources.render import render_helm, render_kustomize
 
     documents: list[Document] = []
     if render.kustomize:
         shown = f"{display_path(Path(render.kustomize))}/(kustomize build)"
         documents.extend(parse_text(render_kustomize(render.kustomize), shown))
-    if render.helm:
-        chart = render.helm
-        shown = f"{display_path(Path(chart))}/(helm template)"
-        if render.values_matrix:
-            renderings = render_helm_matrix(
-                chart,
-                render.values_matrix,
-                render.values,
-                render.set_values,
-                render.release,
-                render.namespace,
-            )
-            for label, text in renderings:
-                for doc in parse_text(text, shown):
-                    doc.variant = display_path(Path(label))
-                    documents.append(doc)
-        else:
-            text = render_helm(chart, render.values, render.set_values, render.release, render.namespace)
-            documents.extend(parse_text(text, shown))
+    if render.helm and not render.values_matrix:
+        text = render_helm(render.helm, render.values, render.set_values, render.release, render.namespace)
+        documents.extend(parse_text(text, _helm_shown(render.helm)))
     return documents
+
+
+def render_matrix(render: RenderOptions) -> list[tuple[str, list[Document]]]:
+    """The chart rendered once per ``values_matrix`` file: ``[(values file as shown, documents)]``."""
+    from netpolscan.sources.files import display_path
+    from netpolscan.sources.render import render_helm_matrix
+
+    if not render.helm or not render.values_matrix:
+        return []
+    renderings = render_helm_matrix(
+        render.helm, render.values_matrix, render.values, render.set_values, render.release, render.namespace
+    )
+    shown = _helm_shown(render.helm)
+    return [(display_path(Path(label)), list(parse_text(text, shown))) for label, text in renderings]
+
+
+def _helm_shown(chart: str) -> str:
+    from netpolscan.sources.files import display_path
+
+    return f"{display_path(Path(chart))}/(helm template)"
 
 
 def source_mapper(options: ScanOptions) -> SourceMapper:
     kustomize_root = options.render.kustomize if options.render else None
     return SourceMapper(chart_roots=list(options.chart_roots), kustomize_root=kustomize_root)
+
+
+def available_kinds(blocked_plugins: tuple[str, ...] = ()) -> list[PolicyKind]:
+    """The policy kinds beyond NetworkPolicy v1 that the analysis evaluates (built-in ones for now)."""
+    from netpolscan.policykinds import builtin_kinds
+
+    return [] if "builtin" in blocked_plugins else builtin_kinds()
 
 
 def available_rules(blocked_plugins: tuple[str, ...] = ()) -> list[Rule]:
@@ -107,7 +121,17 @@ def scan_documents(
     """Analyse already-loaded documents with the selected rules."""
     if rules is None:
         rules = chosen_rules(options)
-    inventory = Inventory.from_documents(documents, options.namespace)
+    findings, notifications = _analyse(documents, options, rules)
+    return _report(findings, notifications, options, rules)
+
+
+def _analyse(
+    documents: list[Document], options: ScanOptions, rules: Sequence[Rule]
+) -> tuple[list[Finding], list[Notification]]:
+    """The findings (config suppressions applied) and tool notifications of one input."""
+    inventory = Inventory.from_documents(
+        documents, options.namespace, available_kinds(options.blocked_plugins)
+    )
     settings: dict[str, Any] = {
         "podCIDRs": options.config.pod_cidrs,
         "serviceCIDRs": options.config.service_cidrs,
@@ -117,13 +141,21 @@ def scan_documents(
     settings.update(options.settings)
     ctx = ScanContext(inventory, settings)
     result = run_rules(ctx, rules, options.today, source_mapper(options))
-    findings = options.config.suppress(result.findings)
+    return options.config.suppress(result.findings), result.notifications
+
+
+def _report(
+    findings: list[Finding],
+    notifications: Sequence[Notification],
+    options: ScanOptions,
+    rules: Sequence[Rule],
+) -> Report:
     if options.baseline is not None:
         findings = apply_baseline(findings, options.baseline)
     return Report(
         findings=tuple(findings),
         rules=tuple(rules),
-        notifications=tuple(result.notifications),
+        notifications=tuple(notifications),
         tool_version=__version__,
         category=options.category,
         inputs=tuple(options.paths),
@@ -138,4 +170,54 @@ def scan(options: ScanOptions) -> Report:
         documents = load_documents(list(options.paths)) if options.paths else []
         if options.render is not None:
             documents.extend(render_documents(options.render))
+            matrix = render_matrix(options.render)
+            if matrix:  # each rendering is a cluster of its own: analysed alone, findings labelled
+                results = [
+                    (label, _analyse([*documents, *rendered], options, rules)) for label, rendered in matrix
+                ]
+                findings = merge_renderings([(label, found) for label, (found, _) in results])
+                notes = list(dict.fromkeys(note for _, (_, found_notes) in results for note in found_notes))
+                return _report(findings, notes, options, rules)
         return scan_documents(documents, options, rules)
+
+
+def merge_renderings(renderings: Sequence[tuple[str, Sequence[Finding]]]) -> list[Finding]:
+    """The labelled union of the findings of several renderings (``[(values file, findings)]``).
+
+    A finding that several renderings share (same rule, object, field, message and location) is reported
+    once, labelled with each of their values files: `` [values: a.yaml, b.yaml]`` ends its message and
+    the SARIF/JSON property ``valuesFiles`` lists them. Its fingerprint is the unlabelled one when every
+    rendering has it, else it also depends on the labels (so a baseline tells the renderings apart).
+    """
+    labels: dict[tuple[str, str, str, str, int, int], list[str]] = {}
+    first: dict[tuple[str, str, str, str, int, int], Finding] = {}
+    for label, findings in renderings:
+        for finding in findings:
+            where = finding.location
+            key = (
+                finding.rule_id,
+                finding.fingerprint,
+                finding.message,
+                where.path,
+                where.line,
+                where.column,
+            )
+            first.setdefault(key, finding)
+            if label not in labels.setdefault(key, []):
+                labels[key].append(label)
+    merged: list[Finding] = []
+    for key, finding in first.items():
+        found_in = labels[key]
+        fingerprint = finding.fingerprint
+        if len(found_in) < len(renderings):
+            raw = "\x1f".join((fingerprint, *found_in))
+            fingerprint = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+        merged.append(
+            dataclasses.replace(
+                finding,
+                message=f"{finding.message} [values: {', '.join(found_in)}]",
+                extra={**finding.extra, "valuesFiles": list(found_in)},
+                fingerprint=fingerprint,
+            )
+        )
+    return sorted(merged, key=Finding.sort_key)

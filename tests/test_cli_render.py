@@ -68,8 +68,9 @@ def test_values_matrix_labels_findings_with_the_values_file(run_cli: Run) -> Non
     findings = json.loads(result.stdout)["findings"]
     by_file: dict[str, set[str]] = {}
     for finding in findings:
-        label = finding["message"].rsplit("[values: ", 1)[-1].rstrip("]")
-        by_file.setdefault(label, set()).add(finding["ruleId"])
+        labels = finding["message"].rsplit("[values: ", 1)[-1].rstrip("]")
+        for label in labels.split(", "):
+            by_file.setdefault(label, set()).add(finding["ruleId"])
     strict_label, open_label = (p.relative_to(REPO).as_posix() for p in (strict, open_))
     assert set(by_file) == {strict_label, open_label}
     assert "NPS301" not in by_file[strict_label]  # egress.open is false there
@@ -102,3 +103,34 @@ def test_rendering_errors_are_one_line_exit_two(run_cli: Run, args: tuple[str, .
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
+
+
+DATASTORE = REPO / "tests" / "fixtures" / "charts" / "realistic" / "datastore"
+
+
+def test_values_matrix_analyses_each_rendering_alone(run_cli: Run) -> None:
+    """Issue 14 item 5: two renderings of one chart are two clusters, not one with every object twice."""
+    _needs_helm()
+    default, sink = DATASTORE / "values.yaml", DATASTORE / "values-sink.yaml"
+    single = run_cli("scan", "--helm", str(DATASTORE), "--values", str(sink), "-f", "json")
+    assert "NPS501" in {f["ruleId"] for f in json.loads(single.stdout)["findings"]}
+    matrix = ("scan", "--helm", str(DATASTORE), "--values-matrix", str(default), "--values-matrix", str(sink))
+    result = run_cli(*matrix, "-f", "json")
+    assert result.exit_code == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    default_label, sink_label = (p.relative_to(REPO).as_posix() for p in (default, sink))
+    # the NPS501 error of the sink rendering is not hidden by the other rendering's open egress
+    [dns] = [f for f in findings if f["ruleId"] == "NPS501"]
+    assert dns["message"].endswith(f"[values: {sink_label}]")
+    # a policy is never redundant with its own copy from the other rendering
+    assert not [f for f in findings if f["ruleId"] == "NPS602"]
+    # one Deployment and one StatefulSet per rendering: 2 workloads, not 4
+    nps101 = [f for f in findings if f["ruleId"] == "NPS101"]
+    assert nps101 and all("its 2 workload(s)" in f["message"] for f in nps101)
+    # a finding both renderings share is reported once, labelled with both values files
+    assert len(nps101) == 1 and nps101[0]["message"].endswith(f"[values: {default_label}, {sink_label}]")
+    [open_egress] = [f for f in findings if f["ruleId"] == "NPS301" and "datastore-cache" in f["message"]]
+    assert open_egress["message"].endswith(f"[values: {default_label}]")
+    sarif = json.loads(run_cli(*matrix, "-f", "sarif").stdout)
+    properties = [r.get("properties", {}) for r in sarif["runs"][0]["results"] if r["ruleId"] == "NPS501"]
+    assert properties == [{"valuesFiles": [sink_label]}]

@@ -94,7 +94,6 @@ class Document:
     helm_source: str | None = None
     origin: Origin | None = None
     list_item: int | None = None  # index within a `kind: List` document
-    variant: str | None = None  # the rendering it belongs to, e.g. the values file of a --values-matrix run
     warnings: list[tuple[str, int, int]] = field(default_factory=list)
 
     def position(self, pointer: Sequence[str | int] = ()) -> tuple[int, int]:
