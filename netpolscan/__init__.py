@@ -1,17 +1,78 @@
 """netpolscan: static analysis of Kubernetes NetworkPolicies.
 
-The public API is small: rule plugins use :data:`hookimpl` and the types below.
+The public API is ``__all__``: what a plugin needs to register rules, output formats and policy kinds
+and to read the model (see docs/plugins.md). Everything else is private and may change.
 """
 
 from __future__ import annotations
 
 import pluggy
 
-from netpolscan.findings import Finding, Location, ObjectRef, Rule, Severity, Violation
+from netpolscan.context import ScanContext
+from netpolscan.findings import (
+    CheckFunction,
+    Finding,
+    Formatter,
+    Notification,
+    Report,
+    Rule,
+    Severity,
+    Suppression,
+    Violation,
+)
+from netpolscan.model.inventory import Inventory
+from netpolscan.model.objects import (
+    ContainerPort,
+    IPBlock,
+    Namespace,
+    NetworkPolicy,
+    ObjectRef,
+    Peer,
+    PolicyRule,
+    PortSpec,
+    Service,
+    ServicePort,
+    Workload,
+)
+from netpolscan.model.selectors import LabelSelector
+from netpolscan.ruledoc import RuleDoc, parse_rule_doc, rule_from_doc
+from netpolscan.sources.document import Document, Location, Pointer
 
 __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("netpolscan")
 """Decorator for plugin hook implementations (see :mod:`netpolscan.hookspecs`)."""
 
-__all__ = ["Finding", "Location", "ObjectRef", "Rule", "Severity", "Violation", "hookimpl", "__version__"]
+__all__ = [
+    "CheckFunction",
+    "ContainerPort",
+    "Document",
+    "Finding",
+    "Formatter",
+    "IPBlock",
+    "Inventory",
+    "LabelSelector",
+    "Location",
+    "Namespace",
+    "NetworkPolicy",
+    "Notification",
+    "ObjectRef",
+    "Peer",
+    "Pointer",
+    "PolicyRule",
+    "PortSpec",
+    "Report",
+    "Rule",
+    "RuleDoc",
+    "ScanContext",
+    "Service",
+    "ServicePort",
+    "Severity",
+    "Suppression",
+    "Violation",
+    "Workload",
+    "__version__",
+    "hookimpl",
+    "parse_rule_doc",
+    "rule_from_doc",
+]

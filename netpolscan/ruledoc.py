@@ -1,13 +1,21 @@
-"""Rule documentation files (``rules/<ID>-<name>.md``): front matter, sections and runnable examples."""
+"""Rule documentation files (``rules/<ID>-<name>.md``): front matter, sections and runnable examples.
+
+A rule's metadata (name, level, summary, remediation, tags, help) lives in its documentation;
+:func:`rule_from_doc` makes the :class:`~netpolscan.Rule` of a doc and a check function, for the
+built-in rules and for a plugin's alike.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from netpolscan.findings import CheckFunction, Rule, Severity
 
 # libyaml when present: the pure-Python loader would cost a tenth of a second per run on 30-odd front matters
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -112,3 +120,39 @@ def first_paragraph(text: str) -> str:
         if paragraph.strip() and not paragraph.lstrip().startswith("```"):
             return " ".join(line.strip() for line in paragraph.strip().splitlines())
     return ""
+
+
+def rule_from_doc(
+    doc: RuleDoc | str | os.PathLike[str],
+    check: CheckFunction,
+    *,
+    help_uri: str | None = None,
+    plugin: str = "",
+) -> Rule:
+    """The rule documented by ``doc`` (a parsed doc or the path of its Markdown file), checked by ``check``.
+
+    Front matter gives ``id``, ``name``, ``level`` and, optionally, ``summary`` (else the first paragraph of
+    *What it does*), ``remediation``, ``security-severity`` (``"-"``: none), ``tags`` and ``precision``;
+    the whole body becomes the rule's help text. ``help_uri`` links the doc where users can read it.
+    """
+    if not isinstance(doc, RuleDoc):
+        doc = parse_rule_doc(Path(doc))
+    meta = doc.meta
+    severity = meta.get("security-severity")
+    what = doc.sections.get("What it does", "")
+    why = doc.sections.get("Why is this bad?", "")
+    return Rule(
+        id=doc.id,
+        name=doc.name,
+        level=Severity.parse(str(meta["level"])),
+        check=check,
+        summary=str(meta.get("summary") or first_paragraph(what)),
+        description=" ".join(p for p in (first_paragraph(what), first_paragraph(why)) if p),
+        help_markdown=f"# {doc.id} {doc.name}\n{doc.body.strip()}\n",
+        remediation=str(meta.get("remediation", "")),
+        security_severity=None if severity in (None, "-") else str(severity),
+        tags=tuple(str(t) for t in meta.get("tags", ())),
+        precision=str(meta.get("precision", "high")),
+        plugin=plugin,
+        help_uri=help_uri,
+    )

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable
 from typing import TextIO
 
-from netpolscan import hookimpl
+from netpolscan import hookimpl, rule_from_doc
 from netpolscan.builtin import (  # noqa: F401  # noqa: F401
     context_rules,
     correctness_rules,
@@ -24,32 +24,15 @@ from netpolscan.builtin import (  # noqa: F401  # noqa: F401
     redundancy_rules,
 )
 from netpolscan.builtin.registry import CHECKS
-from netpolscan.findings import Formatter, Report, Rule, Severity
-from netpolscan.ruledoc import RuleDoc, first_paragraph, load_rule_docs
+from netpolscan.findings import Formatter, Report, Rule
+from netpolscan.ruledoc import RuleDoc, load_rule_docs
 
 DOCS_URL = "https://github.com/netpolscan/netpolscan/blob/main/rules/"
 
 
-def rule_from_doc(doc: RuleDoc) -> Rule:
-    meta = doc.meta
-    severity = meta.get("security-severity")
-    what = doc.sections.get("What it does", "")
-    why = doc.sections.get("Why is this bad?", "")
-    return Rule(
-        id=doc.id,
-        name=doc.name,
-        level=Severity.parse(str(meta["level"])),
-        check=CHECKS[doc.id],
-        summary=str(meta.get("summary") or first_paragraph(what)),
-        description=" ".join(p for p in (first_paragraph(what), first_paragraph(why)) if p),
-        help_markdown=f"# {doc.id} {doc.name}\n{doc.body.strip()}\n",
-        remediation=str(meta.get("remediation", "")),
-        security_severity=None if severity in (None, "-") else str(severity),
-        tags=tuple(str(t) for t in meta.get("tags", ())),
-        precision=str(meta.get("precision", "high")),
-        plugin="builtin",
-        help_uri=DOCS_URL + doc.path.name,
-    )
+def builtin_rule(doc: RuleDoc) -> Rule:
+    """A built-in rule: the check registered for its id, the metadata of its doc in ``rules/``."""
+    return rule_from_doc(doc, CHECKS[doc.id], help_uri=DOCS_URL + doc.path.name, plugin="builtin")
 
 
 @hookimpl
@@ -57,7 +40,7 @@ def netpolscan_register_rules(register: Callable[[Rule], None]) -> None:
     docs = load_rule_docs()
     for rule_id in sorted(CHECKS):
         if rule_id in docs:
-            register(rule_from_doc(docs[rule_id]))
+            register(builtin_rule(docs[rule_id]))
 
 
 class BuiltinFormat:

@@ -21,10 +21,10 @@ DIFF_RULE_ID = "NPS790"
 
 def diff_rule() -> Rule:
     """Rule NPS790 as ``netpolscan rules`` lists it (its metadata comes from its rule doc)."""
-    from netpolscan.builtin import rule_from_doc
+    from netpolscan.builtin import builtin_rule
     from netpolscan.ruledoc import load_rule_docs
 
-    return rule_from_doc(load_rule_docs()[DIFF_RULE_ID])
+    return builtin_rule(load_rule_docs()[DIFF_RULE_ID])
 
 
 def _fingerprint(row: DiffRow, where: str = "") -> str:

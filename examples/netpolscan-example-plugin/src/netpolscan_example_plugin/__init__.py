@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from netpolscan import Rule, hookimpl
-from netpolscan.findings import Formatter
+from netpolscan import Formatter, Rule, hookimpl
 from netpolscan_example_plugin.csv_format import render_csv
 from netpolscan_example_plugin.rules import RULES
 

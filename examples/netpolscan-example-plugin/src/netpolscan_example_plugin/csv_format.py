@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from netpolscan.findings import Report
+from netpolscan import Report
 
 COLUMNS = ("rule", "name", "level", "path", "line", "column", "object", "message", "suppressed")
 

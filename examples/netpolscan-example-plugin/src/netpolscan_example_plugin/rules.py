@@ -1,12 +1,15 @@
-"""The ACME rules. Each check reads the shared inventory and yields Violations pointing at a field."""
+"""The ACME rules. Each check reads the shared inventory and yields Violations pointing at a field.
+
+A rule's metadata (name, level, summary, remediation, tags) is the front matter of its documentation,
+``docs/rules/<ID>-<name>.md``, which the wheel ships inside the package (see pyproject.toml).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
-from netpolscan import Rule, Severity, Violation
-from netpolscan.context import ScanContext
-from netpolscan.model.objects import PortSpec
+from netpolscan import CheckFunction, PortSpec, Rule, ScanContext, Violation, rule_from_doc
 
 DOCS = "https://example.com/netpolscan-example-plugin/docs/rules/"
 
@@ -77,26 +80,17 @@ def banned_port_allowed(ctx: ScanContext) -> Iterator[Violation]:
                         )
 
 
+def _docs_dir() -> Path:
+    """The rule docs: inside the installed package, or ``docs/rules`` of the source tree."""
+    packaged = Path(__file__).parent / "rules"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "docs" / "rules"
+
+
+def _rule(doc_name: str, check: CheckFunction) -> Rule:
+    return rule_from_doc(_docs_dir() / doc_name, check, help_uri=DOCS + doc_name)
+
+
 RULES = (
-    Rule(
-        id="ACME101",
-        name="network-policy-missing-owner",
-        level=Severity.WARNING,
-        check=missing_owner,
-        summary="A NetworkPolicy has no `owner` label naming the team that answers for it.",
-        remediation="Add `metadata.labels.owner: <team>` to the NetworkPolicy.",
-        tags=("ownership",),
-        help_uri=DOCS + "ACME101-network-policy-missing-owner.md",
-    ),
-    Rule(
-        id="ACME102",
-        name="banned-port-allowed",
-        level=Severity.ERROR,
-        check=banned_port_allowed,
-        summary="A NetworkPolicy rule allows a port ACME bans (telnet 23, RDP 3389).",
-        remediation="Remove the port from the rule; use SSH or a bastion instead.",
-        security_severity="7.0",
-        tags=("security", "ports"),
-        help_uri=DOCS + "ACME102-banned-port-allowed.md",
-    ),
+    _rule("ACME101-network-policy-missing-owner.md", missing_owner),
+    _rule("ACME102-banned-port-allowed.md", banned_port_allowed),
 )
