@@ -447,7 +447,10 @@ def connectivity_command(
         raise NetpolscanError("--explain-only applies only with --explain")
     inventory = load_inventory(paths, namespace)
     if explain:
-        raise NetpolscanError("connectivity --explain is not implemented yet")
+        from netpolscan.report.list_explain import format_list_explanation
+
+        _write(output, format_list_explanation(inventory, focus, explain_only, exposure))
+        return 0
     rows = focused(connection_rows(inventory), focus)
     if exposure or focus.conn is not None:
         from netpolscan.analysis.exposure import exposure as exposure_of

@@ -1,0 +1,179 @@
+"""Why every pair of peers may or may not connect: netpol-analyzer's ``list --explain``, as data.
+
+For each ordered pair of peers (workloads by endpoint name, and the external segments), each direction
+splits the connection space (protocol, port) into regions that share one decision. A decision is a tuple
+of :class:`Decision` items, each naming the policy kind, the policy, the rule and its action:
+
+- a direction no policy selects: no item (the system default allows everything);
+- allowed ports: one ``allow`` item per rule allowing them (NetworkPolicy: 1-based rule numbers);
+- denied ports: one ``deny`` item per selecting policy, with why (``no-rules``, ``no-peer``,
+  ``ports``: a rule selects the peer but not these ports, ``named-ports``: its named ports do not
+  resolve on the destination).
+
+Cluster-policy tiers add their own items (kind ``AdminNetworkPolicy``, rule names, ``pass``/``deny``)
+through :func:`direction_regions`; the formatter lays out whatever items it gets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from netpolscan.analysis.addresses import Segment
+from netpolscan.analysis.connectivity import Connectivity, Endpoint, connectivity
+from netpolscan.analysis.endpoints import workload_label
+from netpolscan.analysis.focus import Focus
+from netpolscan.analysis.ports import ALL_PORTS, NO_PORTS, PortSet
+from netpolscan.model.inventory import Inventory
+from netpolscan.model.objects import Workload
+
+
+@dataclass(frozen=True, order=True)
+class Decision:
+    """One item deciding a direction: ``kind`` policy ``policy`` (``ns/name``) rule ``rule`` does ``action``.
+
+    ``rule`` is a 1-based number (NetworkPolicy) or a rule name; None when no rule of the policy applies.
+    ``reason`` says why a ``deny`` item denies (see the module docstring).
+    """
+
+    kind: str
+    policy: str
+    rule: int | str | None
+    action: str  # "allow" | "deny" | "pass"
+    reason: str = ""
+
+
+Region = tuple[PortSet, bool, tuple[Decision, ...]]  # ports, allowed, the items deciding them
+
+
+@dataclass(frozen=True)
+class PairRegion:
+    """Ports of a pair sharing one explanation: the egress and the ingress decisions."""
+
+    ports: PortSet
+    allowed: bool
+    egress: tuple[bool, tuple[Decision, ...]]
+    ingress: tuple[bool, tuple[Decision, ...]]
+
+
+@dataclass(frozen=True)
+class PairExplanation:
+    src: str
+    dst: str
+    regions: tuple[PairRegion, ...]
+    default: bool  # no policy selects either side: everything is allowed by the system default
+
+
+def _policy_name(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}"
+
+
+def direction_regions(conn: Connectivity, src: Endpoint, dst: Endpoint, direction: str) -> list[Region]:
+    """The regions of one direction of ``src`` -> ``dst`` (NetworkPolicy v1 decisions)."""
+    verdict = conn.verdict(src, dst, direction)
+    if not verdict.isolated:
+        return [(ALL_PORTS, True, ())]
+    allowing: list[tuple[Decision, PortSet]] = []
+    matched: dict[str, list[tuple[int, bool]]] = {}  # policy -> [(rule number, named ports unresolved)]
+    covered: dict[str, PortSet] = {}  # per policy, the ports its earlier rules allow: the first rule decides
+    for grant, ports in sorted(verdict.allowing, key=lambda item: item[0].rule.index):
+        name = _policy_name(grant.policy.namespace, grant.policy.name)
+        number = grant.rule.index + 1
+        unresolved = not ports and any(spec.is_named for spec in grant.rule.ports)
+        matched.setdefault(name, []).append((number, unresolved))
+        fresh = ports - covered.get(name, NO_PORTS)
+        covered[name] = covered.get(name, NO_PORTS) | ports
+        if fresh:
+            allowing.append((Decision("NetworkPolicy", name, number, "allow"), fresh))
+    denials: list[Decision] = []
+    for policy in sorted(verdict.policies, key=lambda p: (p.namespace, p.name)):
+        name = _policy_name(policy.namespace, policy.name)
+        if not policy.rules(direction):
+            denials.append(Decision("NetworkPolicy", name, None, "deny", "no-rules"))
+        elif name in matched:
+            number, unresolved = matched[name][0]
+            denials.append(
+                Decision("NetworkPolicy", name, number, "deny", "named-ports" if unresolved else "ports")
+            )
+        else:
+            denials.append(Decision("NetworkPolicy", name, None, "deny", "no-peer"))
+    regions: list[Region] = []
+    for ports, items in _partition(allowing):
+        regions.append((ports, True, tuple(sorted(items))))
+    denied = ALL_PORTS - verdict.ports
+    if denied:
+        regions.append((denied, False, tuple(denials)))
+    return regions
+
+
+def _partition(items: Sequence[tuple[Decision, PortSet]]) -> list[tuple[PortSet, list[Decision]]]:
+    """Split the union of the items' ports into parts allowed by the same items."""
+    parts: list[tuple[PortSet, list[Decision]]] = []
+    for decision, ports in items:
+        remaining = ports
+        updated: list[tuple[PortSet, list[Decision]]] = []
+        for part_ports, part_items in parts:
+            inter = part_ports & ports
+            if inter:
+                updated.append((inter, [*part_items, decision]))
+                rest = part_ports - ports
+                if rest:
+                    updated.append((rest, part_items))
+                remaining = remaining - inter
+            else:
+                updated.append((part_ports, part_items))
+        if remaining:
+            updated.append((remaining, [decision]))
+        parts = updated
+    return parts
+
+
+def pair_regions(conn: Connectivity, src: Endpoint, dst: Endpoint) -> tuple[list[PairRegion], bool]:
+    """The regions of ``src`` -> ``dst`` (merged where both decisions agree) and whether all is default."""
+    egress = direction_regions(conn, src, dst, "egress")
+    ingress = direction_regions(conn, src, dst, "ingress")
+    default = not egress[0][2] and not ingress[0][2] and egress[0][0].is_all and ingress[0][0].is_all
+    merged: dict[
+        tuple[bool, tuple[bool, tuple[Decision, ...]], tuple[bool, tuple[Decision, ...]]], PortSet
+    ] = {}
+    for e_ports, e_allowed, e_items in egress:
+        for i_ports, i_allowed, i_items in ingress:
+            ports = e_ports & i_ports
+            if not ports:
+                continue
+            key = (e_allowed and i_allowed, (e_allowed, e_items), (i_allowed, i_items))
+            merged[key] = merged.get(key, NO_PORTS) | ports
+    regions = [PairRegion(ports, key[0], key[1], key[2]) for key, ports in merged.items()]
+    return regions, default
+
+
+def _peers(
+    inventory: Inventory, conn: Connectivity
+) -> tuple[list[tuple[str, Endpoint]], list[tuple[str, Endpoint]]]:
+    """(sources, destinations): workloads by endpoint name, plus the external segments of each side."""
+    workloads: dict[str, Workload] = {}
+    for workload in inventory.workloads:
+        workloads.setdefault(workload_label(workload), workload)
+    named: list[tuple[str, Endpoint]] = list(workloads.items())
+
+    def external(segments: Sequence[Segment]) -> list[tuple[str, Endpoint]]:
+        return [(segment.label, ipaddress.IPv4Address(segment.first)) for segment in segments]
+
+    return named + external(conn.ingress_space.segments), named + external(conn.egress_space.segments)
+
+
+def explain_pairs(inventory: Inventory, focus: Focus) -> Iterator[PairExplanation]:
+    """Every ordered pair of distinct peers (not both external) that ``focus`` keeps, sorted by name."""
+    conn = connectivity(inventory)
+    sources, destinations = _peers(inventory, conn)
+    for src_name, src in sorted(sources, key=lambda item: item[0]):
+        for dst_name, dst in sorted(destinations, key=lambda item: item[0]):
+            if src_name == dst_name or not (isinstance(src, Workload) or isinstance(dst, Workload)):
+                continue
+            if not focus.keeps_pair(src_name, dst_name):
+                continue
+            regions, default = pair_regions(conn, src, dst)
+            if focus.conn is not None:
+                regions = [region for region in regions if region.ports.contains(*focus.conn)]
+            yield PairExplanation(src_name, dst_name, tuple(regions), default)
