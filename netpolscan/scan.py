@@ -93,7 +93,10 @@ def _helm_shown(chart: str) -> str:
 
 def source_mapper(options: ScanOptions) -> SourceMapper:
     kustomize_root = options.render.kustomize if options.render else None
-    return SourceMapper(chart_roots=list(options.chart_roots), kustomize_root=kustomize_root)
+    chart_roots = list(options.chart_roots)
+    if options.render is not None and options.render.helm:  # wherever it is, the rendered chart is known
+        chart_roots.append(options.render.helm)
+    return SourceMapper(chart_roots=chart_roots, kustomize_root=kustomize_root)
 
 
 def available_kinds(blocked_plugins: tuple[str, ...] = ()) -> list[PolicyKind]:

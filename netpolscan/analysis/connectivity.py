@@ -579,6 +579,31 @@ class Connectivity:
         """Whether a policy of a kind beyond NetworkPolicy v1 takes part in ``direction`` for ``workload``."""
         return bool(self._tiered_bits[direction] >> self.class_of(workload).index & 1)
 
+    def peer_parts(self, workload: Workload, direction: str) -> list[tuple[int, PortSet]]:
+        """The pod classes ``workload`` may reach (egress) or be reached by (ingress), partitioned by
+        the ports allowed: ``[(bitset over self.classes, ports)]`` (peers with no port are left out)."""
+        return self._peer_parts(direction, self.class_of(workload).index)
+
+    def external_ports(self, workload: Workload, direction: str) -> PortSet:
+        """The union of the ports allowed between ``workload`` and every external endpoint."""
+        total = NO_PORTS
+        for _bits, ports in self._external_parts(direction, self.class_of(workload).index):
+            total = total | ports
+        return total
+
+    def unnamed_peer_ports(self, workload: Workload, direction: str) -> PortSet:
+        """Ports allowed with a peer that no rule names (a namespace or pod absent from the input)."""
+        index = self.class_of(workload).index
+        if self.tiered is not None and self._tiered_bits[direction] >> index & 1:
+            return self.tiered.default_ports(direction, index)
+        if not self._isolated[direction] >> index & 1:
+            return ALL_PORTS
+        total = NO_PORTS
+        for grant in self._grants_of[direction][index]:
+            if grant.rule.all_peers:
+                total = total | self._ports(grant, None)
+        return total
+
     def default_denied(self, workload: Workload, direction: str) -> bool:
         """Whether ``direction`` of ``workload`` is closed to peers that no rule names (a default deny),
         after every tier: a NetworkPolicy isolation, or an Admin/Baseline/CNI policy that denies the rest."""

@@ -387,17 +387,19 @@ class TieredEngine:
 
     def default_ports(self, direction: str, owner: int) -> PortSet:
         """Ports allowed between class ``owner`` and a peer that no rule names: only catch-all rules
-        (every pod and every external address) match it. Not every port: a default deny holds."""
+        match it (every pod; for egress every external address too, as ingress rules of cluster policies
+        cannot name external sources). Not every port: a default deny holds."""
         key = (direction, owner)
         found = self._default_cache.get(key)
         if found is not None:
             return found
-        everyone, world = self.conn.all_classes, self.space(direction).all_bits
+        everyone = self.conn.all_classes
+        world = self.space(direction).all_bits if direction == "egress" else 0
         undecided, allowed = ALL_PORTS, NO_PORTS
         for _tier, steps, end in self._tier_plan(direction, owner):
             passed = NO_PORTS
             for step in steps:
-                if step.peers != everyone or step.external != world:
+                if step.peers != everyone or step.external & world != world:
                     continue
                 rule = step.rule
                 excepts = rule.except_ports if isinstance(rule, TierRule) else ()

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from netpolscan.analysis.connectivity import rule_ports
+from netpolscan.analysis.connectivity import Connectivity, connectivity, rule_ports
 from netpolscan.builtin.helpers import policy_label, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
@@ -120,7 +120,11 @@ def egress_isolation_blocks_dns(ctx: ScanContext) -> Iterator[Violation]:
             )
         return found
 
+    tiered = connectivity(ctx.inventory) if ctx.inventory.tier_policies else None
     for workload in reported_workloads(ctx.inventory):  # once per owner chain (Deployment, not its Pods)
+        if tiered is not None and tiered.decided_by_tiers(workload, "egress"):
+            yield from _tiered_dns(tiered, workload)
+            continue
         policies = selection.policies_for(workload, "egress")
         if not policies:
             continue
@@ -136,6 +140,28 @@ def egress_isolation_blocks_dns(ctx: ScanContext) -> Iterator[Violation]:
             (),
             workload.ref,
         )
+
+
+def _tiered_dns(conn: Connectivity, workload: Workload) -> Iterator[Violation]:
+    """NPS501 where cluster-wide or CNI policies take part: can the pods reach 53/UDP anywhere?"""
+    if not conn.default_denied(workload, "egress"):
+        return
+    reachable = conn.unnamed_peer_ports(workload, "egress") | conn.external_ports(workload, "egress")
+    for _bits, ports in conn.peer_parts(workload, "egress"):
+        reachable = reachable | ports
+    if reachable.contains("UDP", 53):
+        return
+    assert conn.tiered is not None
+    index = conn.class_of(workload).index
+    kinds = sorted({f"{p.kind} {p.name}" for p in conn.tiered.isolating_policies("egress", index)})
+    yield Violation(
+        f"{_workload_name(workload)} may not reach port 53/UDP anywhere after every policy tier "
+        f"({', '.join(kinds[:3]) or 'NetworkPolicy'}): its pods cannot resolve names; allow egress to the "
+        "cluster DNS (namespace kube-system, pods k8s-app=kube-dns) on 53/UDP and 53/TCP",
+        workload.document,
+        (),
+        workload.ref,
+    )
 
 
 # --- NPS502 ---------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from netpolscan.analysis.connectivity import connectivity
+from netpolscan.analysis.ports import PortSet
 from netpolscan.builtin.helpers import policy_label, port_numbers, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
@@ -55,6 +57,31 @@ def _foreign_sources(ctx: ScanContext, policy: NetworkPolicy, rule: PolicyRule) 
     return None
 
 
+_DNS_PORTS = PortSet({"UDP": [(53, 53)], "TCP": [(53, 53)]})
+
+
+def _tiered_exposure(ctx: ScanContext, workload: Workload, name: str) -> Iterator[Violation]:
+    """NPS401 where cluster-wide or CNI policies take part: read the effective verdict."""
+    conn = connectivity(ctx.inventory)
+    foreign = 0
+    for cls in conn.classes:
+        if cls.namespace != KUBE_SYSTEM:
+            foreign |= 1 << cls.index
+    exposed = conn.unnamed_peer_ports(workload, "ingress")
+    for bits, ports in conn.peer_parts(workload, "ingress"):
+        if bits & foreign:
+            exposed = exposed | ports
+    beyond = exposed - _DNS_PORTS
+    if beyond:
+        yield Violation(
+            f"{name} is exposed beyond DNS to other namespaces: after every policy tier, connections from "
+            f"other namespaces are allowed on {beyond}",
+            workload.document,
+            (),
+            workload.ref,
+        )
+
+
 @check("NPS401")
 def kube_system_ingress_exposed(ctx: ScanContext) -> Iterator[Violation]:
     selection = ctx.selection
@@ -63,6 +90,9 @@ def kube_system_ingress_exposed(ctx: ScanContext) -> Iterator[Violation]:
             continue
         policies = selection.policies_for(workload, "ingress")
         name = f"{workload.kind} {KUBE_SYSTEM}/{workload.name}"
+        if ctx.inventory.tier_policies and connectivity(ctx.inventory).decided_by_tiers(workload, "ingress"):
+            yield from _tiered_exposure(ctx, workload, name)
+            continue
         if not policies:
             yield Violation(
                 f"{name} accepts connections from every namespace and from outside the cluster on every "
