@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from netpolscan.model.tiers import PolicyKind
 from netpolscan.policykinds.calico import CalicoKind
+from netpolscan.policykinds.cilium import CiliumPolicyKind
 from netpolscan.policykinds.clusterpolicy import ClusterPolicyKind
 
 
@@ -13,4 +14,5 @@ def builtin_kinds() -> list[PolicyKind]:
     """One instance of every built-in policy kind, in a fixed order."""
     kinds: list[PolicyKind] = [ClusterPolicyKind()]
     kinds.append(CalicoKind())
+    kinds.append(CiliumPolicyKind())
     return kinds
