@@ -1,0 +1,223 @@
+"""NPS8xx: cluster-wide policy tiers (ClusterNetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy).
+
+NPS801 is decided on the policies alone: whether two selectors *can* select a common pod is a question
+about label constraints (``a=1`` and ``a=2`` cannot both hold; ``a in (1,2)`` and ``a notin (1)`` can), so
+it holds for pods deployed later too, not only for those of the input.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+
+from netpolscan.builtin.registry import check
+from netpolscan.context import ScanContext
+from netpolscan.findings import Violation
+from netpolscan.model.objects import PortSpec
+from netpolscan.model.selectors import LabelSelector
+from netpolscan.model.tiers import (
+    ALLOW,
+    DENY,
+    AllOf,
+    AnyOf,
+    Everything,
+    Matcher,
+    Named,
+    Network,
+    Nodes,
+    Not,
+    PeerExpr,
+    Pods,
+    TierPolicy,
+    TierRule,
+    World,
+)
+from netpolscan.policykinds.clusterpolicy import ADMIN_NETWORK_POLICY, CLUSTER_NETWORK_POLICY
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+DIRECTIONS = ("ingress", "egress")
+PRIORITIZED_KINDS = (CLUSTER_NETWORK_POLICY, ADMIN_NETWORK_POLICY)
+ACTION_WORDS = {ALLOW: "Accept", DENY: "Deny"}
+
+
+# --- can two selections meet? ---------------------------------------------------------------------------
+
+
+def selectors_can_meet(first: Matcher | None, second: Matcher | None) -> bool:
+    """Whether some label set can match both selectors (None: any labels). Not a LabelSelector: yes."""
+    if first is None or second is None:
+        return True
+    if not isinstance(first, LabelSelector) or not isinstance(second, LabelSelector):
+        return True
+    allowed: dict[str, set[str] | None] = {}  # key -> the values it may take (None: any)
+    excluded: dict[str, set[str]] = defaultdict(set)
+    absent: set[str] = set()
+    present: set[str] = set()
+    terms = [(k, "In", frozenset((v,))) for k, v in (*first.match_labels, *second.match_labels)]
+    terms += [(r.key, r.operator, r.values) for r in (*first.match_expressions, *second.match_expressions)]
+    for key, operator, values in terms:
+        if operator == "In":
+            present.add(key)
+            previous = allowed.get(key)
+            allowed[key] = set(values) if previous is None else previous & values
+        elif operator == "NotIn":
+            excluded[key] |= values
+        elif operator == "Exists":
+            present.add(key)
+        else:
+            absent.add(key)
+    if present & absent:
+        return False
+    return all(values is None or values - excluded[key] for key, values in allowed.items())
+
+
+def _pods_meet(first: Pods, second: Pods) -> bool:
+    if first.namespace_names is not None and second.namespace_names is not None:
+        if not first.namespace_names & second.namespace_names:
+            return False
+    return selectors_can_meet(first.namespace_selector, second.namespace_selector) and selectors_can_meet(
+        first.pod_selector, second.pod_selector
+    )
+
+
+def _domain_meets(first: str, second: str) -> bool:
+    """Whether two domain names (``*.`` wildcards as prefix) can name a common host."""
+    a, b = first.lower().rstrip("."), second.lower().rstrip(".")
+    if a == b:
+        return True
+    for wild, other in ((a, b), (b, a)):
+        if wild.startswith("*."):
+            suffix = wild[1:]
+            if other.endswith(suffix) or (other.startswith("*.") and (other[1:].endswith(suffix))):
+                return True
+    return False
+
+
+def _whole_family(expr: Network) -> bool:
+    return expr.block.cidr.prefixlen == 0
+
+
+def exprs_can_meet(first: PeerExpr, second: PeerExpr, addresses: Sequence[Address]) -> bool:
+    """Whether two peer expressions can match a common endpoint. ``addresses``: the known pod and node
+    addresses, through which a CIDR meets pods and nodes. Negations are assumed to meet."""
+    for one, other in ((first, second), (second, first)):
+        if isinstance(one, AnyOf):
+            return any(exprs_can_meet(item, other, addresses) for item in one.items)
+        if isinstance(one, AllOf):
+            return all(exprs_can_meet(item, other, addresses) for item in one.items)
+        if isinstance(one, Everything | Not):
+            return True
+    if isinstance(first, World) or isinstance(second, World):
+        other = second if isinstance(first, World) else first
+        return not isinstance(other, Pods | Nodes)
+    if isinstance(first, Pods) and isinstance(second, Pods):
+        return _pods_meet(first, second)
+    if isinstance(first, Nodes) and isinstance(second, Nodes):
+        return selectors_can_meet(first.selector, second.selector)
+    if isinstance(first, Named) and isinstance(second, Named):
+        a, b = first.name.partition(":"), second.name.partition(":")
+        return a[0] == b[0] and (a[2] == b[2] or (a[0] == "fqdn" and _domain_meets(a[2], b[2])))
+    if isinstance(first, Network) and isinstance(second, Network):
+        return first.block.cidr.overlaps(second.block.cidr)
+    if isinstance(first, Network) or isinstance(second, Network):
+        network = first if isinstance(first, Network) else second
+        other = second if network is first else first
+        assert isinstance(network, Network)
+        if _whole_family(network) and isinstance(other, Named):
+            return True
+        if not network.in_cluster or isinstance(other, Named):
+            return False
+        return _whole_family(network) or any(network.block.contains(a) for a in addresses)
+    return False  # pods vs nodes, named vs cluster endpoints
+
+
+def _port_range(spec: PortSpec) -> tuple[int, int] | None:
+    if spec.port is None:
+        return (1, 65535)
+    if isinstance(spec.port, int):
+        return (spec.port, spec.end_port if spec.end_port is not None else spec.port)
+    return None  # a named port: it may resolve to any number
+
+
+def ports_can_meet(first: Sequence[PortSpec], second: Sequence[PortSpec]) -> bool:
+    """Whether two rules' ports (empty: every port) can match a common port."""
+    if not first or not second:
+        return True
+    for a in first:
+        for b in second:
+            if a.protocol != b.protocol:
+                continue
+            ra, rb = _port_range(a), _port_range(b)
+            if ra is None or rb is None or (ra[0] <= rb[1] and rb[0] <= ra[1]):
+                return True
+    return False
+
+
+def rules_can_meet(first: TierRule, second: TierRule, addresses: Sequence[Address]) -> bool:
+    return ports_can_meet(first.ports, second.ports) and exprs_can_meet(first.peers, second.peers, addresses)
+
+
+def known_addresses(ctx: ScanContext) -> list[Address]:
+    """Pod and node addresses of the input (through them a CIDR can match cluster endpoints)."""
+    found: list[Address] = []
+    texts = [ip for w in ctx.inventory.workloads for ip in w.pod_ips]
+    texts += [a for node in ctx.inventory.nodes for a in node.addresses]
+    for text in texts:
+        try:
+            found.append(ipaddress.ip_address(text))
+        except ValueError:
+            continue
+    return found
+
+
+def rule_label(policy: TierPolicy, direction: str, rule: TierRule) -> str:
+    name = f" ({rule.name})" if rule.name else ""
+    word = ACTION_WORDS.get(rule.action, rule.action.capitalize())
+    if policy.kind == ADMIN_NETWORK_POLICY and rule.action == ALLOW:
+        word = "Allow"
+    return f"{policy.kind} {policy.name} {direction} rule {rule.number}{name} ({word})"
+
+
+# --- NPS801 ---------------------------------------------------------------------------------------------
+
+
+def _conflict(
+    first: TierPolicy, second: TierPolicy, addresses: Sequence[Address]
+) -> tuple[str, TierRule, TierRule] | None:
+    """The first pair of rules (same direction) that can match common traffic with different actions."""
+    for direction in DIRECTIONS:
+        for a in first.rules(direction):
+            for b in second.rules(direction):
+                if a.action != b.action and rules_can_meet(a, b, addresses):
+                    return direction, a, b
+    return None
+
+
+@check("NPS801")
+def cluster_policy_priority_tie(ctx: ScanContext) -> Iterator[Violation]:
+    groups: dict[tuple[str, object], list[TierPolicy]] = defaultdict(list)
+    for policy in ctx.inventory.tier_policies:
+        if policy.kind in PRIORITIZED_KINDS:
+            groups[(policy.tier.name, policy.order[0])].append(policy)
+    addresses = known_addresses(ctx)
+    for (_, priority), policies in groups.items():
+        for i, later in enumerate(policies):
+            for earlier in policies[:i]:
+                if not exprs_can_meet(earlier.subject, later.subject, addresses):
+                    continue
+                conflict = _conflict(earlier, later, addresses)
+                if conflict is None:
+                    continue
+                direction, a, b = conflict
+                yield Violation(
+                    f"{later.kind} {later.name} and {earlier.kind} {earlier.name} are both {later.tier} "
+                    f"priority {priority} and their subjects can select the same pods, but "
+                    f"{rule_label(earlier, direction, a)} and {rule_label(later, direction, b)} decide "
+                    "some connection differently: the API leaves the order of equal priorities undefined, "
+                    "so which one wins depends on the implementation; give them different priorities",
+                    later.document,
+                    ("spec", "priority"),
+                    later.ref,
+                    key=f"{earlier.kind}/{earlier.name}",
+                )

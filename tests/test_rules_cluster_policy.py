@@ -1,0 +1,107 @@
+"""NPS801-804: the rules about cluster-wide policy tiers (ClusterNetworkPolicy, ANP, BANP)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from netpolscan.builtin.cluster_policy_rules import exprs_can_meet, ports_can_meet, selectors_can_meet
+from netpolscan.builtin.registry import CHECKS
+from netpolscan.context import ScanContext
+from netpolscan.model import Inventory
+from netpolscan.model.objects import IPBlock, PortSpec
+from netpolscan.model.selectors import LabelSelector, Requirement
+from netpolscan.model.tiers import Named, Network, Nodes, Pods, World
+from netpolscan.policykinds import builtin_kinds
+from netpolscan.sources.yamlparse import parse_text
+
+
+def findings(rule: str, text: str) -> list[str]:
+    inv = Inventory.from_documents(parse_text(text, "t.yaml"), "default", builtin_kinds())
+    return [v.message for v in CHECKS[rule](ScanContext(inv))]
+
+
+def sel(*labels: tuple[str, str], exprs: tuple[Requirement, ...] = ()) -> LabelSelector:
+    return LabelSelector(tuple(sorted(labels)), exprs)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "meet"),
+    [
+        (sel(("a", "1")), sel(("a", "2")), False),
+        (sel(("a", "1")), sel(("b", "2")), True),
+        (sel(), sel(("a", "1")), True),
+        (sel(("a", "1")), sel(exprs=(Requirement("a", "NotIn", frozenset({"1"})),)), False),
+        (sel(("a", "1")), sel(exprs=(Requirement("a", "NotIn", frozenset({"2"})),)), True),
+        (
+            sel(exprs=(Requirement("a", "Exists", frozenset()),)),
+            sel(exprs=(Requirement("a", "DoesNotExist", frozenset()),)),
+            False,
+        ),
+        (
+            sel(exprs=(Requirement("a", "In", frozenset({"1", "2"})),)),
+            sel(exprs=(Requirement("a", "In", frozenset({"2", "3"})),)),
+            True,
+        ),
+        (
+            sel(exprs=(Requirement("a", "In", frozenset({"1"})),)),
+            sel(exprs=(Requirement("a", "In", frozenset({"2"})),)),
+            False,
+        ),
+    ],
+)
+def test_selectors_can_meet(first: LabelSelector, second: LabelSelector, meet: bool) -> None:
+    assert selectors_can_meet(first, second) is meet
+    assert selectors_can_meet(second, first) is meet
+
+
+def test_expressions_can_meet() -> None:
+    pod_ip = [ipaddress.ip_address("10.1.0.5")]
+    net = Network(IPBlock(ipaddress.ip_network("10.1.0.0/16")))
+    everything4 = Network(IPBlock(ipaddress.ip_network("0.0.0.0/0")))
+    pods = Pods(namespace_selector=sel())
+    assert exprs_can_meet(net, pods, pod_ip) and not exprs_can_meet(net, pods, [])
+    assert exprs_can_meet(everything4, pods, []) and exprs_can_meet(everything4, Named("fqdn:a.b"), [])
+    assert not exprs_can_meet(pods, Nodes(sel()), [])
+    assert exprs_can_meet(Named("fqdn:*.example.com"), Named("fqdn:api.example.com"), [])
+    assert not exprs_can_meet(Named("fqdn:*.example.com"), Named("fqdn:example.com"), [])
+    assert exprs_can_meet(World(), Named("fqdn:x.y"), []) and not exprs_can_meet(World(), pods, [])
+
+
+def test_ports_can_meet() -> None:
+    assert ports_can_meet((), (PortSpec("TCP", 80),))
+    assert ports_can_meet((PortSpec("TCP", 80, 90),), (PortSpec("TCP", 85),))
+    assert not ports_can_meet((PortSpec("TCP", 80),), (PortSpec("UDP", 80),))
+    assert ports_can_meet((PortSpec("TCP", "web"),), (PortSpec("TCP", 8080),))
+
+
+def cnp(name: str, priority: int, subject: str, ingress: str, tier: str = "Admin") -> str:
+    return (
+        "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\n"
+        f"metadata:\n  name: {name}\nspec:\n  tier: {tier}\n  priority: {priority}\n"
+        f"  subject:\n    namespaces: {subject}\n  ingress:\n{ingress}---\n"
+    )
+
+
+DENY_ALL = "  - action: Deny\n    from:\n    - namespaces: {}\n"
+ACCEPT_ALL = "  - action: Accept\n    from:\n    - namespaces: {}\n"
+
+
+def test_nps801_tie() -> None:
+    (message,) = findings("NPS801", cnp("a", 5, "{}", DENY_ALL) + cnp("b", 5, "{}", ACCEPT_ALL))
+    assert "ClusterNetworkPolicy b and ClusterNetworkPolicy a are both Admin tier priority 5" in message
+    assert "ingress rule 1 (Deny)" in message and "ingress rule 1 (Accept)" in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        cnp("a", 5, "{}", DENY_ALL) + cnp("b", 6, "{}", ACCEPT_ALL),  # different priorities
+        cnp("a", 5, "{}", DENY_ALL) + cnp("b", 5, "{}", DENY_ALL),  # same decision
+        cnp("a", 5, "{}", DENY_ALL) + cnp("b", 5, "{}", ACCEPT_ALL, tier="Baseline"),  # different tiers
+        cnp("a", 5, "{matchLabels: {x: '1'}}", DENY_ALL) + cnp("b", 5, "{matchLabels: {x: '2'}}", ACCEPT_ALL),
+    ],
+)
+def test_nps801_near_misses(text: str) -> None:
+    assert findings("NPS801", text) == []
