@@ -35,6 +35,7 @@ from netpolscan.model.objects import (
     Workload,
 )
 from netpolscan.model.selectors import LabelSelector
+from netpolscan.model.tiers import PolicyKind
 from netpolscan.ruledoc import RuleDoc, parse_rule_doc, rule_from_doc
 from netpolscan.sources.document import Document, Location, Pointer
 
@@ -59,6 +60,7 @@ __all__ = [
     "ObjectRef",
     "Peer",
     "Pointer",
+    "PolicyKind",
     "PolicyRule",
     "PortSpec",
     "Report",

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pluggy
 
 from netpolscan.findings import Formatter, Rule
+from netpolscan.model.tiers import PolicyKind
 
 hookspec = pluggy.HookspecMarker("netpolscan")
 
@@ -30,4 +31,15 @@ def netpolscan_register_formatters(register: Callable[[str, Formatter], None]) -
     """Register output formats: call ``register(name, render)`` where ``render(report) -> str``.
 
     The name becomes a value of ``--format``; names of built-in formats cannot be taken.
+    """
+
+
+@hookspec
+def netpolscan_register_policy_kinds(register: Callable[[PolicyKind], None]) -> None:
+    """Register policy kinds: call ``register(kind)`` with a :class:`netpolscan.PolicyKind` for each policy
+    API the plugin reads (Antrea's, a CNI's, an in-house firewall's).
+
+    A kind says which ``(apiVersion, kind)`` objects it ``handles``, parses and validates them, and builds
+    the policies the engine places in its tiers. Each kind has a unique ``name``; two kinds with one name
+    fail the load.
     """

@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
+from typing import Any
 
 import pluggy
 from pluggy import HookCaller
@@ -15,6 +16,7 @@ from pluggy import HookCaller
 from netpolscan import hookspecs
 from netpolscan.errors import NetpolscanError
 from netpolscan.findings import Formatter, Rule
+from netpolscan.model.tiers import PolicyKind
 
 GROUP = "netpolscan"
 BUILTIN = "builtin"
@@ -103,19 +105,36 @@ def each_plugin(pm: pluggy.PluginManager, hook: str) -> Iterator[tuple[str, Hook
         yield name, getattr(single.hook, hook)
 
 
+def registrations(
+    pm: pluggy.PluginManager, hook: str, what: str
+) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+    """(plugin name, the arguments of each ``register(...)`` call) per plugin implementing a register hook,
+    the built-in plugin first, then by name. A hook that raises is a load error naming the plugin."""
+    for plugin_name, caller in sorted(each_plugin(pm, hook), key=lambda item: item[0] != BUILTIN):
+        calls: list[tuple[Any, ...]] = []
+        try:
+            caller(register=_collect(calls))
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            raise NetpolscanError(
+                f"plugin {plugin_name!r} failed to register its {what}: {problem}"
+            ) from None
+        yield plugin_name, calls
+
+
+def _collect(calls: list[tuple[Any, ...]]) -> Callable[..., None]:
+    def register(*args: Any) -> None:
+        calls.append(args)
+
+    return register
+
+
 def collect_rules(pm: pluggy.PluginManager) -> list[Rule]:
     """Every registered rule, validated (id format, reserved prefix, duplicates), sorted by id."""
     rules: dict[str, Rule] = {}
     prefixes: dict[str, str] = {}
-    for plugin_name, hook in each_plugin(pm, "netpolscan_register_rules"):
-        found: list[Rule] = []
-        try:
-            hook(register=found.append)
-        except Exception as exc:
-            raise NetpolscanError(
-                f"plugin {plugin_name!r} failed to register its rules: {type(exc).__name__}: {exc}"
-            ) from None
-        for rule in found:
+    for plugin_name, calls in registrations(pm, "netpolscan_register_rules", "rules"):
+        for (rule,) in calls:
             _validate_rule(rule, plugin_name, rules, prefixes)
             rules[rule.id] = rule if rule.plugin else _with_plugin(rule, plugin_name)
     return [rules[key] for key in sorted(rules)]
@@ -159,25 +178,38 @@ def collect_formatters(pm: pluggy.PluginManager) -> dict[str, Formatter]:
 def formatter_owners(pm: pluggy.PluginManager) -> dict[str, tuple[str, Formatter]]:
     """Output format name -> (plugin name, render function), validated."""
     formatters: dict[str, tuple[str, Formatter]] = {}
-    for plugin_name, hook in sorted(
-        each_plugin(pm, "netpolscan_register_formatters"), key=lambda item: item[0] != BUILTIN
-    ):
-
-        def register(name: str, render: Formatter, _plugin: str = plugin_name) -> None:
+    for plugin_name, calls in registrations(pm, "netpolscan_register_formatters", "formats"):
+        for name, render in calls:
             if name in formatters:
-                raise NetpolscanError(f"plugin {_plugin!r}: output format {name!r} is already registered")
-            formatters[name] = (_plugin, render)
-
-        try:
-            hook(register=register)
-        except NetpolscanError:
-            raise
-        except Exception as exc:
-            problem = f"{type(exc).__name__}: {exc}"
-            raise NetpolscanError(
-                f"plugin {plugin_name!r} failed to register its formats: {problem}"
-            ) from None
+                raise NetpolscanError(f"plugin {plugin_name!r}: output format {name!r} is already registered")
+            formatters[name] = (plugin_name, render)
     return formatters
+
+
+def collect_policy_kinds(pm: pluggy.PluginManager) -> dict[str, PolicyKind]:
+    """Every registered policy kind by name: the built-in plugin's first, then by plugin name.
+
+    Parsing offers a document to the kinds in this order; the first that ``handles`` it reads it.
+    """
+    kinds: dict[str, tuple[str, PolicyKind]] = {}
+    for plugin_name, calls in registrations(pm, "netpolscan_register_policy_kinds", "policy kinds"):
+        for (kind,) in calls:
+            name = getattr(kind, "name", None)
+            missing = [m for m in ("handles", "parse", "build") if not callable(getattr(kind, m, None))]
+            if not isinstance(name, str) or not name or missing:
+                lacks = ", ".join(([] if isinstance(name, str) and name else ["name"]) + missing)
+                raise NetpolscanError(
+                    f"plugin {plugin_name!r}: policy kind {kind!r} is not a PolicyKind (it lacks {lacks})"
+                )
+            if name in kinds:
+                owner = kinds[name][0]
+                raise NetpolscanError(
+                    f"plugins {owner!r} and {plugin_name!r} both register the policy kind {name!r}"
+                    if owner != plugin_name
+                    else f"plugin {plugin_name!r} registers the policy kind {name!r} twice"
+                )
+            kinds[name] = (plugin_name, kind)
+    return {name: kind for name, (_plugin, kind) in kinds.items()}
 
 
 @dataclass(frozen=True)

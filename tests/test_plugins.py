@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from importlib import metadata
 
@@ -16,6 +17,7 @@ from netpolscan.model import Inventory
 from netpolscan.plugins import (
     GROUP,
     check_hooks,
+    collect_policy_kinds,
     collect_rules,
     formatter_owners,
     plugin_manager,
@@ -171,3 +173,56 @@ def test_a_hookimpl_with_arguments_the_spec_lacks_is_one_line() -> None:
         register_plugin(plugin_manager(), Wrong(), "acme")
     assert str(failure.value).startswith("plugin 'acme': ") and "\n" not in str(failure.value)
     assert "extra" in str(failure.value)
+
+
+# --- policy kinds ----------------------------------------------------------------------------------
+
+
+class _Kind:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def handles(self, api_version: str, kind: str) -> bool:
+        return kind == "Firewall"
+
+    def parse(self, data: object, doc: object, namespace: str, sink: object) -> object | None:
+        return data
+
+    def build(self, objects: object, cluster: object) -> tuple[()]:
+        return ()
+
+
+class _KindPlugin:
+    def __init__(self, *kinds: object) -> None:
+        self.kinds = kinds
+
+    @hookimpl
+    def netpolscan_register_policy_kinds(self, register: Callable[[object], None]) -> None:
+        for kind in self.kinds:
+            register(kind)
+
+
+def test_policy_kinds_are_collected_by_name() -> None:
+    pm = plugin_manager()
+    firewall = _Kind("acme-firewall")
+    register_plugin(pm, _KindPlugin(firewall), "acme")
+    kinds = collect_policy_kinds(pm)
+    assert kinds["acme-firewall"] is firewall
+    assert list(kinds)[-1] == "acme-firewall"  # the built-in plugin's kinds come first
+
+
+@pytest.mark.parametrize(
+    ("plugins", "message"),
+    [
+        ({"acme": (_Kind("fw"), _Kind("fw"))}, "plugin 'acme' registers the policy kind 'fw' twice"),
+        ({"acme": (_Kind("fw"),), "acme-two": (_Kind("fw"),)}, "plugins 'acme' and 'acme-two' both register"),
+        ({"acme": (object(),)}, "is not a PolicyKind (it lacks name, handles, parse, build)"),
+    ],
+    ids=["twice", "two-plugins", "not-a-kind"],
+)
+def test_bad_policy_kinds_fail_the_load(plugins: dict[str, tuple[object, ...]], message: str) -> None:
+    pm = plugin_manager()
+    for name, kinds in plugins.items():
+        register_plugin(pm, _KindPlugin(*kinds), name)
+    with pytest.raises(NetpolscanError, match=re.escape(message)):
+        collect_policy_kinds(pm)
