@@ -52,10 +52,10 @@ def _target_ports(workload: Workload, ports: list[ServicePort]) -> PortSet:
     return PortSet(found) if found else NO_PORTS
 
 
-def ingress_controller_connections(inventory: Inventory) -> dict[str, tuple[PortSet, str]]:
-    """Workload label -> (ports the ingress controller may open, namespace), for exposed workloads."""
+def exposed_backends(inventory: Inventory) -> list[tuple[Workload, Backend, PortSet]]:
+    """(workload, Ingress/Route backend, the workload's target ports behind it), in input order."""
     services: dict[tuple[str, str], Service] = {(s.namespace, s.name): s for s in inventory.services}
-    exposed: dict[int, tuple[Workload, list[ServicePort]]] = {}
+    found: list[tuple[Workload, Backend, PortSet]] = []
     for backend in backends(inventory):
         service = services.get((backend.namespace, backend.service))
         if service is None:
@@ -63,14 +63,23 @@ def ingress_controller_connections(inventory: Inventory) -> dict[str, tuple[Port
         ports = _service_ports(service, backend)
         for workload in inventory.workloads_in(service.namespace):
             if ports and _selects(service, workload):
-                exposed.setdefault(id(workload), (workload, []))[1].extend(ports)
+                found.append((workload, backend, _target_ports(workload, ports)))
+    return found
+
+
+def ingress_controller_connections(inventory: Inventory) -> dict[str, tuple[PortSet, str]]:
+    """Workload label -> (ports the ingress controller may open, namespace), for exposed workloads."""
+    exposed: dict[int, tuple[Workload, PortSet]] = {}
+    for workload, _, ports in exposed_backends(inventory):
+        previous = exposed.get(id(workload))
+        exposed[id(workload)] = (workload, ports | previous[1] if previous else ports)
     found: dict[str, tuple[PortSet, str]] = {}
-    for workload, ports in exposed.values():
-        allowed = _target_ports(workload, ports) & entire_cluster_conn(inventory, workload, "ingress").ports
+    for workload, targets in exposed.values():
+        allowed = targets & entire_cluster_conn(inventory, workload, "ingress").ports
         if allowed:
             label = workload_label(workload)
-            previous = found.get(label)
-            found[label] = (allowed | previous[0] if previous else allowed, workload.namespace)
+            known = found.get(label)
+            found[label] = (allowed | known[0] if known else allowed, workload.namespace)
     return found
 
 

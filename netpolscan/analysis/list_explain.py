@@ -21,12 +21,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from netpolscan.analysis.addresses import Segment
-from netpolscan.analysis.connectivity import Connectivity, Endpoint, connectivity
+from netpolscan.analysis.connectivity import Connectivity, Endpoint, connectivity, rule_ports
 from netpolscan.analysis.endpoints import workload_label
+from netpolscan.analysis.exposure import is_entire_cluster
 from netpolscan.analysis.focus import Focus
+from netpolscan.analysis.ingress_controller import INGRESS_CONTROLLER, exposed_backends
 from netpolscan.analysis.ports import ALL_PORTS, NO_PORTS, PortSet
+from netpolscan.analysis.selection import selection
 from netpolscan.model.inventory import Inventory
-from netpolscan.model.objects import Workload
+from netpolscan.model.objects import NetworkPolicy, PolicyRule, Workload
 
 
 @dataclass(frozen=True, order=True)
@@ -74,20 +77,33 @@ def direction_regions(conn: Connectivity, src: Endpoint, dst: Endpoint, directio
     verdict = conn.verdict(src, dst, direction)
     if not verdict.isolated:
         return [(ALL_PORTS, True, ())]
+    matches = [(grant.policy, grant.rule, ports) for grant, ports in verdict.allowing]
+    return policy_regions(verdict.policies, matches, direction)
+
+
+def policy_regions(
+    policies: Sequence[NetworkPolicy],
+    matches: Sequence[tuple[NetworkPolicy, PolicyRule, PortSet]],
+    direction: str,
+) -> list[Region]:
+    """Regions of an isolated direction: ``policies`` select the workload, ``matches`` are the rules whose
+    peers match the other side, with the ports each allows there."""
     allowing: list[tuple[Decision, PortSet]] = []
     matched: dict[str, list[tuple[int, bool]]] = {}  # policy -> [(rule number, named ports unresolved)]
     covered: dict[str, PortSet] = {}  # per policy, the ports its earlier rules allow: the first rule decides
-    for grant, ports in sorted(verdict.allowing, key=lambda item: item[0].rule.index):
-        name = _policy_name(grant.policy.namespace, grant.policy.name)
-        number = grant.rule.index + 1
-        unresolved = not ports and any(spec.is_named for spec in grant.rule.ports)
+    allowed = NO_PORTS
+    for policy, rule, ports in sorted(matches, key=lambda item: item[1].index):
+        name = _policy_name(policy.namespace, policy.name)
+        number = rule.index + 1
+        unresolved = not ports and any(spec.is_named for spec in rule.ports)
         matched.setdefault(name, []).append((number, unresolved))
         fresh = ports - covered.get(name, NO_PORTS)
         covered[name] = covered.get(name, NO_PORTS) | ports
+        allowed = allowed | ports
         if fresh:
             allowing.append((Decision("NetworkPolicy", name, number, "allow"), fresh))
     denials: list[Decision] = []
-    for policy in sorted(verdict.policies, key=lambda p: (p.namespace, p.name)):
+    for policy in sorted(policies, key=lambda p: (p.namespace, p.name)):
         name = _policy_name(policy.namespace, policy.name)
         if not policy.rules(direction):
             denials.append(Decision("NetworkPolicy", name, None, "deny", "no-rules"))
@@ -101,9 +117,56 @@ def direction_regions(conn: Connectivity, src: Endpoint, dst: Endpoint, directio
     regions: list[Region] = []
     for ports, items in _partition(allowing):
         regions.append((ports, True, tuple(sorted(items))))
-    denied = ALL_PORTS - verdict.ports
+    denied = ALL_PORTS - allowed
     if denied:
         regions.append((denied, False, tuple(denials)))
+    return regions
+
+
+def controller_regions(inventory: Inventory, workload: Workload) -> list[Region]:
+    """Ingress regions of ``{ingress-controller}`` -> ``workload``: the Ingress/Route objects exposing it
+    (``allow`` items on their target ports, ``deny`` elsewhere), then its NetworkPolicy decisions."""
+    objects: dict[tuple[str, str, str], PortSet] = {}
+    for exposed, backend, ports in exposed_backends(inventory):
+        if exposed is workload:
+            key = (backend.kind, f"{backend.namespace}/{backend.name}", backend.service)
+            objects[key] = objects.get(key, NO_PORTS) | ports
+    policies = selection(inventory).policies_for(workload, "ingress")
+    if policies:
+        matches = [
+            (policy, rule, rule_ports(rule, workload.ports))
+            for policy in policies
+            for rule in policy.rules("ingress")
+            if rule.all_peers or any(is_entire_cluster(peer) for peer in rule.peers)
+        ]
+        policy_parts = policy_regions(policies, matches, "ingress")
+    else:
+        policy_parts = [(ALL_PORTS, True, ())]
+    targets = NO_PORTS
+    for ports in objects.values():
+        targets = targets | ports
+    object_parts: list[tuple[PortSet, bool, tuple[Decision, ...]]] = []
+    for ports, items in _partition(
+        [
+            (Decision(kind, name, service, "allow"), ports)
+            for (kind, name, service), ports in sorted(objects.items())
+        ]
+    ):
+        object_parts.append((ports, True, tuple(sorted(items))))
+    rest = ALL_PORTS - targets
+    if rest:
+        denials = tuple(
+            Decision(kind, name, service, "deny", "ports") for kind, name, service in sorted(objects)
+        )
+        object_parts.append((rest, False, denials))
+    regions: list[Region] = []
+    for o_ports, o_allowed, o_items in object_parts:
+        for p_ports, p_allowed, p_items in policy_parts:
+            ports = o_ports & p_ports
+            if not ports:
+                continue
+            shown = p_items if (p_allowed == o_allowed or not p_allowed) else ()
+            regions.append((ports, o_allowed and p_allowed, o_items + shown))
     return regions
 
 
@@ -129,10 +192,14 @@ def _partition(items: Sequence[tuple[Decision, PortSet]]) -> list[tuple[PortSet,
     return parts
 
 
-def pair_regions(conn: Connectivity, src: Endpoint, dst: Endpoint) -> tuple[list[PairRegion], bool]:
+def pair_regions(
+    conn: Connectivity, src: Endpoint, dst: Endpoint, ingress_regions: list[Region] | None = None
+) -> tuple[list[PairRegion], bool]:
     """The regions of ``src`` -> ``dst`` (merged where both decisions agree) and whether all is default."""
-    egress = direction_regions(conn, src, dst, "egress")
-    ingress = direction_regions(conn, src, dst, "ingress")
+    egress = (
+        direction_regions(conn, src, dst, "egress") if ingress_regions is None else [(ALL_PORTS, True, ())]
+    )
+    ingress = direction_regions(conn, src, dst, "ingress") if ingress_regions is None else ingress_regions
     default = not egress[0][2] and not ingress[0][2] and egress[0][0].is_all and ingress[0][0].is_all
     merged: dict[
         tuple[bool, tuple[bool, tuple[Decision, ...]], tuple[bool, tuple[Decision, ...]]], PortSet
@@ -174,6 +241,25 @@ def explain_pairs(inventory: Inventory, focus: Focus) -> Iterator[PairExplanatio
             if not focus.keeps_pair(src_name, dst_name):
                 continue
             regions, default = pair_regions(conn, src, dst)
-            if focus.conn is not None:
-                regions = [region for region in regions if region.ports.contains(*focus.conn)]
-            yield PairExplanation(src_name, dst_name, tuple(regions), default)
+            yield PairExplanation(src_name, dst_name, _focused(regions, focus), default)
+    if not inventory.services or not focus.is_focus(INGRESS_CONTROLLER) and not focus.workloads:
+        return
+    exposed: dict[str, Workload] = {}
+    for workload, _, _ in exposed_backends(inventory):
+        exposed.setdefault(workload_label(workload), workload)
+    for label, workload in sorted(exposed.items()):
+        if focus.keeps_pair(INGRESS_CONTROLLER, label):
+            regions, _ = pair_regions(conn, workload, workload, controller_regions(inventory, workload))
+            yield PairExplanation(INGRESS_CONTROLLER, label, _focused(regions, focus), False)
+
+
+def _focused(regions: Sequence[PairRegion], focus: Focus) -> tuple[PairRegion, ...]:
+    """The regions, cut down to ``--focus-conn``'s one connection when it is given."""
+    if focus.conn is None:
+        return tuple(regions)
+    wanted = PortSet.single(*focus.conn)
+    return tuple(
+        PairRegion(wanted, region.allowed, region.egress, region.ingress)
+        for region in regions
+        if region.ports.contains(*focus.conn)
+    )

@@ -25,6 +25,7 @@ class Backend:
 
     kind: str
     namespace: str
+    name: str  # of the Ingress or Route
     service: str
     port: int | str | None
     target: bool = False  # a Route's targetPort (matched against the Service's target ports too)
@@ -42,7 +43,7 @@ def _port(value: Any) -> int | str | None:
     return value if isinstance(value, int | str) and value != "" else None
 
 
-def _ingress_backend(raw: Any, namespace: str) -> Backend | None:
+def _ingress_backend(raw: Any, namespace: str, owner: str) -> Backend | None:
     service = _get(raw, "service")
     if isinstance(service, dict):  # networking.k8s.io/v1
         name = service.get("name")
@@ -52,20 +53,21 @@ def _ingress_backend(raw: Any, namespace: str) -> Backend | None:
         port = _port(_get(raw, "servicePort"))
     if not isinstance(name, str) or not name or port is None:
         return None
-    return Backend("Ingress", namespace, name, port)
+    return Backend("Ingress", namespace, owner, name, port)
 
 
 def _ingress(data: dict[str, Any], namespace: str) -> Iterator[Backend]:
     spec = data.get("spec")
+    owner = str(_get(data, "metadata", "name") or "")
     for raw in (_get(spec, "defaultBackend"), _get(spec, "backend")):
-        found = _ingress_backend(raw, namespace)
+        found = _ingress_backend(raw, namespace, owner)
         if found is not None:
             yield found
     rules = _get(spec, "rules")
     for rule in rules if isinstance(rules, list) else []:
         paths = _get(rule, "http", "paths")
         for path in paths if isinstance(paths, list) else []:
-            found = _ingress_backend(_get(path, "backend"), namespace)
+            found = _ingress_backend(_get(path, "backend"), namespace, owner)
             if found is not None:
                 yield found
 
@@ -73,12 +75,13 @@ def _ingress(data: dict[str, Any], namespace: str) -> Iterator[Backend]:
 def _route(data: dict[str, Any], namespace: str) -> Iterator[Backend]:
     spec = data.get("spec")
     port = _port(_get(spec, "port", "targetPort"))
+    owner = str(_get(data, "metadata", "name") or "")
     alternates = _get(spec, "alternateBackends")
     for target in [_get(spec, "to"), *(alternates if isinstance(alternates, list) else [])]:
         name = _get(target, "name")
         kind = _get(target, "kind")
         if isinstance(name, str) and name and kind in (None, "Service"):
-            yield Backend("Route", namespace, name, port, target=True)
+            yield Backend("Route", namespace, owner, name, port, target=True)
 
 
 def backends(inventory: Inventory) -> list[Backend]:

@@ -42,9 +42,12 @@ def _txt(rows: Sequence[Row], exposure: Exposure | None, focus: Focus) -> str:
     text += "".join(" => ".join(record[:2]) + _tail(record) + "\n" for record in _pairs(rows, focus))
     if exposure is None:
         return text
-    if rows:
-        text += "\n"
-    text += _title(focus) + "\n"
+    return text + ("\n" if rows else "") + exposure_txt(exposure, focus)
+
+
+def exposure_txt(exposure: Exposure, focus: Focus = NO_FOCUS) -> str:
+    """The exposure sections in text: egress, ingress, and the workloads no policy protects."""
+    text = _title(focus) + "\n"
     width = max((len(line.workload) for line in (*exposure.egress, *exposure.ingress)), default=0)
     sections = []
     for title, lines, arrow in (

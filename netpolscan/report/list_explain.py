@@ -42,6 +42,10 @@ def decision_text(item: Decision, direction: str, src: str, dst: str) -> str:
     """One item, e.g. ``NetworkPolicy 'ns/p' allows connections by Egress rule #1``."""
     title = _DIRECTIONS[direction]
     rule = f"#{item.rule}" if isinstance(item.rule, int) else str(item.rule)
+    if item.kind in ("Ingress", "Route"):  # rule: the Service the object routes to
+        if item.action == "allow":
+            return f"{item.kind} '{item.policy}' allows ingress connections through service {rule}"
+        return f"{item.kind} '{item.policy}' allows ingress to service {rule}, but the protocols and ports do not match"
     if item.action != "deny" or item.kind != "NetworkPolicy":
         return f"{item.kind} '{item.policy}' {_VERBS[item.action]} connections by {title} rule {rule}"
     owner, peer = (src, dst) if direction == "egress" else (dst, src)
@@ -63,11 +67,16 @@ def _direction(direction: str, decided: tuple[bool, tuple[Decision, ...]], src: 
     head = f"\t\t{_DIRECTIONS[direction]} ({state})"
     if not items:
         return f"{head} due to the system default (Allow all)\n"
-    texts = [decision_text(item, direction, src, dst) for item in items]
-    if len(texts) == 1:
-        return f"{head}\n\t\t\t{texts[0]}\n"
-    kind = items[0].kind
-    return f"{head}\n\t\t\t{kind} list:\n" + "".join(f"\t\t\t\t- {text}\n" for text in texts) + "\n"
+    by_kind: dict[str, list[str]] = {}
+    for item in items:
+        by_kind.setdefault(item.kind, []).append(decision_text(item, direction, src, dst))
+    text = f"{head}\n"
+    for kind, texts in sorted(by_kind.items()):  # kinds in name order, as netpol-analyzer prints them
+        if len(texts) == 1:
+            text += f"\t\t\t{texts[0]}\n"
+        else:
+            text += f"\t\t\t{kind} list:\n" + "".join(f"\t\t\t\t- {line}\n" for line in texts) + "\n"
+    return text
 
 
 def _region(region: PairRegion, src: str, dst: str) -> str:
@@ -118,7 +127,7 @@ def format_list_explanation(inventory: Inventory, focus: Focus, only: str | None
     from netpolscan.analysis.connlist import connection_rows
     from netpolscan.analysis.exposure import exposure as exposure_of
     from netpolscan.analysis.focus import focused
-    from netpolscan.report.exposure import format_connlist_view
+    from netpolscan.report.exposure import exposure_txt
 
     found = exposure_of(inventory, focused(connection_rows(inventory), focus), focus)
-    return text + "\n" + format_connlist_view([], "txt", found, focus)
+    return text + "\n" + exposure_txt(found, focus)
