@@ -47,8 +47,7 @@ def test_helm_findings_land_on_the_template_line(run_cli: Run) -> None:
     assert location["artifactLocation"]["uri"] == "tests/fixtures/charts/shop/templates/netpol.yaml"
     template = (CHART / "templates" / "netpol.yaml").read_text().splitlines()
     assert template[location["region"]["startLine"] - 1].strip() == "- {}"  # the egress rule's "- " line
-    related = nps301["relatedLocations"][0]["physicalLocation"]
-    assert related["artifactLocation"]["uri"] == "tests/fixtures/charts/shop/(helm%20template)"
+    assert "relatedLocations" not in nps301  # `helm template` output is no file of the checkout
 
 
 def test_values_matrix_labels_findings_with_the_values_file(run_cli: Run) -> None:
@@ -134,3 +133,76 @@ def test_values_matrix_analyses_each_rendering_alone(run_cli: Run) -> None:
     sarif = json.loads(run_cli(*matrix, "-f", "sarif").stdout)
     properties = [r.get("properties", {}) for r in sarif["runs"][0]["results"] if r["ruleId"] == "NPS501"]
     assert properties == [{"valuesFiles": [sink_label]}]
+
+
+def _sarif_uris(sarif: dict[str, object]) -> list[str]:
+    runs = sarif["runs"]
+    assert isinstance(runs, list)
+    uris = []
+    for result in runs[0]["results"]:
+        for location in [*result["locations"], *result.get("relatedLocations", [])]:
+            uris.append(location["physicalLocation"]["artifactLocation"]["uri"])
+    return uris
+
+
+@pytest.mark.parametrize("where", ["sibling", "outside"])
+def test_helm_sarif_uris_are_checkout_files_whatever_the_working_directory(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str
+) -> None:
+    """Issue 14 item 6: `--helm ../charts/x` from another directory still maps to the templates."""
+    _needs_helm()
+    if where == "sibling":  # e.g. run from deploy/ with the chart in ../charts/
+        monkeypatch.chdir(REPO / "tests" / "fixtures" / "kustomize")
+        chart = "../charts/realistic/datastore"
+    else:  # from outside the checkout, with an absolute chart path
+        monkeypatch.chdir(tmp_path)
+        chart = str(DATASTORE)
+    result = run_cli("scan", "--helm", chart, "--values", f"{chart}/values-locked.yaml", "-f", "sarif")
+    assert result.exit_code == 1, result.stderr
+    sarif = json.loads(result.stdout)
+    uris = _sarif_uris(sarif)
+    assert uris and all((REPO / uri).is_file() for uri in uris), sorted(set(uris))
+    assert "tests/fixtures/charts/realistic/datastore/templates/cache-networkpolicy.yaml" in uris
+    messages = [r["message"]["text"] for r in sarif["runs"][0]["results"]]
+    assert not [m for m in messages if "not mapped" in m]
+
+
+def test_packaged_dependency_findings_point_at_its_chart_yaml_entry(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A sub-chart kept as `charts/NAME-VERSION.tgz` has no template file to point at: its entry does."""
+    import shutil
+    import tarfile
+
+    _needs_helm()
+    (tmp_path / ".git").mkdir()  # a checkout
+    chart = tmp_path / "deploy" / "charts" / "datastore"
+    shutil.copytree(DATASTORE, chart)
+    with (chart / "Chart.yaml").open("a", encoding="utf-8") as stream:
+        stream.write(
+            'dependencies:\n  - name: metrics\n    version: 0.1.0\n    repository: "oci://registry.example.com/charts"\n'
+        )
+    sub = tmp_path / "metrics"
+    (sub / "templates").mkdir(parents=True)
+    (sub / "Chart.yaml").write_text("apiVersion: v2\nname: metrics\nversion: 0.1.0\n", encoding="utf-8")
+    (sub / "templates" / "networkpolicy.yaml").write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {{ .Release.Name }}-metrics\n"
+        "spec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n    - {}\n",
+        encoding="utf-8",
+    )
+    (chart / "charts").mkdir()
+    with tarfile.open(chart / "charts" / "metrics-0.1.0.tgz", "w:gz") as archive:
+        archive.add(sub, arcname="metrics")
+    monkeypatch.chdir(tmp_path / "deploy")
+    sarif = json.loads(run_cli("scan", "--helm", "charts/datastore", "-f", "sarif").stdout)
+    uris = _sarif_uris(sarif)
+    assert all((tmp_path / uri).is_file() for uri in uris), sorted(set(uris))
+    results = sarif["runs"][0]["results"]
+    [open_egress] = [
+        r for r in results if r["message"]["text"].startswith("NetworkPolicy default/release-name-metrics ")
+    ]
+    location = open_egress["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "deploy/charts/datastore/Chart.yaml"
+    lines = (chart / "Chart.yaml").read_text(encoding="utf-8").splitlines()
+    assert lines[location["region"]["startLine"] - 1] == "  - name: metrics"
+    assert "packaged archive" in open_egress["message"]["text"]

@@ -42,7 +42,9 @@ def _rows() -> list[object]:
             for number, row in enumerate(csv.DictReader(handle), start=1):
                 marks = []
                 if (case.name, row["from"], row["to"]) in NODE_PLACEMENT:
-                    marks.append(pytest.mark.xfail(strict=True, reason="engine: pods are not placed on nodes"))
+                    marks.append(
+                        pytest.mark.xfail(strict=True, reason="engine: pods are not placed on nodes")
+                    )
                 params.append(pytest.param(case.name, row, id=f"{case.name[:3]}-{number}", marks=marks))
     return params
 

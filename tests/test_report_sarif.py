@@ -292,7 +292,7 @@ def test_no_nulls_no_absolute_uris(text: str, doc: dict[str, Any]) -> None:
     assert "file:" not in text
     assert "originalUriBaseIds" not in text
     uris = [node["uri"] for node in walk(doc) if isinstance(node, dict) and "uri" in node]
-    assert len(uris) == 6  # five results and one related location
+    assert len(uris) == 5  # five results; the one rendered location is stdin, not a file: not related
     assert all(not uri.startswith("/") and ".." not in uri.split("/") for uri in uris)
 
 
@@ -446,19 +446,26 @@ def test_locations(doc: dict[str, Any]) -> None:
     assert physical[2]["region"] == {"startLine": 1, "startColumn": 1}  # clamped to >= 1
 
 
-def test_rendered_location_is_related(doc: dict[str, Any]) -> None:
-    with_rendered = results(doc)[1]
-    assert with_rendered["relatedLocations"] == [
+def test_rendered_location_is_related_when_it_is_a_file(
+    doc: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # stdin (or `helm template` output) is no file of the checkout: no related location points there
+    assert all("relatedLocations" not in r for r in results(doc))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rendered.yaml").write_text("kind: NetworkPolicy\n", encoding="utf-8")
+    rendered = Location("charts/web/templates/netpol.yaml", 12, 5, rendered=Location("rendered.yaml", 140, 7))
+    finding = Finding("NPS301", "unrestricted-egress", Severity.WARNING, "Egress is open.", rendered)
+    [result] = results(json.loads(sarif.render(Report(findings=(finding,), rules=RULES))))
+    assert result["relatedLocations"] == [
         {
             "id": 1,
             "message": {"text": "rendered manifest"},
             "physicalLocation": {
-                "artifactLocation": {"uri": "stdin", "uriBaseId": "%SRCROOT%"},
+                "artifactLocation": {"uri": "rendered.yaml", "uriBaseId": "%SRCROOT%"},
                 "region": {"startLine": 140, "startColumn": 7},
             },
         }
     ]
-    assert all("relatedLocations" not in r for i, r in enumerate(results(doc)) if i != 1)
 
 
 def test_logical_locations_and_fingerprints(doc: dict[str, Any]) -> None:

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -304,7 +304,7 @@ class CiliumPolicyKind:
 
 
 def endpoint_addresses(data: dict[str, Any], namespace: str) -> EndpointAddresses | None:
-    labels = _get(data, "metadata", "labels")
+    labels = _metadata(data, "labels")
     service = labels.get(SERVICE_NAME_LABEL) if isinstance(labels, dict) else None
     if not isinstance(service, str):
         return None
@@ -318,12 +318,9 @@ def endpoint_addresses(data: dict[str, Any], namespace: str) -> EndpointAddresse
     return EndpointAddresses(namespace, service, tuple(found))
 
 
-def _get(data: Any, *path: str) -> Any:
-    for part in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
+def _metadata(data: dict[str, Any], key: str) -> Any:
+    metadata = data.get("metadata")
+    return metadata.get(key) if isinstance(metadata, dict) else None
 
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -362,6 +359,10 @@ class _Selector:
     entities: set[str] = field(default_factory=set)  # reserved:X required
     impossible: bool = False  # a requirement no pod (nor entity) meets
 
+    def label_selector(self) -> LabelSelector:
+        """The requirements on the labels themselves (pods, nodes, CIDR groups)."""
+        return LabelSelector(tuple(sorted(self.pod_labels)), tuple(self.pod_requirements))
+
 
 class _Reader:
     """Reads one Cilium document, reporting into ``sink``."""
@@ -370,6 +371,22 @@ class _Reader:
         self.sink = sink
         self.kind = CNP
         self.namespace = ""
+        self.current = CiliumRule("ingress", ALLOW, "ingress", 1, ())
+        reader = Callable[[Any, Pointer], "Part | None"]
+        self.peer_readers: dict[str, reader] = {
+            "fromEndpoints": self.endpoints,
+            "toEndpoints": self.endpoints,
+            "fromCIDR": self.cidr,
+            "toCIDR": self.cidr,
+            "fromCIDRSet": self.cidr_set,
+            "toCIDRSet": self.cidr_set,
+            "fromEntities": self.entity,
+            "toEntities": self.entity,
+            "toServices": self.service,
+            "toFQDNs": self.fqdn,
+            "fromNodes": self.nodes,
+            "toNodes": self.nodes,
+        }
 
     def bad(self, message: str, pointer: Pointer) -> None:
         self.sink.invalid.append((message, pointer))
@@ -394,7 +411,7 @@ class _Reader:
     # --- objects ----------------------------------------------------------------------------------
 
     def name_of(self, data: dict[str, Any]) -> str | None:
-        name = _get(data, "metadata", "name")
+        name = _metadata(data, "name")
         if isinstance(name, str) and name:
             return name
         metadata = data.get("metadata")
@@ -418,7 +435,7 @@ class _Reader:
                     blocks.append(block)
         if name is None or len(self.sink.invalid) > start:
             return None
-        labels = _get(data, "metadata", "labels")
+        labels = _metadata(data, "labels")
         label_map = {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
         return CIDRGroup(name, label_map, tuple(blocks))
 
@@ -674,7 +691,7 @@ class _Reader:
             namespace_selector=LabelSelector((), tuple(found.namespace_requirements))
             if found.namespace_requirements
             else None,
-            pod_selector=LabelSelector(tuple(sorted(found.pod_labels)), tuple(found.pod_requirements)),
+            pod_selector=found.label_selector(),
         )
 
     def endpoints(self, raw: Any, pointer: Pointer) -> Part | None:
@@ -701,18 +718,21 @@ class _Reader:
             return None
         direction = "ingress" if section.startswith("ingress") else "egress"
         action = DENY if section.endswith("Deny") else ALLOW
-        rule = CiliumRule(direction, action, section, index + 1, pointer)
+        rule = self.current = CiliumRule(direction, action, section, index + 1, pointer)
         self.unknown_keys(found, RULE_FIELDS[section], f"an {section} rule", pointer)
         for key in RULE_FIELDS[section]:
             if key not in found or found[key] is None:
                 continue
             value, where = found[key], (*pointer, key)
-            if key in ("fromEndpoints", "toEndpoints"):
+            reader = self.peer_readers.get(key)
+            if reader is not None:
                 rule.l3_given = True
+                if key in ("fromNodes", "toNodes"):
+                    rule.notes.append(f"{key} takes effect only with --enable-node-selector-labels")
                 for i, item in enumerate(self.listing(value, key, where) or ()):
-                    expr = self.endpoints(item, (*where, i))
-                    if expr is not None:
-                        rule.parts.append(expr)
+                    part = reader(item, (*where, i))
+                    if part is not None:
+                        rule.parts.append(part)
             elif key in ("fromRequires", "toRequires"):
                 self.sink.deprecated.append(
                     (
@@ -727,58 +747,12 @@ class _Reader:
                         rule.requires.append(expr)
                     elif expr is not None:
                         rule.requires.append(NOTHING)  # an entity carries no label that pods require
-            elif key in ("fromCIDR", "toCIDR"):
-                rule.l3_given = True
-                for i, item in enumerate(self.listing(value, key, where) or ()):
-                    block = parse_cidr(item)
-                    if block is None:
-                        self.bad(f"{item!r} is not a CIDR (like 10.0.0.0/8) or an IP address", (*where, i))
-                    else:
-                        rule.parts.append(Network(IPBlock(block), in_cluster=False))
-            elif key in ("fromCIDRSet", "toCIDRSet"):
-                rule.l3_given = True
-                for i, item in enumerate(self.listing(value, key, where) or ()):
-                    part = self.cidr_set(item, (*where, i))
-                    if part is not None:
-                        rule.parts.append(part)
-            elif key in ("fromEntities", "toEntities"):
-                rule.l3_given = True
-                for i, item in enumerate(self.listing(value, key, where) or ()):
-                    if item not in ENTITIES:
-                        self.bad(
-                            f"unknown entity {item!r} (expected one of {', '.join(ENTITIES)})", (*where, i)
-                        )
-                    else:
-                        rule.parts.append(entity_expr(str(item)))
-            elif key in ("fromNodes", "toNodes"):
-                rule.l3_given = True
-                rule.notes.append(f"{key} takes effect only with --enable-node-selector-labels")
-                for i, item in enumerate(self.listing(value, key, where) or ()):
-                    found_nodes = self.selector(item, (*where, i))
-                    if found_nodes is not None:
-                        rule.parts.append(
-                            Nodes(
-                                LabelSelector(
-                                    tuple(sorted(found_nodes.pod_labels)), tuple(found_nodes.pod_requirements)
-                                )
-                            )
-                        )
             elif key in ("fromGroups", "toGroups"):
                 rule.l3_given = True
                 self.listing(value, key, where)
                 self.sink.not_evaluated.append(
                     (f"{key} (cloud provider groups) is not evaluated: the rule matches no peer here", where)
                 )
-            elif key == "toServices":
-                rule.l3_given = True
-                for i, item in enumerate(self.listing(value, key, where) or ()):
-                    part = self.service(item, (*where, i))
-                    if part is not None:
-                        rule.parts.append(part)
-            elif key == "toFQDNs":
-                rule.l3_given = True
-                for i, item in enumerate(self.listing(value, key, where) or ()):
-                    self.fqdn(item, (*where, i), rule)
             elif key == "toPorts":
                 self.to_ports(value, where, rule)
             elif key == "icmps":
@@ -786,7 +760,7 @@ class _Reader:
                 self.listing(value, key, where)
                 rule.notes.append("ICMP (icmps) is not modelled: only TCP, UDP and SCTP are")
             elif key == "authentication":
-                mode = _get(found, "authentication", "mode")
+                mode = value.get("mode") if isinstance(value, dict) else None
                 if mode not in ("disabled", "required", "test-always-fail"):
                     self.bad(
                         f"authentication.mode {mode!r} is not disabled, required or test-always-fail", where
@@ -796,6 +770,25 @@ class _Reader:
         if found.get("toFQDNs") is not None and any(found.get(key) is not None for key in FQDN_EXCLUSIVE):
             self.bad("a toFQDNs rule cannot contain other L3 selectors (toEndpoints, toCIDR, ...)", pointer)
         return rule
+
+    def cidr(self, raw: Any, pointer: Pointer) -> Part | None:
+        block = parse_cidr(raw)
+        if block is None:
+            self.bad(f"{raw!r} is not a CIDR (like 10.0.0.0/8) or an IP address", pointer)
+            return None
+        return Network(IPBlock(block), in_cluster=False)
+
+    def nodes(self, raw: Any, pointer: Pointer) -> Part | None:
+        found = self.selector(raw, pointer)
+        if found is None:
+            return None
+        return Nodes(found.label_selector())
+
+    def entity(self, raw: Any, pointer: Pointer) -> Part | None:
+        if raw not in ENTITIES:
+            self.bad(f"unknown entity {raw!r} (expected one of {', '.join(ENTITIES)})", pointer)
+            return None
+        return entity_expr(str(raw))
 
     def cidr_set(self, raw: Any, pointer: Pointer) -> Part | None:
         item = self.mapping(raw, "a CIDR set entry", pointer)
@@ -835,11 +828,7 @@ class _Reader:
         found = self.selector(item["cidrGroupSelector"], (*pointer, "cidrGroupSelector"))
         if found is None:
             return None
-        return CIDRGroupRef(
-            None,
-            LabelSelector(tuple(sorted(found.pod_labels)), tuple(found.pod_requirements)),
-            tuple(excepts),
-        )
+        return CIDRGroupRef(None, found.label_selector(), tuple(excepts))
 
     def service(self, raw: Any, pointer: Pointer) -> Part | None:
         item = self.mapping(raw, "a toServices entry", pointer)
@@ -869,15 +858,15 @@ class _Reader:
         self.bad("a toServices entry needs k8sService or k8sServiceSelector", pointer)
         return None
 
-    def fqdn(self, raw: Any, pointer: Pointer, rule: CiliumRule) -> None:
+    def fqdn(self, raw: Any, pointer: Pointer) -> Part | None:
         item = self.mapping(raw, "a toFQDNs entry", pointer)
         if item is None:
-            return
+            return None
         self.unknown_keys(item, ("matchName", "matchPattern"), "a toFQDNs entry", pointer)
         given = [key for key in ("matchName", "matchPattern") if item.get(key) is not None]
         if len(given) != 1:
             self.bad("a toFQDNs entry needs exactly one of matchName, matchPattern", pointer)
-            return
+            return None
         key = given[0]
         value = item[key]
         pattern = _FQDN_NAME if key == "matchName" else _FQDN_PATTERN
@@ -886,10 +875,10 @@ class _Reader:
                 f"{key} {value!r} is not a valid DNS {'name' if key == 'matchName' else 'pattern'}",
                 (*pointer, key),
             )
-            return
+            return None
         name = value.lower().rstrip(".")
-        rule.fqdns.append((name, (*pointer, key)))
-        rule.parts.append(Named(f"fqdn:{name}"))
+        self.current.fqdns.append((name, (*pointer, key)))
+        return Named(f"fqdn:{name}")
 
     def to_ports(self, raw: Any, pointer: Pointer, rule: CiliumRule) -> None:
         items = self.listing(raw, "toPorts", pointer)

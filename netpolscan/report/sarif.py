@@ -28,6 +28,7 @@ import attr
 import sarif_om  # type: ignore[import-untyped]
 
 from netpolscan.findings import Finding, Location, Notification, Report, Rule, Severity
+from netpolscan.sources.files import checkout_path
 
 __all__ = [
     "MAX_GZIP_BYTES",
@@ -371,7 +372,7 @@ def _stand_in_descriptor(finding: Finding) -> sarif_om.ReportingDescriptor:
 def _physical(location: Location, uris: dict[str, str]) -> sarif_om.PhysicalLocation:
     uri = uris.get(location.path)
     if uri is None:  # many findings share a file: convert each path once
-        uri = uris[location.path] = artifact_uri(location.path)
+        uri = uris[location.path] = artifact_uri(checkout_path(location.path))
     return sarif_om.PhysicalLocation(
         artifact_location=sarif_om.ArtifactLocation(uri=uri, uri_base_id=SRCROOT),
         region=sarif_om.Region(
@@ -392,11 +393,12 @@ def _result(finding: Finding, rule_index: int, uris: dict[str, str]) -> sarif_om
     physical = _physical(finding.location, uris)
     message = finding.message.strip() or f"{finding.rule_id}: {finding.rule_name or 'finding'}"
     related = None
-    if finding.location.rendered is not None:
+    rendered = finding.location.rendered
+    if rendered is not None and os.path.isfile(rendered.path):  # not `helm template` output or stdin
         related = [
             sarif_om.Location(
                 id=1,
-                physical_location=_physical(finding.location.rendered, uris),
+                physical_location=_physical(rendered, uris),
                 message=sarif_om.Message(text="rendered manifest"),
             )
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -31,6 +32,32 @@ def display_path(path: Path, root: Path | None = None) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def checkout_path(path: str) -> str:
+    """A display path (relative to the working directory, or absolute) relative to the root of the git
+    checkout that holds it, else to the working directory when inside it, else unchanged (POSIX).
+
+    SARIF locations are read relative to the repository root, whatever directory the scan ran in.
+    ``-`` (stdin) is returned unchanged.
+    """
+    if not path or path == "-":
+        return path
+    absolute = Path(os.path.abspath(path))
+    root = _checkout_root(absolute.parent) or Path(os.path.abspath(os.getcwd()))
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        return path
+
+
+@functools.lru_cache(maxsize=256)
+def _checkout_root(directory: Path) -> Path | None:
+    """The innermost directory at or above ``directory`` holding ``.git`` (a git checkout's root)."""
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 def iter_paths(arguments: list[str]) -> Iterator[str | Path]:

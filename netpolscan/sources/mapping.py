@@ -626,11 +626,16 @@ class SourceMapper:
         """The location to report for the field at ``pointer`` of ``document``, and why it was not mapped.
 
         Returns ``(rendered, None)`` for documents that were not rendered, ``(mapped, None)`` when the
-        source was found (``mapped.rendered`` is ``rendered``), and ``(rendered, reason)`` otherwise.
+        source was found (``mapped.rendered`` is ``rendered``), and ``(rendered, reason)`` otherwise;
+        then, when ``rendered`` is no file (``helm template`` output) but the chart was found, the
+        location is its ``Chart.yaml`` (at the dependency's entry for a sub-chart's object) with the reason.
         """
         pointer = _existing(document.data, pointer)  # map the same node the rendered location shows
         if document.helm_source:
-            return self._map_helm(document, pointer, rendered)
+            location, reason = self._map_helm(document, pointer, rendered)
+            if reason is not None and not os.path.isfile(rendered.path):
+                location = self._chart_file(document.helm_source, rendered) or location
+            return location, reason
         if document.origin is not None and document.origin.tool == "kustomize":
             return self._map_kustomize(document, pointer, rendered)
         return rendered, None
@@ -660,6 +665,22 @@ class SourceMapper:
             return self._map_template(directory, resolved, document.data, pointer, rendered)
         detail = problems[0] if problems else f"{'/'.join(rest)} is not in chart {chart_name!r}"
         return rendered, detail
+
+    def _chart_file(self, source: str, rendered: Location) -> Location | None:
+        """The ``Chart.yaml`` of the chart (or of the dependency) that ``source`` comes from."""
+        parts = [p for p in source.strip().split("/") if p]
+        for directory in self._chart_dirs(parts[0]) if parts else []:
+            chart_yaml = directory / "Chart.yaml"
+            try:
+                lines = chart_yaml.read_text(encoding="utf-8", errors="replace").split("\n")
+            except OSError:
+                continue
+            line = 1
+            if len(parts) > 2 and parts[1] == "charts":
+                entry = re.compile(rf"^\s*(?:-\s+)?name:\s*[\"']?{re.escape(parts[2])}[\"']?\s*(?:#.*)?$")
+                line = next((n for n, text in enumerate(lines, 1) if entry.match(text)), 1)
+            return self._located(chart_yaml, line, 1, rendered)
+        return None
 
     def _map_template(
         self,
