@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,6 +21,9 @@ from netpolscan.errors import NetpolscanError
 from netpolscan.findings import Report, Rule, Severity
 from netpolscan.plugins import collect_formatters, plugin_manager
 from netpolscan.report import text as text_report
+
+if TYPE_CHECKING:
+    from netpolscan.model.inventory import Inventory
 
 FAIL_ON = ("error", "warning", "note", "never")
 
@@ -362,6 +366,23 @@ def console_main() -> None:
 
 # --- connectivity, explain, diff (library: netpolscan.analysis, views: netpolscan.report.connectivity) ---
 
+_strict_option = click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 2 when a document of the input cannot be analysed (default: leave it out, name it on "
+    "stderr and analyse the rest).",
+)
+
+
+def _inventory(paths: Sequence[str], namespace: str, strict: bool, side: str = "") -> Inventory:
+    """The inventory of ``paths``; each document it leaves out is named on stderr (an error with --strict)."""
+    from netpolscan.analysis.inputs import left_out, load_inventory
+
+    inventory = load_inventory(paths, namespace, side, strict)
+    for missing in left_out(inventory, side):
+        click.echo(f"netpolscan: warning: {missing}", err=True)
+    return inventory
+
 
 @cli.command("connectivity")
 @click.argument("paths", nargs=-1, required=True)
@@ -417,6 +438,7 @@ def console_main() -> None:
 @click.option(
     "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."
 )
+@_strict_option
 def connectivity_command(
     paths: tuple[str, ...],
     fmt: str,
@@ -429,23 +451,23 @@ def connectivity_command(
     explain: bool,
     explain_only: str | None,
     namespace: str,
+    strict: bool,
 ) -> int:
     """List the allowed connections between workloads and external addresses."""
     from netpolscan.analysis.connlist import connection_rows
     from netpolscan.analysis.focus import focused, parse_focus, workload_nodes
-    from netpolscan.analysis.inputs import load_inventory
     from netpolscan.report.connectivity import iter_connlist
 
     if fmt == "expectations":
         from netpolscan.expectations.bootstrap import bootstrap_text
 
-        inventory = load_inventory(paths, namespace)
+        inventory = _inventory(paths, namespace, strict)
         _write(output, bootstrap_text(inventory, focus_workload, " ".join(paths)))
         return 0
     focus = parse_focus(focus_workload, focus_workload_peer, focus_direction, focus_conn)
     if explain_only and not explain:
         raise NetpolscanError("--explain-only applies only with --explain")
-    inventory = load_inventory(paths, namespace)
+    inventory = _inventory(paths, namespace, strict)
     if explain:
         from netpolscan.report.list_explain import format_list_explanation
 
@@ -481,13 +503,15 @@ def connectivity_command(
 @click.option(
     "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."
 )
-def explain_command(paths: tuple[str, ...], src: str, dst: str, port: str | None, namespace: str) -> int:
+@_strict_option
+def explain_command(
+    paths: tuple[str, ...], src: str, dst: str, port: str | None, namespace: str, strict: bool
+) -> int:
     """Explain why SRC may or may not connect to DST: the deciding policies and rules, with file and line."""
     from netpolscan.analysis.explain import explain, find_endpoint, parse_port
-    from netpolscan.analysis.inputs import load_inventory
     from netpolscan.report.connectivity import format_explanation
 
-    inventory = load_inventory(paths, namespace)
+    inventory = _inventory(paths, namespace, strict)
     wanted = parse_port(port) if port else None
     result = explain(inventory, find_endpoint(inventory, src), find_endpoint(inventory, dst), wanted)
     click.echo(format_explanation(result), nl=False)
@@ -511,18 +535,18 @@ def explain_command(paths: tuple[str, ...], src: str, dst: str, port: str | None
 @click.option(
     "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."
 )
+@_strict_option
 def diff_command(
-    base: str, head: str, fmt: str, output: str | None, fail_on_new: bool, namespace: str
+    base: str, head: str, fmt: str, output: str | None, fail_on_new: bool, namespace: str, strict: bool
 ) -> int:
     """Compare the connections BASE and HEAD allow (each a file, a directory or -)."""
     from netpolscan.analysis.diff import diff_rows
-    from netpolscan.analysis.inputs import load_inventory
     from netpolscan.builtin.diff_findings import diff_report
     from netpolscan.report import sarif
     from netpolscan.report.connectivity import format_diff
 
-    base_inventory = load_inventory([base], namespace, "BASE")
-    head_inventory = load_inventory([head], namespace, "HEAD")
+    base_inventory = _inventory([base], namespace, strict, "BASE")
+    head_inventory = _inventory([head], namespace, strict, "HEAD")
     rows = diff_rows(base_inventory, head_inventory)
     if fmt == "sarif":
         _write(output, sarif.render(diff_report(head_inventory, rows, __version__, (base, head))))
@@ -544,6 +568,7 @@ def diff_command(
 @click.option(
     "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."
 )
+@_strict_option
 def probe_plan_command(
     paths: tuple[str, ...],
     expectations_path: str,
@@ -551,13 +576,13 @@ def probe_plan_command(
     timeout: int,
     output: str | None,
     namespace: str,
+    strict: bool,
 ) -> int:
     """Write Kubernetes Jobs that test the expectations from inside a cluster (PASS/FAIL per probe)."""
-    from netpolscan.analysis.inputs import load_inventory
     from netpolscan.expectations import load_expectations
     from netpolscan.expectations.probe import DEFAULT_IMAGE, render_plan
 
     expectations = load_expectations(expectations_path)
-    inventory = load_inventory(paths, namespace)
+    inventory = _inventory(paths, namespace, strict)
     _write(output, render_plan(inventory, expectations, image or DEFAULT_IMAGE, timeout))
     return 0

@@ -72,7 +72,9 @@ def test_diff_command(base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert results and results[0]["locations"][0]["physicalLocation"]["region"]["startLine"] > 1
     broken = tmp_path / "broken.yaml"
     broken.write_text("a: [\n")
-    assert main(["diff", str(base), str(broken)]) == 2
+    assert main(["diff", str(base), str(broken)]) == 0  # left out and named on stderr (issue 14 item 2)
+    assert "HEAD input" in capsys.readouterr().err
+    assert main(["diff", str(base), str(broken), "--strict"]) == 2
     assert "HEAD input" in capsys.readouterr().err
 
 

@@ -1,33 +1,86 @@
-"""Inputs of the connectivity commands: paths -> Inventory, refusing input that could not be parsed."""
+"""Inputs of the connectivity commands: paths -> Inventory, and the documents it had to leave out.
+
+As in ``scan``, a document that cannot be parsed (or that the API server would reject) does not stop the
+analysis of the others: :func:`left_out` lists them so the commands can say so, and ``strict`` makes
+them an error that stops the run.
+"""
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from netpolscan.errors import NetpolscanError
 from netpolscan.model.inventory import Inventory
 from netpolscan.sources import load_documents
+from netpolscan.sources.document import Document
 
 
-def load_inventory(paths: Sequence[str], namespace: str = "default", side: str = "") -> Inventory:
-    """The Inventory of ``paths``; a document that cannot be parsed stops the run (naming ``side``)."""
+@dataclass(frozen=True)
+class LeftOut:
+    """A document of the input that takes no part in the analysis, and why."""
+
+    path: str
+    line: int
+    reason: str
+    side: str = ""  # "BASE" / "HEAD" for diff
+
+    def __str__(self) -> str:
+        where = f"{self.side} input " if self.side else ""
+        return f"{where}{self.path}:{self.line}: left out of the analysis: {self.reason}"
+
+
+def load_inventory(
+    paths: Sequence[str], namespace: str = "default", side: str = "", strict: bool = False
+) -> Inventory:
+    """The Inventory of ``paths``; with ``strict``, a document it leaves out stops the run (naming
+    ``side``), else the other documents are analysed and :func:`left_out` says which were not."""
     with paused_gc(freeze=True):
-        return _load_inventory(paths, namespace, side)
+        inventory = Inventory.from_documents(load_documents(list(paths)), namespace)
+    if strict:
+        missing = left_out(inventory, side)
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise NetpolscanError(f"{missing[0]}{more}; --strict stops here")
+    return inventory
 
 
-def _load_inventory(paths: Sequence[str], namespace: str, side: str) -> Inventory:
-    documents = load_documents(list(paths))
-    broken = [doc for doc in documents if doc.error is not None]
-    if broken:
-        doc = broken[0]
-        where = f"{side} input " if side else ""
-        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
-        raise NetpolscanError(
-            f"{where}{doc.path}:{doc.error_line or doc.line}: cannot parse: {doc.error}{more}"
-        )
-    return Inventory.from_documents(documents, namespace)
+def left_out(inventory: Inventory, side: str = "") -> list[LeftOut]:
+    """The documents of ``inventory``'s input that the analysis leaves out, in input order, one each:
+    unparseable documents and non-objects (NPS001), NetworkPolicies the API server would reject
+    (NPS002) or no longer serves (NPS003). A document with a duplicate key is analysed (last value)."""
+    parsed = inventory.parsed
+    reasons: dict[int, tuple[int, str]] = {}
+    for doc, message, line, column in parsed.unparseable:
+        if (message, line, column) not in doc.warnings:
+            reasons.setdefault(id(doc), (line, message))
+    for doc, message, pointer in parsed.invalid:
+        if _is_network_policy_v1_group(doc):
+            reasons.setdefault(
+                id(doc), (doc.position(pointer)[0], f"the API server would reject it: {message}")
+            )
+    for doc, api_version in parsed.deprecated:
+        reasons.setdefault(id(doc), (doc.line, f"NetworkPolicy under {api_version}, which is not served"))
+    found = []
+    for doc in inventory.documents:
+        reason = reasons.pop(id(doc), None)
+        if reason is not None:
+            found.append(LeftOut(doc.path, reason[0], reason[1], side))
+    return found
+
+
+def _is_network_policy_v1_group(doc: Document) -> bool:
+    """A NetworkPolicy of the Kubernetes networking group (another project's NetworkPolicy kind, e.g.
+    Calico's, is judged by its own policy kind)."""
+    data = doc.data
+    api_version = data.get("apiVersion") if isinstance(data, dict) else None
+    return (
+        doc.kind == "NetworkPolicy"
+        and isinstance(api_version, str)
+        and api_version.startswith("networking.k8s.io/")
+    )
 
 
 @contextmanager
