@@ -105,3 +105,110 @@ def test_nps801_tie() -> None:
 )
 def test_nps801_near_misses(text: str) -> None:
     assert findings("NPS801", text) == []
+
+
+WORKLOADS = """apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: ops
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+  labels: {app: web}
+spec:
+  containers:
+  - name: web
+    image: nginx
+    ports:
+    - {containerPort: 8080, name: http}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: tool
+  namespace: ops
+  labels: {app: tool}
+spec:
+  containers:
+  - name: tool
+    image: busybox
+---
+"""
+SHOP_EGRESS_DENY = """apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: deny-egress
+  namespace: shop
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+---
+"""
+
+
+def egress_cnp(name: str, priority: int, egress: str, tier: str = "Admin", subject: str = "shop") -> str:
+    return (
+        "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\n"
+        f"metadata:\n  name: {name}\nspec:\n  tier: {tier}\n  priority: {priority}\n"
+        f"  subject:\n    namespaces:\n      matchLabels:\n        kubernetes.io/metadata.name: {subject}\n"
+        f"  egress:\n{egress}---\n"
+    )
+
+
+TO_DOMAIN = "  - action: Accept\n    to:\n    - domainNames: [api.example.com]\n"
+TO_OPS_8080 = (
+    "  - action: {action}\n    to:\n    - namespaces: {{matchLabels: {{kubernetes.io/metadata.name: ops}}}}\n"
+    "    protocols:\n    - tcp: {{destinationPort: {{number: 8080}}}}\n"
+)
+
+
+def test_nps802_egress_accept_to_a_domain_overrides_the_namespace_egress_deny() -> None:
+    (message,) = findings("NPS802", WORKLOADS + SHOP_EGRESS_DENY + egress_cnp("dns-allow", 1, TO_DOMAIN))
+    assert "egress rule 1 (Accept) allows shop/web -> fqdn:api.example.com" in message
+    assert "NetworkPolicies of namespace shop deny" in message
+    assert findings("NPS802", WORKLOADS + egress_cnp("dns-allow", 1, TO_DOMAIN)) == []  # nothing to override
+
+
+def test_nps802_v1alpha1_words() -> None:
+    anp = (
+        "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata:\n  name: a\n"
+        "spec:\n  priority: 1\n  subject:\n    namespaces: {}\n  egress:\n  - action: Allow\n    name: out\n"
+        "    to:\n    - networks: [0.0.0.0/0]\n"
+    )
+    (message,) = findings("NPS802", WORKLOADS + SHOP_EGRESS_DENY + anp)
+    assert message.startswith("AdminNetworkPolicy a egress rule 1 (out, Allow) allows shop/web -> ")
+
+
+def test_nps803_shadowed_by_a_broader_earlier_rule_only() -> None:
+    accept = TO_OPS_8080.format(action="Accept")
+    deny_all = "  - action: Deny\n    to:\n    - namespaces: {}\n"
+    (message,) = findings("NPS803", WORKLOADS + egress_cnp("p", 1, deny_all + accept))
+    assert "egress rule 2 (Accept) decides no connection" in message
+    assert "shop/web -> ops/tool" in message and "egress rule 1 (Deny)" in message
+    assert findings("NPS803", WORKLOADS + egress_cnp("p", 1, accept + deny_all)) == []
+    # a rule that matches nothing of the input is not "shadowed"
+    nowhere = "  - action: Accept\n    to:\n    - namespaces: {matchLabels: {kubernetes.io/metadata.name: nowhere}}\n"
+    assert findings("NPS803", WORKLOADS + egress_cnp("p", 1, nowhere)) == []
+    # a later policy of a lower tier is shadowed too
+    text = WORKLOADS + egress_cnp("a", 1, deny_all) + egress_cnp("b", 1, accept, tier="Baseline")
+    (message,) = findings("NPS803", text)
+    assert message.startswith("ClusterNetworkPolicy b egress rule 1 (Accept)")
+
+
+def test_nps804_pass_to_nothing_and_baseline_pass() -> None:
+    passing = TO_OPS_8080.format(action="Pass")
+    (message,) = findings("NPS804", WORKLOADS + egress_cnp("p", 1, passing))
+    assert "egress rule 1 (Pass) passes shop/web -> ops/tool on TCP 8080" in message
+    assert findings("NPS804", WORKLOADS + SHOP_EGRESS_DENY + egress_cnp("p", 1, passing)) == []
+    baseline_deny = egress_cnp("b", 1, "  - action: Deny\n    to:\n    - namespaces: {}\n", tier="Baseline")
+    assert findings("NPS804", WORKLOADS + egress_cnp("p", 1, passing) + baseline_deny) == []
+    (message,) = findings("NPS804", WORKLOADS + egress_cnp("b", 1, passing, tier="Baseline"))
+    assert "ClusterNetworkPolicy b egress rule 1 (Pass)" in message

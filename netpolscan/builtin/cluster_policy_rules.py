@@ -10,7 +10,12 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
+from netpolscan.analysis.addresses import iter_bits
+from netpolscan.analysis.connectivity import Connectivity, connectivity, rule_ports
+from netpolscan.analysis.ports import NO_PORTS, PortSet
+from netpolscan.analysis.tiers import Decision, Step, TieredEngine
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
 from netpolscan.findings import Violation
@@ -19,6 +24,8 @@ from netpolscan.model.selectors import LabelSelector
 from netpolscan.model.tiers import (
     ALLOW,
     DENY,
+    NAMESPACE,
+    PASS,
     AllOf,
     AnyOf,
     Everything,
@@ -33,12 +40,14 @@ from netpolscan.model.tiers import (
     TierRule,
     World,
 )
-from netpolscan.policykinds.clusterpolicy import ADMIN_NETWORK_POLICY, CLUSTER_NETWORK_POLICY
+from netpolscan.policykinds.clusterpolicy import ADMIN_NETWORK_POLICY, CLUSTER_NETWORK_POLICY, GROUP
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 DIRECTIONS = ("ingress", "egress")
 PRIORITIZED_KINDS = (CLUSTER_NETWORK_POLICY, ADMIN_NETWORK_POLICY)
 ACTION_WORDS = {ALLOW: "Accept", DENY: "Deny"}
+# policies whose rules are tried in order (first match decides): cluster policies and Calico's
+ORDERED_GROUPS = (GROUP, "projectcalico.org", "crd.projectcalico.org")
 
 
 # --- can two selections meet? ---------------------------------------------------------------------------
@@ -172,11 +181,11 @@ def known_addresses(ctx: ScanContext) -> list[Address]:
 
 
 def rule_label(policy: TierPolicy, direction: str, rule: TierRule) -> str:
-    name = f" ({rule.name})" if rule.name else ""
     word = ACTION_WORDS.get(rule.action, rule.action.capitalize())
-    if policy.kind == ADMIN_NETWORK_POLICY and rule.action == ALLOW:
-        word = "Allow"
-    return f"{policy.kind} {policy.name} {direction} rule {rule.number}{name} ({word})"
+    if policy.api_version.partition("/")[0] != GROUP or policy.kind != CLUSTER_NETWORK_POLICY:
+        word = {ALLOW: "Allow"}.get(rule.action, word)  # v1alpha1 and Calico write Allow
+    name = f"{rule.name}, " if rule.name else ""
+    return f"{policy.kind} {policy.name} {direction} rule {rule.number} ({name}{word})"
 
 
 # --- NPS801 ---------------------------------------------------------------------------------------------
@@ -221,3 +230,209 @@ def cluster_policy_priority_tie(ctx: ScanContext) -> Iterator[Violation]:
                     later.ref,
                     key=f"{earlier.kind}/{earlier.name}",
                 )
+
+
+# --- NPS802-804: read from the engine's tiered walk ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Record:
+    """One decision of the tiered walk: for class ``owner`` in ``direction``, towards the peers ``bits``
+    (pod classes, or external segments of the direction's address space when ``external``)."""
+
+    direction: str
+    owner: int
+    external: bool
+    decision: Decision
+    bits: int
+
+
+def tier_records(ctx: ScanContext) -> list[Record]:
+    """Every decision of the tiered walk, for every class a tiered policy selects (computed once a scan)."""
+    cached = ctx.inventory.cache.get("cluster_policy_records")
+    if isinstance(cached, list):
+        return cached
+    records: list[Record] = []
+    tiered = connectivity(ctx.inventory).tiered
+    if tiered is not None:
+        for direction in DIRECTIONS:
+            for owner in iter_bits(tiered.selected[direction]):
+                for external in (False, True):
+
+                    def record(decision: Decision, bits: int) -> None:
+                        records.append(Record(direction, owner, external, decision, bits))  # noqa: B023
+
+                    tiered.walk(direction, owner, external, record=record)
+    ctx.inventory.cache["cluster_policy_records"] = records
+    return records
+
+
+def endpoint(conn: Connectivity, direction: str, index: int, external: bool) -> str:
+    """A peer (class or external segment) by its first workload or its address range."""
+    if external:
+        space = conn.ingress_space if direction == "ingress" else conn.egress_space
+        return str(space.segments[index])
+    workload = conn.classes[index].members[0]
+    return f"{workload.namespace}/{workload.name}"
+
+
+def connection(conn: Connectivity, record: Record, peer: int) -> str:
+    """``source -> destination`` of a record and one of its peers."""
+    own = endpoint(conn, record.direction, record.owner, False)
+    other = endpoint(conn, record.direction, peer, record.external)
+    return f"{other} -> {own}" if record.direction == "ingress" else f"{own} -> {other}"
+
+
+def _tier_step(record: Record) -> tuple[Step, TierPolicy, TierRule] | None:
+    step = record.decision.step
+    if step is None or not isinstance(step.policy, TierPolicy) or not isinstance(step.rule, TierRule):
+        return None
+    return step, step.policy, step.rule
+
+
+def example_peer(record: Record, bits: int) -> int:
+    """A peer of ``bits`` to show: another class than the owner when there is one (a pod talking to
+    itself is not subject to cluster policies)."""
+    if not record.external and bits & ~(1 << record.owner):
+        bits &= ~(1 << record.owner)
+    return (bits & -bits).bit_length() - 1
+
+
+def network_policy_ports(conn: Connectivity, record: Record, peer: int) -> PortSet:
+    """What the NetworkPolicies alone allow between the record's owner and ``peer``."""
+    allowed = NO_PORTS
+    for grant in conn.grants[record.direction]:
+        if not grant.selected >> record.owner & 1:
+            continue
+        if not (grant.external if record.external else grant.peers) >> peer & 1:
+            continue
+        if record.external:
+            destination = None
+        elif record.direction == "ingress":
+            destination = conn.classes[record.owner].ports
+        else:
+            destination = conn.classes[peer].ports
+        allowed = allowed | rule_ports(grant.rule, destination)
+    return allowed
+
+
+@check("NPS802")
+def admin_accept_overrides_namespace_policy(ctx: ScanContext) -> Iterator[Violation]:
+    conn = connectivity(ctx.inventory)
+    reported: set[int] = set()
+    for record in tier_records(ctx):
+        found = _tier_step(record)
+        decision = record.decision
+        if found is None or decision.action != ALLOW or decision.tier is None:
+            continue
+        step, policy, rule = found
+        if id(step) in reported or decision.tier.rank >= NAMESPACE.rank:
+            continue
+        if not conn.np_isolated(record.direction) >> record.owner & 1:
+            continue  # no NetworkPolicy selects the owner: its namespace denies nothing
+        for peer in iter_bits(record.bits):
+            overridden = decision.ports - network_policy_ports(conn, record, peer)
+            if not overridden:
+                continue
+            reported.add(id(step))
+            namespace = conn.classes[record.owner].namespace
+            yield Violation(
+                f"{rule_label(policy, record.direction, rule)} allows {connection(conn, record, peer)} on "
+                f"{overridden}, which the NetworkPolicies of namespace {namespace} deny: an "
+                f"{decision.tier} Accept is final, so the namespace's owners cannot close it",
+                policy.document,
+                rule.pointer,
+                policy.ref,
+                key=f"{record.direction}:{rule.number}",
+            )
+            break
+
+
+@check("NPS803")
+def cluster_rule_shadowed(ctx: ScanContext) -> Iterator[Violation]:
+    conn = connectivity(ctx.inventory)
+    tiered = conn.tiered
+    if tiered is None:
+        return
+    records = tier_records(ctx)
+    decided = {id(r.decision.step) for r in records if r.decision.step is not None}
+    by_walk: dict[tuple[str, int, bool], list[Record]] = defaultdict(list)
+    for r in records:
+        by_walk[(r.direction, r.owner, r.external)].append(r)
+    for direction in DIRECTIONS:
+        for step in tiered.steps[direction]:
+            policy, rule = step.policy, step.rule
+            if id(step) in decided or not isinstance(policy, TierPolicy) or not isinstance(rule, TierRule):
+                continue
+            if policy.api_version.partition("/")[0] not in ORDERED_GROUPS:
+                continue
+            shadow = _shadowing(tiered, by_walk, step)
+            if shadow is None:
+                continue  # it matches nothing at all (no pod, peer or port of the input): not shadowed
+            yield Violation(
+                f"{rule_label(policy, direction, rule)} decides no connection: everything it matches "
+                f"({shadow}) is decided first, by rules that come before it (tier, priority or order, "
+                "rule order); remove it, or move it before the rules that take its traffic",
+                policy.document,
+                rule.pointer,
+                policy.ref,
+                key=f"{direction}:{rule.number}",
+            )
+
+
+def _shadowing(
+    tiered: TieredEngine, by_walk: dict[tuple[str, int, bool], list[Record]], step: Step
+) -> str | None:
+    """What took the traffic of ``step`` for the first owner and peer it matches (None: it matches none)."""
+    conn = tiered.conn
+    for owner in iter_bits(step.selected):
+        for external in (False, True):
+            for bits, ports in tiered._pieces(step, step.direction, owner, external):
+                if not bits or not ports:
+                    continue
+                for record in by_walk.get((step.direction, owner, external), []):
+                    common = record.bits & bits
+                    if not common or not record.decision.ports & ports:
+                        continue
+                    peer = example_peer(record, common)
+                    where = connection(conn, record, peer)
+                    found = _tier_step(record)
+                    if found is None:
+                        return f"e.g. {where}: {record.decision.describe()}"
+                    return f"e.g. {where}: {rule_label(found[1], step.direction, found[2])}"
+                return "its traffic"
+    return None
+
+
+@check("NPS804")
+def pass_falls_through_to_allow(ctx: ScanContext) -> Iterator[Violation]:
+    conn = connectivity(ctx.inventory)
+    by_walk: dict[tuple[str, int, bool], list[Record]] = defaultdict(list)
+    for r in tier_records(ctx):
+        by_walk[(r.direction, r.owner, r.external)].append(r)
+    reported: set[int] = set()
+    for records in by_walk.values():
+        defaults = [r for r in records if r.decision.tier is None and r.decision.step is None]
+        for record in records:
+            found = _tier_step(record)
+            if found is None or record.decision.action != PASS or id(found[0]) in reported:
+                continue
+            for default in defaults:
+                common = record.bits & default.bits
+                ports = record.decision.ports & default.decision.ports
+                if not common or not ports:
+                    continue
+                step, policy, rule = found
+                reported.add(id(step))
+                yield Violation(
+                    f"{rule_label(policy, record.direction, rule)} passes "
+                    f"{connection(conn, record, example_peer(record, common))} on {ports} to the lower tiers, "
+                    "but none of them decides it (no NetworkPolicy selects the pod for "
+                    f"{record.direction}, no lower rule matches), so it ends in the default allow: "
+                    "write Accept if that is meant, or add the policy that should decide it",
+                    policy.document,
+                    rule.pointer,
+                    policy.ref,
+                    key=f"{record.direction}:{rule.number}",
+                )
+                break
