@@ -131,6 +131,12 @@ def parse_outputs(
     "--show-suppressed", is_flag=True, help="Also list suppressed and baseline findings in text output."
 )
 @click.option("--color/--no-color", default=None, help="Colour text output (default: only on a terminal).")
+@click.option(
+    "--group-by",
+    type=click.Choice(sorted(text_report.GROUPS)),
+    default=None,
+    help="Text output: group the findings by rule, object or file, each group headed by its count.",
+)
 @click.option("--disable-plugin", multiple=True, help="Do not load this plugin (by entry-point name).")
 @click.option(
     "--kustomize", "kustomize_dir", default=None, metavar="DIR", help="Render DIR with kustomize and scan it."
@@ -169,6 +175,7 @@ def scan(
     sarif_category: str | None,
     show_suppressed: bool,
     color: bool | None,
+    group_by: str | None,
     disable_plugin: tuple[str, ...],
     kustomize_dir: str | None,
     helm_chart: str | None,
@@ -195,6 +202,8 @@ def scan(
     blocked = tuple(_split(disable_plugin))
     formatters = collect_formatters(plugin_manager(blocked))
     outputs = parse_outputs(formats, output, list(formatters))
+    if group_by and all(name != "text" for name, _ in outputs):
+        raise NetpolscanError("--group-by applies to the text format: add --format text")
     options = ScanOptions(
         paths=paths,
         namespace=namespace or config.namespace or "default",
@@ -230,7 +239,8 @@ def scan(
     for name, target in outputs:
         if name == "text":
             to_terminal = target is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-            content = text_report.render(report, colour=color if color is not None else to_terminal)
+            colour = color if color is not None else to_terminal
+            content = text_report.render(report, colour=colour, group_by=group_by)
         else:
             content = formatters[name](report)
         _write(target, content)

@@ -28,6 +28,8 @@ metadata:
   policyTypes: [Ingress, Egress]
   egress:
   - {{}}
+  - to:
+    - ipBlock: {{cidr: 169.254.0.0/16}}
 """
 
 

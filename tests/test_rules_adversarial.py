@@ -81,9 +81,9 @@ spec:
   podSelector: {}
   policyTypes: [Egress]
 """)
-case("NPS101", "namespace-known-only-from-a-configmap", """\
+case("NPS101", "namespace-known-only-from-a-configmap-gets-nothing", """\
 # Source: chart/templates/cm.yaml
-apiVersion: v1  # expect: NPS101, NPS102
+apiVersion: v1
 kind: ConfigMap
 metadata: {name: settings, namespace: cfg}
 data: {a: b}
@@ -144,17 +144,20 @@ case("NPS101", "kind-list-items-and-default-namespace", """\
 apiVersion: v1
 kind: List
 items:
-- apiVersion: v1  # expect: NPS101
+- apiVersion: v1
   kind: ServiceAccount
   metadata: {name: app}
+- apiVersion: v1  # expect: NPS101
+  kind: Pod
+  metadata: {name: app}
+  spec: {containers: [{name: app, image: x}]}
 """)
 case("NPS101", "typed-list-items", """\
 apiVersion: v1
-kind: ConfigMapList
+kind: PodList
 items:
-- apiVersion: v1  # expect: NPS101
-  kind: ConfigMap
-  metadata: {name: a, namespace: blue}
+- metadata: {name: a, namespace: blue}  # expect: NPS101
+  spec: {containers: [{name: a, image: x}]}
 """)
 case("NPS102", "no-policytypes-and-empty-egress-list-does-not-isolate-egress", """\
 apiVersion: v1  # expect: NPS102
@@ -337,12 +340,12 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: settings, namespace: cfg}
 """)
-case("NPS105", "kube-system-included-points-at-first-object", """\
-apiVersion: v1  # expect: NPS105
+case("NPS105", "kube-system-included-points-at-first-workload-not-first-object", """\
+apiVersion: v1
 kind: ServiceAccount
 metadata: {name: agent, namespace: kube-system}
 ---
-apiVersion: apps/v1
+apiVersion: apps/v1  # expect: NPS105
 kind: DaemonSet
 metadata: {name: agent, namespace: kube-system}
 spec:
@@ -1328,8 +1331,8 @@ kind: NetworkPolicy
 metadata: {name: deny, namespace: kube-system}
 spec: {podSelector: {}, policyTypes: [Egress]}
 """)
-case("NPS101", "custom-resource-with-namespace-puts-it-in-scope", """\
-apiVersion: cert-manager.io/v1  # expect: NPS101
+case("NPS101", "custom-resource-alone-gets-no-namespace-finding", """\
+apiVersion: cert-manager.io/v1
 kind: Certificate
 metadata: {name: tls, namespace: certs}
 spec: {secretName: tls}

@@ -168,9 +168,9 @@ spec:
     - port: 70000
 ---
 """ + _deployment("web")
-    # no Namespace manifest: the finding points at the namespace's first object (here the rejected policy)
+    # no Namespace manifest: the finding points at the namespace's first workload, not the rejected policy
     [(line, message)] = _findings(text, "NPS105")
-    assert line == 1 and message.startswith("namespace default has 1 workload(s) (Deployment web)")
+    assert line == 12 and message.startswith("namespace default has 1 workload(s) (Deployment web)")
 
 
 def test_many_workloads_are_summarised() -> None:

@@ -21,8 +21,9 @@ def egress_to_anywhere(ctx: ScanContext) -> Iterator[Violation]:
             if rule.all_peers and rule.all_ports:
                 yield Violation(
                     f"{policy_label(policy)} egress rule {rule.index + 1} allows every destination on "
-                    "every port (no `to` and no `ports`): the selected pods may connect anywhere, "
-                    "the internet included",
+                    "every port (no `to` and no `ports`): the selected pods may connect to any pod, any "
+                    "internet address and the cloud metadata service 169.254.169.254 (node credentials), "
+                    "as if no policy isolated their egress",
                     policy.document,
                     rule.pointer,
                     policy.ref,
@@ -54,8 +55,8 @@ def _metadata_ports_open(rule: PolicyRule) -> bool:
 def egress_to_cloud_metadata(ctx: ScanContext) -> Iterator[Violation]:
     for policy in ctx.inventory.policies:
         for rule in policy.rules("egress"):
-            if not _metadata_ports_open(rule):
-                continue
+            if not _metadata_ports_open(rule) or (rule.all_peers and rule.all_ports):
+                continue  # a rule open to everything is NPS301's, whose message names the metadata service
             ports = "every port" if rule.all_ports else "TCP 80"
             if rule.all_peers:
                 yield Violation(

@@ -27,23 +27,17 @@ def namespace_of(doc: Document, default_namespace: str) -> str | None:
     return None if doc.error is not None else namespace_of_object(doc.data, default_namespace)
 
 
-def namespaces_in_scope(inventory: Inventory) -> dict[str, Document | None]:
-    """Namespace name -> the document to point at (its manifest, else its first object), input order."""
-    anchors: dict[str, Document | None] = {}
-    manifests = {ns.name: ns.document for ns in inventory.namespaces.values() if ns.document is not None}
-    for doc in inventory.documents:
-        data = doc.data
-        if isinstance(data, dict) and data.get("kind") == "Namespace":
-            metadata = data.get("metadata")
-            name = metadata.get("name") if isinstance(metadata, dict) else None
-            if isinstance(name, str) and name:
-                anchors.setdefault(name, manifests.get(name, doc))
-            continue
-        namespace = namespace_of(doc, inventory.default_namespace)
-        if namespace is not None and namespace not in anchors:
-            anchors[namespace] = manifests.get(namespace, doc)
-    for name in inventory.namespaces:
-        anchors.setdefault(name, manifests.get(name))
+def namespace_anchors(inventory: Inventory) -> dict[str, Document]:
+    """Namespaces the input defines or runs pods in -> the document their findings point at.
+
+    That is the Namespace manifest, or without one the namespace's first workload reported on (see
+    :func:`reported_workloads`), never a RoleBinding or ConfigMap that happens to come first. A namespace
+    the input only adds other objects to (RBAC, ConfigMaps, Services, policies) is left out: nothing in the
+    input defines it and no pod of the input runs there.
+    """
+    anchors = {ns.name: ns.document for ns in inventory.namespaces.values() if ns.document is not None}
+    for workload in reported_workloads(inventory):
+        anchors.setdefault(workload.namespace, workload.document)
     return anchors
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from netpolscan.analysis.connectivity import connectivity
-from netpolscan.builtin.helpers import namespaces_in_scope, reported_workloads
+from netpolscan.builtin.helpers import namespace_anchors, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
 from netpolscan.findings import ObjectRef, Violation
@@ -39,9 +39,7 @@ def _tiered_kinds(ctx: ScanContext, workloads: list[Workload], direction: str) -
 def _missing_default_deny(ctx: ScanContext, policy_type: str) -> Iterator[Violation]:
     inventory = ctx.inventory
     direction = policy_type.lower()
-    for namespace, anchor in namespaces_in_scope(inventory).items():
-        if anchor is None:
-            continue
+    for namespace, anchor in namespace_anchors(inventory).items():
         policies = inventory.policies_in(namespace)
         if any(p.pod_selector.is_empty and policy_type in p.policy_types for p in policies):
             continue
@@ -123,9 +121,9 @@ def workload_not_isolated_egress(ctx: ScanContext) -> Iterator[Violation]:
 @check("NPS105")
 def namespace_without_network_policy(ctx: ScanContext) -> Iterator[Violation]:
     inventory = ctx.inventory
-    for namespace, anchor in namespaces_in_scope(inventory).items():
+    for namespace, anchor in namespace_anchors(inventory).items():
         workloads = inventory.workloads_in(namespace)
-        if anchor is None or not workloads or inventory.policies_in(namespace):
+        if not workloads or inventory.policies_in(namespace):
             continue
         if inventory.tier_policies and any(
             connectivity(inventory).decided_by_tiers(w, d) for w in workloads for d in ("ingress", "egress")

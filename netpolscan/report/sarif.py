@@ -518,6 +518,7 @@ def build_log(report: Report) -> sarif_om.SarifLog:
         automation_details=sarif_om.RunAutomationDetails(id=_category(report.category)),
         invocations=[invocation],
         results=results,  # present even when empty: GitHub requires the array
+        column_kind="utf16CodeUnits",  # SARIF 2.1.0 3.14.27: results carry columns, counted this way
         language=None,
         newline_sequences=None,
     )

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from netpolscan.sources import goyaml
-from netpolscan.sources.document import Document, Marks, Origin
+from netpolscan.sources.document import Document, Marks, Origin, utf16_column
 
 _ScalarNode, _SequenceNode, _MappingNode = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
 
@@ -354,6 +354,8 @@ def _parse_chunk(chunk: str, line_offset: int, path: str, index: int) -> Documen
             gc.enable()
     if data is None:
         return None  # "---" followed by nothing (helm emits these)
+    if not chunk.isascii():
+        _count_utf16(chunk, line_offset, marks, converter.warnings)
     doc = Document(
         path=path,
         index=index,
@@ -365,6 +367,39 @@ def _parse_chunk(chunk: str, line_offset: int, path: str, index: int) -> Documen
     )
     doc.origin = _origin(data)
     return doc
+
+
+def _count_utf16(chunk: str, line_offset: int, marks: Marks, warnings: list[tuple[str, int, int]]) -> None:
+    """Recount the columns of lines holding characters beyond U+FFFF (an emoji) in UTF-16 code units.
+
+    libyaml counts characters; SARIF (``columnKind: utf16CodeUnits``), GitHub and VS Code count UTF-16
+    code units, where such a character is two. Other lines, the vast majority, are left alone.
+    """
+    wide = {
+        line_offset + number + 1: text
+        for number, text in enumerate(chunk.split("\n"))
+        if not text.isascii() and any(ord(char) > 0xFFFF for char in text)
+    }
+    if not wide:
+        return
+    seen: set[int] = set()
+    stack = [marks]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # aliases share marks
+            continue
+        seen.add(id(node))
+        text = wide.get(node.line)
+        if text is not None:
+            node.column = utf16_column(text, node.column)
+        children = node.children
+        if isinstance(children, dict):
+            stack.extend(children.values())
+        elif isinstance(children, list):
+            stack.extend(children)
+    for i, (message, line, column) in enumerate(warnings):
+        if line in wide:
+            warnings[i] = (message, line, utf16_column(wide[line], column))
 
 
 def _too_deep(chunk: str, line_offset: int) -> tuple[int, int | None] | None:
