@@ -8,6 +8,7 @@ from netpolscan.builtin.helpers import document_ref
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
 from netpolscan.findings import Violation
+from netpolscan.model.not_evaluated import not_evaluated_effect
 from netpolscan.model.tiers import PolicyKind
 from netpolscan.sources.document import Document
 
@@ -86,4 +87,25 @@ def deprecated_network_policy_api(ctx: ScanContext) -> Iterator[Violation]:
             ref,
         )
     for doc, message, pointer in ctx.inventory.parsed.deprecated_kinds:
+        yield Violation(message, doc, pointer, document_ref(doc, default_ns), key=message)
+
+
+@check("NPS006")
+def policy_kind_not_evaluated(ctx: ScanContext) -> Iterator[Violation]:
+    default_ns = ctx.inventory.default_namespace
+    for doc in ctx.inventory.documents:
+        effect = not_evaluated_effect(doc.data) if doc.error is None else None
+        if effect is None:
+            continue
+        ref = document_ref(doc, default_ns)
+        name = (f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name) if ref else "?"
+        kind = ref.kind if ref else "object"
+        yield Violation(
+            f"{kind} {name} is not evaluated by netpolscan: {effect}; every verdict about the pods it "
+            "may concern assumes it changes nothing",
+            doc,
+            ("kind",),
+            ref,
+        )
+    for doc, message, pointer in ctx.inventory.parsed.not_evaluated:
         yield Violation(message, doc, pointer, document_ref(doc, default_ns), key=message)
