@@ -15,12 +15,13 @@ from netpolscan.analysis.inputs import paused_gc
 from netpolscan.config import Config
 from netpolscan.context import ScanContext
 from netpolscan.engine import run_rules, select_rules
-from netpolscan.findings import Finding, Notification, Report, Rule
+from netpolscan.findings import Finding, Notification, Report, Rule, Severity
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.tiers import PolicyKind
 from netpolscan.plugins import collect_rules, plugin_manager
 from netpolscan.sources import load_documents
 from netpolscan.sources.document import Document
+from netpolscan.sources.files import Skipped, skipped_note
 from netpolscan.sources.mapping import SourceMapper
 from netpolscan.sources.yamlparse import parse_text
 from netpolscan.suppression import apply_baseline
@@ -169,8 +170,11 @@ def _report(
 def scan(options: ScanOptions) -> Report:
     """Scan ``options.paths`` (``-`` = stdin) and return the report."""
     rules = chosen_rules(options)
+    skipped: list[Skipped] = []
     with paused_gc():  # millions of long-lived containers: collections would only re-walk them
-        documents = load_documents(list(options.paths)) if options.paths else []
+        documents = load_documents(list(options.paths), skipped) if options.paths else []
+        note = skipped_note(skipped)  # charts and kustomizations met by a walk: say how to render them
+        notes = [Notification(note, level=Severity.NOTE)] if note else []
         if options.render is not None:
             documents.extend(render_documents(options.render))
             matrix = render_matrix(options.render)
@@ -179,9 +183,10 @@ def scan(options: ScanOptions) -> Report:
                     (label, _analyse([*documents, *rendered], options, rules)) for label, rendered in matrix
                 ]
                 findings = merge_renderings([(label, found) for label, (found, _) in results])
-                notes = list(dict.fromkeys(note for _, (_, found_notes) in results for note in found_notes))
+                notes += dict.fromkeys(n for _, (_, found_notes) in results for n in found_notes)
                 return _report(findings, notes, options, rules)
-        return scan_documents(documents, options, rules)
+        report = scan_documents(documents, options, rules)
+    return dataclasses.replace(report, notifications=(*notes, *report.notifications)) if notes else report
 
 
 def merge_renderings(renderings: Sequence[tuple[str, Sequence[Finding]]]) -> list[Finding]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from netpolscan.sources.document import Document, Marks, Origin, Pointer
-from netpolscan.sources.files import InputText, display_path, iter_paths, read
+from netpolscan.sources.files import InputText, Skipped, display_path, iter_paths, read
 from netpolscan.sources.yamlparse import parse_text
 
 __all__ = ["Document", "Marks", "Origin", "Pointer", "load_documents", "documents_from_text"]
@@ -26,8 +26,10 @@ def documents_from_text(item: InputText) -> Iterator[Document]:
     yield from parse_text(item.text, item.path, json_hint=item.path.endswith(".json"))
 
 
-def load_documents(arguments: list[str]) -> list[Document]:
+def load_documents(arguments: list[str], skipped: list[Skipped] | None = None) -> list[Document]:
     """All documents of the given paths (``-`` = stdin), in a deterministic order.
+
+    What directory walks leave out (Helm charts, kustomizations' own files) is appended to ``skipped``.
 
     Files are read in the order of their display paths, whatever the order of the arguments, so that
     everything downstream (e.g. which object of an implicit namespace a finding points at) is the same
@@ -35,7 +37,7 @@ def load_documents(arguments: list[str]) -> list[Document]:
     """
     documents: list[Document] = []
     sources = sorted(
-        iter_paths(arguments), key=lambda s: ("", "") if s == "-" else ("~", display_path(Path(s)))
+        iter_paths(arguments, skipped), key=lambda s: ("", "") if s == "-" else ("~", display_path(Path(s)))
     )
     for source in sources:
         documents.extend(documents_from_text(read(source)))

@@ -25,10 +25,10 @@ from typing import Any
 import yaml
 
 from netpolscan.errors import NetpolscanError
+from netpolscan.sources.files import KUSTOMIZATION_FILES
 
 __all__ = ["render_helm", "render_helm_matrix", "render_kustomize", "kustomize_command", "helm_backend"]
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 DEFAULT_RELEASE = "release-name"  # what `helm template` calls a release when none is named
 DEFAULT_NAMESPACE = "default"
 TIMEOUT_SECONDS = 600
@@ -178,6 +178,8 @@ def render_helm(
     for expression in set_values:
         if "=" not in expression:
             raise NetpolscanError(f"--set {expression!r}: expected KEY=VALUE")
+    if chart_path.is_dir():
+        _check_dependencies(chart_path)
     release = release or DEFAULT_RELEASE
     namespace = namespace or DEFAULT_NAMESPACE
     if helm_backend() == "helm":
@@ -190,6 +192,51 @@ def render_helm(
             command += ["--set", expression]
         return _run(command, f"helm could not render {chart_path.as_posix()}")
     return _render_with_sdk(chart_path, values_files, set_values, release, namespace, include_crds)
+
+
+def _check_dependencies(chart: Path) -> None:
+    """Stop, naming them, when dependencies the chart declares are not in its ``charts/`` folder.
+
+    ``helm template`` refuses such a chart too, and the SDK would fail later on a template of the missing
+    chart with a message that does not say why.
+    """
+    declared: list[str] = []
+    for name in ("Chart.yaml", "requirements.yaml"):  # requirements.yaml: apiVersion v1 charts
+        data = _yaml_file(chart / name)
+        entries = data.get("dependencies") if isinstance(data, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                declared.append(entry["name"])
+    if not declared:
+        return
+    folder = chart / "charts"
+    children = sorted(folder.iterdir()) if folder.is_dir() else []
+    present = set()
+    for child in children:
+        data = _yaml_file(child / "Chart.yaml") if child.is_dir() else None
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            present.add(data["name"])
+    archives = [c.name for c in children if c.name.endswith((".tgz", ".tar.gz"))]
+    missing = [
+        name
+        for name in dict.fromkeys(declared)
+        if name not in present and not any(a.startswith(f"{name}-") for a in archives)
+    ]
+    if missing:
+        shown = chart.as_posix()
+        names = ", ".join(repr(name) for name in missing)
+        which = "dependency" if len(missing) == 1 else "dependencies"
+        raise NetpolscanError(
+            f"{shown}: chart {which} {names} missing from {shown}/charts/: "
+            f"run `helm dependency build {shown}` first"
+        )
+
+
+def _yaml_file(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
 
 
 def render_helm_matrix(
