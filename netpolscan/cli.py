@@ -25,6 +25,9 @@ from netpolscan.report import text as text_report
 if TYPE_CHECKING:
     from netpolscan.model.inventory import Inventory
 
+if TYPE_CHECKING:
+    from netpolscan.model.inventory import Inventory
+
 FAIL_ON = ("error", "warning", "note", "never")
 
 
@@ -393,6 +396,23 @@ def _inventory(paths: Sequence[str], namespace: str, strict: bool, side: str = "
         click.echo(f"netpolscan: warning: {missing}", err=True)
     return inventory
 
+_strict_option = click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 2 when a document of the input cannot be analysed (default: leave it out, name it on "
+    "stderr and analyse the rest).",
+)
+
+
+def _inventory(paths: Sequence[str], namespace: str, strict: bool, side: str = "") -> Inventory:
+    """The inventory of ``paths``; each document it leaves out is named on stderr (an error with --strict)."""
+    from netpolscan.analysis.inputs import left_out, load_inventory
+
+    inventory = load_inventory(paths, namespace, side, strict)
+    for missing in left_out(inventory, side):
+        click.echo(f"netpolscan: warning: {missing}", err=True)
+    return inventory
+
 
 @cli.command("connectivity")
 @click.argument("paths", nargs=-1, required=True)
@@ -477,6 +497,10 @@ def connectivity_command(
     focus = parse_focus(focus_workload, focus_workload_peer, focus_direction, focus_conn)
     if explain_only and not explain:
         raise NetpolscanError("--explain-only applies only with --explain")
+    if explain and fmt != "txt":
+        raise NetpolscanError(f"--explain writes txt only, not {fmt}")
+    if (exposure or focus.conn is not None) and fmt == "mermaid":
+        raise NetpolscanError(f"--exposure and --focus-conn write txt, csv, md, json or dot, not {fmt}")
     inventory = _inventory(paths, namespace, strict)
     if explain:
         from netpolscan.report.list_explain import format_list_explanation

@@ -84,6 +84,10 @@ def make_finding(
         location, reason = mapper.map(violation.document, violation.pointer, location)
         if reason:
             message = f"{message} (not mapped to its source: {reason})"
+    related = []
+    for label, doc, pointer in violation.related:
+        place = Location(doc.path, *doc.position(pointer))
+        related.append((label, mapper.map(doc, pointer, place)[0] if mapper is not None else place))
     return Finding(
         rule_id=rule.id,
         rule_name=rule.name,
@@ -93,6 +97,7 @@ def make_finding(
         obj=violation.obj,
         fingerprint=fingerprint(rule, violation),
         suppression=annotation_suppression(rule, violation, today),
+        related=tuple(related),
     )
 
 

@@ -60,6 +60,7 @@ class Violation:
     line: int | None = None  # explicit position, for documents without marks (NPS001)
     column: int | None = None
     location: Location | None = None  # explicit location outside the scanned input (e.g. a config file)
+    related: tuple[tuple[str, Document, Pointer], ...] = ()  # other places it is about: (label, doc, field)
 
 
 CheckFunction = Callable[["ScanContext"], Iterable[Violation]]
@@ -106,6 +107,7 @@ class Finding:
     suppression: Suppression | None = None
     baseline_state: str | None = None  # "new" | "unchanged" when a baseline was given
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    related: tuple[tuple[str, Location], ...] = field(default=(), compare=False)  # (label, location)
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.location.path, self.location.line, self.location.column, self.rule_id, self.message)

@@ -21,7 +21,10 @@ README_HEADER = "# netpolscan built-in rules"
 REGENERATE = f"(echo '{README_HEADER}'; echo; netpolscan rules --format markdown) > rules/README.md"
 
 # Rule ids added after the catalog (../shared/rule-catalog.md, read-only here) was written, with the reason
-ADDITIONS = {"NPS790": "issue 14: `diff --format sarif` reports it, so `rules` and the docs list it"}
+ADDITIONS = {
+    "NPS790": "issue 14: `diff --format sarif` reports it, so `rules` and the docs list it",
+    "NPS007": "issue 14: an object defined twice in one input (repository scans) is reported and modelled once",
+}
 DOC_PATHS = sorted(p for p in RULES_DIR.glob("*.md") if re.match(r"^[A-Z]{2,4}\d{3}-", p.name))
 DOCS: dict[str, RuleDoc] = {p.name: parse_rule_doc(p) for p in DOC_PATHS}
 

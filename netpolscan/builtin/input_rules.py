@@ -26,6 +26,28 @@ def unparseable_manifest(ctx: ScanContext) -> Iterator[Violation]:
         yield Violation(text, doc, line=line, column=column, key=f"{doc.index}:{message}")
 
 
+@check("NPS007")
+def duplicate_object(ctx: ScanContext) -> Iterator[Violation]:
+    default_ns = ctx.inventory.default_namespace
+    copies: dict[tuple[int, str], int] = {}  # (first copy, file) -> copies seen: stable fingerprints
+    for doc, first in ctx.inventory.parsed.duplicates:
+        ref = document_ref(doc, default_ns)
+        assert ref is not None  # only documents naming an object (kind, name) can be duplicates
+        name = f"{ref.kind} {ref.namespace + '/' if ref.namespace else ''}{ref.name}"
+        line, _ = first.position(())
+        same = "an identical copy" if doc.data == first.data else "a different definition"
+        number = copies[id(first), doc.path] = copies.get((id(first), doc.path), 0) + 1
+        yield Violation(
+            f"{name} is defined more than once in the input; its first definition is at {first.path}:{line}, "
+            f"and this is {same}: only the first one (in input order) is analysed, this one is left out",
+            doc,
+            (),
+            ref,
+            key=f"{doc.path}#{number}",
+            related=(("first definition (the one analysed)", first, ()),),
+        )
+
+
 NETWORK_POLICY_GROUP = "networking.k8s.io"
 
 

@@ -392,16 +392,17 @@ def _fingerprint(finding: Finding, uri: str) -> str:
 def _result(finding: Finding, rule_index: int, uris: dict[str, str]) -> sarif_om.Result:
     physical = _physical(finding.location, uris)
     message = finding.message.strip() or f"{finding.rule_id}: {finding.rule_name or 'finding'}"
-    related = None
+    related = []
     rendered = finding.location.rendered
     if rendered is not None and os.path.isfile(rendered.path):  # not `helm template` output or stdin
-        related = [
-            sarif_om.Location(
-                id=1,
-                physical_location=_physical(rendered, uris),
-                message=sarif_om.Message(text="rendered manifest"),
-            )
-        ]
+        related.append((rendered, "rendered manifest"))
+    related.extend((place, label) for label, place in finding.related)
+    related_locations = [
+        sarif_om.Location(
+            id=number, physical_location=_physical(place, uris), message=sarif_om.Message(text=label)
+        )
+        for number, (place, label) in enumerate(related, start=1)
+    ]
     logical = None
     if finding.obj is not None:
         logical = [sarif_om.LogicalLocation(fully_qualified_name=str(finding.obj), kind="resource")]
@@ -420,7 +421,7 @@ def _result(finding: Finding, rule_index: int, uris: dict[str, str]) -> sarif_om
         level=finding.level.value,  # always written, even when equal to the default "warning"
         message=sarif_om.Message(text=message),
         locations=[sarif_om.Location(physical_location=physical, logical_locations=logical)],
-        related_locations=related,
+        related_locations=related_locations or None,
         partial_fingerprints={FINGERPRINT_KEY: _fingerprint(finding, physical.artifact_location.uri)},
         suppressions=suppressions,
         baseline_state=finding.baseline_state,
