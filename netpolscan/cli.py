@@ -25,9 +25,6 @@ from netpolscan.report import text as text_report
 if TYPE_CHECKING:
     from netpolscan.model.inventory import Inventory
 
-if TYPE_CHECKING:
-    from netpolscan.model.inventory import Inventory
-
 FAIL_ON = ("error", "warning", "note", "never")
 
 
@@ -378,23 +375,6 @@ def console_main() -> None:
 
 
 # --- connectivity, explain, diff (library: netpolscan.analysis, views: netpolscan.report.connectivity) ---
-
-_strict_option = click.option(
-    "--strict",
-    is_flag=True,
-    help="Exit 2 when a document of the input cannot be analysed (default: leave it out, name it on "
-    "stderr and analyse the rest).",
-)
-
-
-def _inventory(paths: Sequence[str], namespace: str, strict: bool, side: str = "") -> Inventory:
-    """The inventory of ``paths``; each document it leaves out is named on stderr (an error with --strict)."""
-    from netpolscan.analysis.inputs import left_out, load_inventory
-
-    inventory = load_inventory(paths, namespace, side, strict)
-    for missing in left_out(inventory, side):
-        click.echo(f"netpolscan: warning: {missing}", err=True)
-    return inventory
 
 _strict_option = click.option(
     "--strict",
