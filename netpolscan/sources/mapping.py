@@ -627,8 +627,8 @@ class SourceMapper:
 
         Returns ``(rendered, None)`` for documents that were not rendered, ``(mapped, None)`` when the
         source was found (``mapped.rendered`` is ``rendered``), and ``(rendered, reason)`` otherwise;
-        then, when ``rendered`` is no file (``helm template`` output) but the chart was found, the
-        location is its ``Chart.yaml`` (at the dependency's entry for a sub-chart's object) with the reason.
+        then, when ``rendered`` is no file (``--helm`` output) and the chart is one of ``chart_roots``,
+        the location is its ``Chart.yaml`` (at the dependency's entry for a sub-chart's object).
         """
         pointer = _existing(document.data, pointer)  # map the same node the rendered location shows
         if document.helm_source:
@@ -667,9 +667,10 @@ class SourceMapper:
         return rendered, detail
 
     def _chart_file(self, source: str, rendered: Location) -> Location | None:
-        """The ``Chart.yaml`` of the chart (or of the dependency) that ``source`` comes from."""
+        """The ``Chart.yaml`` of the explicit chart root (or of its dependency) ``source`` comes from."""
         parts = [p for p in source.strip().split("/") if p]
-        for directory in self._chart_dirs(parts[0]) if parts else []:
+        self._chart_dirs(parts[0] if parts else "")
+        for directory in (self._explicit or {}).get(parts[0], []) if parts else []:
             chart_yaml = directory / "Chart.yaml"
             try:
                 lines = chart_yaml.read_text(encoding="utf-8", errors="replace").split("\n")
