@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from netpolscan.model import Inventory
+from netpolscan.testing import run_example
 from tests.cilium_probes import inventory_of, verdict
 from tests.conftest import corpus_path, require_corpus
 
@@ -83,3 +84,21 @@ def test_every_policy_of_the_cases_is_valid() -> None:
     for case in sorted(p.name for p in Path(cases).iterdir() if p.is_dir()):
         parsed = _inventory(case).parsed
         assert not parsed.invalid and not parsed.unparseable, case
+
+
+def test_the_fqdn_case_is_checked_by_its_rule() -> None:
+    """b33's domain name resolves only through the DNS proxy rule: NPS805 holds; without the rule's
+    `rules: dns` section, or with DNS denied, it fires on the toFQDNs rule."""
+    text = require_corpus(*CASES, DNS_CASES[0], "manifests.yaml").read_text(encoding="utf-8")
+    assert [f.rule_id for f in run_example(text, ["NPS805"])] == []
+    without_proxy = text.replace('      rules:\n        dns:\n        - matchPattern: "*"\n', "")
+    assert without_proxy != text
+    assert [f.rule_id for f in run_example(without_proxy, ["NPS805"])] == ["NPS805"]
+    no_dns = (
+        text
+        + "---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: no-dns, namespace: prod}\n"
+        + "spec:\n  endpointSelector: {matchLabels: {role: frontend}}\n"
+        + "  egressDeny:\n  - toPorts: [{ports: [{port: '53', protocol: UDP}]}]\n"
+    )
+    (finding,) = run_example(no_dns, ["NPS805"])
+    assert "may not reach DNS (53/UDP) at all" in finding.message

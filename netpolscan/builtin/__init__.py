@@ -12,6 +12,7 @@ from typing import TextIO
 
 from netpolscan import hookimpl, rule_from_doc
 from netpolscan.builtin import (  # noqa: F401  # noqa: F401
+    cilium_rules,
     cluster_policy_rules,
     context_rules,
     correctness_rules,

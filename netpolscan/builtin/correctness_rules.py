@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
 
 from netpolscan.analysis.connectivity import Connectivity, connectivity, rule_ports
 from netpolscan.builtin.helpers import policy_label, reported_workloads
@@ -347,20 +346,6 @@ def namespace_or_pod_selector_split(ctx: ScanContext) -> Iterator[Violation]:
 # --- NPS507 ---------------------------------------------------------------------------------------
 
 
-def _networks(values: Any) -> list[IPNetwork]:
-    found: list[IPNetwork] = []
-    for value in values or ():
-        try:
-            found.append(
-                value
-                if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network)
-                else ipaddress.ip_network(str(value), strict=False)
-            )
-        except ValueError:
-            continue
-    return found
-
-
 def _overlap_left(cidr: IPNetwork, excepts: Iterable[IPNetwork], network: IPNetwork) -> bool:
     """Whether ``cidr`` minus ``excepts`` still shares an address with ``network``."""
     if cidr.version != network.version or not cidr.overlaps(network):
@@ -386,8 +371,8 @@ def _overlap_left(cidr: IPNetwork, excepts: Iterable[IPNetwork], network: IPNetw
 def ipblock_overlaps_cluster_network(ctx: ScanContext) -> Iterator[Violation]:
     configured = [
         (kind, network)
-        for kind, key in (("pod", "podCIDRs"), ("service", "serviceCIDRs"))
-        for network in _networks(ctx.settings.get(key))
+        for kind, networks in (("pod", ctx.pod_cidrs), ("service", ctx.service_cidrs))
+        for network in networks
     ]
     if not configured:
         return

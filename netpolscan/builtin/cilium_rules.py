@@ -1,0 +1,138 @@
+"""NPS805-806: what netpolscan cannot see of a Cilium rule at L3/L4 (domain names, L7 sections).
+
+Both read the Cilium policies as the kind parsed them (``netpolscan.policykinds.cilium``), so they point at
+the ``toFQDNs`` entry or the ``rules`` section itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netpolscan.analysis.connectivity import Connectivity, connectivity
+from netpolscan.builtin.helpers import document_ref
+from netpolscan.builtin.registry import check
+from netpolscan.context import ScanContext
+from netpolscan.findings import Violation
+from netpolscan.model.objects import Workload
+from netpolscan.model.tiers import PeerExpr, Pods
+from netpolscan.policykinds.cilium import CiliumPolicy, CiliumPolicyKind, CiliumRule, CiliumSpec
+
+DNS_PROXY_HINT = (
+    "add an egress rule to the cluster DNS on 53 (protocol ANY) with `rules: {dns: [{matchPattern: '*'}]}` "
+    "to a Cilium policy selecting these pods"
+)
+
+
+def cilium_specs(ctx: ScanContext) -> list[CiliumSpec]:
+    """Every evaluated rule (``spec``/``specs`` entry) of the Cilium policies of the input."""
+    found = ctx.inventory.parsed.kind_objects.get(CiliumPolicyKind.name, [])
+    return [spec for policy in found if isinstance(policy, CiliumPolicy) for spec in policy.specs]
+
+
+def _where(spec: CiliumSpec) -> str:
+    return f"{spec.kind} {spec.namespace}/{spec.name}" if spec.namespace else f"{spec.kind} {spec.name}"
+
+
+def _has_dns_proxy(spec: CiliumSpec) -> bool:
+    return any(
+        section.kind == "dns" for rule in spec.rules if rule.direction == "egress" for section in rule.l7
+    )
+
+
+def _covers(wider: PeerExpr, subject: PeerExpr) -> bool:
+    """Whether ``wider`` selects every pod that ``subject`` may select, on the policies alone."""
+    if wider == subject:
+        return True
+    if not isinstance(wider, Pods) or not isinstance(subject, Pods) or wider.namespace_selector is not None:
+        return False
+    if wider.pod_selector is not None and not getattr(wider.pod_selector, "is_empty", False):
+        return False
+    if wider.namespace_names is None:
+        return True
+    return subject.namespace_names is not None and subject.namespace_names <= wider.namespace_names
+
+
+def _reaches_dns(conn: Connectivity, workload: Workload) -> bool:
+    """Whether the effective egress of ``workload`` allows 53/UDP to some destination."""
+    reachable = conn.external_ports(workload, "egress") | conn.unnamed_peer_ports(workload, "egress")
+    for _bits, ports in conn.peer_parts(workload, "egress"):
+        reachable = reachable | ports
+    return reachable.contains("UDP", 53)
+
+
+def _subject_workloads(conn: Connectivity, spec: CiliumSpec) -> list[Workload]:
+    if conn.tiered is None:
+        return []
+    bits, _ = conn.tiered.bits(spec.subject, "egress")
+    return [w for cls in conn.classes if bits >> cls.index & 1 for w in cls.members]
+
+
+def _names(workloads: list[Workload]) -> str:
+    shown = [f"{w.kind} {w.namespace}/{w.name}" for w in workloads[:3]]
+    more = f" and {len(workloads) - 3} more" if len(workloads) > 3 else ""
+    return ", ".join(shown) + more
+
+
+@check("NPS805")
+def fqdn_rule_without_dns(ctx: ScanContext) -> Iterator[Violation]:
+    specs = cilium_specs(ctx)
+    with_fqdns = [(spec, rule) for spec in specs for rule in spec.rules if rule.fqdns]
+    if not with_fqdns:
+        return
+    conn = connectivity(ctx.inventory)
+    proxies = [spec for spec in specs if _has_dns_proxy(spec)]
+    for spec, rule in with_fqdns:
+        problem = _fqdn_problem(conn, spec, proxies)
+        if problem is None:
+            continue
+        names = ", ".join(name for name, _ in rule.fqdns[:3]) + (" ..." if len(rule.fqdns) > 3 else "")
+        yield Violation(
+            f"{_where(spec)} egress rule {rule.number} allows domain names ({names}) but {problem}: Cilium learns "
+            "the addresses of a name only from the DNS answers its proxy sees, so the rule never matches; "
+            + DNS_PROXY_HINT,
+            spec.document,
+            (*rule.pointer, "toFQDNs"),
+            document_ref(spec.document, ctx.inventory.default_namespace),
+            key=f"{spec.index}:{rule.number}",
+        )
+
+
+def _fqdn_problem(conn: Connectivity, spec: CiliumSpec, proxies: list[CiliumSpec]) -> str | None:
+    """Why the domain names of ``spec`` cannot resolve (None: they can, as far as the input shows)."""
+    workloads = _subject_workloads(conn, spec)
+    if not workloads:  # no pod of the input: judge by the policies alone
+        if any(_covers(other.subject, spec.subject) for other in proxies):
+            return None
+        return "no Cilium egress rule with `rules: dns` (the DNS proxy) selects its pods"
+    proxied: list[Workload] = []
+    for other in proxies:
+        proxied += _subject_workloads(conn, other)
+    without_proxy = [w for w in workloads if not any(w is p for p in proxied)]
+    if without_proxy:
+        return f"no Cilium egress rule with `rules: dns` (the DNS proxy) selects {_names(without_proxy)}"
+    blocked = [w for w in workloads if not _reaches_dns(conn, w)]
+    if blocked:
+        return f"{_names(blocked)} may not reach DNS (53/UDP) at all"
+    return None
+
+
+@check("NPS806")
+def l7_rules_checked_at_l4(ctx: ScanContext) -> Iterator[Violation]:
+    for spec in cilium_specs(ctx):
+        for rule in spec.rules:
+            yield from _l7_findings(ctx, spec, rule)
+
+
+def _l7_findings(ctx: ScanContext, spec: CiliumSpec, rule: CiliumRule) -> Iterator[Violation]:
+    for section in rule.l7:
+        ports = ", ".join(dict.fromkeys(str(port) for port in section.ports)) or "every port"
+        answer = "DNS REFUSED" if section.kind == "dns" else "an access-denied answer (HTTP 403)"
+        yield Violation(
+            f"{_where(spec)} {rule.direction} rule {rule.number} carries L7 {section.kind} rules on {ports}: "
+            f"netpolscan checks it at L4, as these ports open to the rule's peers; Cilium's proxy also "
+            f"filters each request and answers a refused one with {answer}",
+            spec.document,
+            section.pointer,
+            document_ref(spec.document, ctx.inventory.default_namespace),
+            key=f"{spec.index}:{rule.direction}:{rule.number}:{section.pointer}",
+        )
