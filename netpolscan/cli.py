@@ -232,7 +232,7 @@ def scan(
         from netpolscan.expectations import load_expectations
 
         load_expectations(expectations_path)  # a bad file stops the run here (exit 2), not inside a rule
-        options.settings["expectations"] = expectations_path
+        options.expectations = (expectations_path,)
     report = run_scan(options)
     if write_baseline_path:
         write_baseline(write_baseline_path, report.findings)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pluggy
+
 from netpolscan import __version__
 from netpolscan.analysis.inputs import paused_gc
 from netpolscan.config import Config
@@ -18,7 +20,7 @@ from netpolscan.engine import run_rules, select_rules
 from netpolscan.findings import Finding, Notification, Report, Rule, Severity
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.tiers import PolicyKind
-from netpolscan.plugins import collect_rules, plugin_manager
+from netpolscan.plugins import collect_config_schemas, collect_rules, plugin_manager, plugin_names
 from netpolscan.sources import load_documents
 from netpolscan.sources.document import Document
 from netpolscan.sources.files import Skipped, skipped_note
@@ -38,7 +40,8 @@ class ScanOptions:
     blocked_plugins: tuple[str, ...] = ()
     config: Config = field(default_factory=Config)
     baseline: set[str] | None = None
-    settings: dict[str, Any] = field(default_factory=dict)  # for rules; merged over the config's
+    expectations: Sequence[str] = ()  # connectivity expectations files (--expectations)
+    plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # over the config's `plugins`
     today: dt.date | None = None
     render: RenderOptions | None = None  # a chart / kustomization to render and scan besides ``paths``
     chart_roots: Sequence[str] = ()  # where Helm charts live, for mapping findings to templates
@@ -111,10 +114,19 @@ def available_rules(blocked_plugins: tuple[str, ...] = ()) -> list[Rule]:
     return collect_rules(plugin_manager(blocked_plugins))
 
 
+def check_plugin_settings(pm: pluggy.PluginManager, options: ScanOptions) -> None:
+    """The ``plugins:`` settings (of the config file, then of the options) against the plugins' schemas."""
+    schemas, loaded = collect_config_schemas(pm), plugin_names(pm)
+    for config in (options.config, Config(plugin_settings=dict(options.plugin_settings))):
+        config.check_plugin_settings(schemas, loaded, options.blocked_plugins)
+
+
 def chosen_rules(options: ScanOptions) -> list[Rule]:
     """Rules after config and command-line selection (the command line adds to the config's lists)."""
     config = options.config
-    rules = config.apply_to_rules(available_rules(options.blocked_plugins))
+    pm = plugin_manager(options.blocked_plugins)
+    check_plugin_settings(pm, options)
+    rules = config.apply_to_rules(collect_rules(pm))
     select = list(options.select) or config.select
     return select_rules(rules, select, [*config.ignore, *options.ignore])
 
@@ -136,14 +148,14 @@ def _analyse(
     inventory = Inventory.from_documents(
         documents, options.namespace, available_kinds(options.blocked_plugins)
     )
-    settings: dict[str, Any] = {
-        "podCIDRs": options.config.pod_cidrs,
-        "serviceCIDRs": options.config.service_cidrs,
-    }
-    if options.today is not None:
-        settings["today"] = options.today
-    settings.update(options.settings)
-    ctx = ScanContext(inventory, settings)
+    ctx = ScanContext(
+        inventory,
+        today=options.today or dt.date.today(),
+        pod_cidrs=tuple(options.config.pod_cidrs),
+        service_cidrs=tuple(options.config.service_cidrs),
+        expectations=tuple(options.expectations),
+        plugins={**options.config.plugin_settings, **options.plugin_settings},
+    )
     result = run_rules(ctx, rules, options.today, source_mapper(options))
     return options.config.suppress(result.findings), result.notifications
 

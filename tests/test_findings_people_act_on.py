@@ -285,3 +285,108 @@ def test_without_a_namespace_manifest_the_first_workload_is_the_anchor(
 def test_a_namespace_of_config_only_gets_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _write(tmp_path, "config.yaml", [GRAFANA_CONFIG, ROLE_BINDINGS])
     assert _json_scan(capsys, str(path))["findings"] == []
+
+
+# --- item 10: NPS503 names the label, and a typo only when a close label exists ---------------------------
+
+REDIS_POLICY = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: cache-redis
+  namespace: cache
+  labels:
+    app.kubernetes.io/instance: cache
+    app.kubernetes.io/name: redis
+spec:
+  podSelector:
+    matchLabels:
+      app.kubernetes.io/instance: cache
+      app.kubernetes.io/name: redis
+  policyTypes:
+  - Ingress
+  ingress:
+  - ports:
+    - port: 6379
+    from:
+    - podSelector:
+        matchLabels:
+          {label}
+"""
+
+
+def _redis_input(tmp_path: Path, label: str, client_labels: str = "") -> Path:
+    redis = _deployment(
+        "cache",
+        "redis",
+        6379,
+        "\n        app.kubernetes.io/instance: cache\n        app.kubernetes.io/name: redis",
+    )
+    worker = _deployment("cache", "worker", 8080, client_labels)
+    return _write(
+        tmp_path, "cache.yaml", [_namespace("cache"), redis, worker, REDIS_POLICY.format(label=label)]
+    )
+
+
+def _nps503(report: dict[str, Any]) -> str:
+    [finding] = [f for f in report["findings"] if f["ruleId"] == "NPS503"]
+    message: str = finding["message"]
+    return message
+
+
+def test_an_opt_in_client_label_no_pod_carries_is_not_called_a_typo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _redis_input(tmp_path, 'cache-redis-client: "true"')
+    message = _nps503(_json_scan(capsys, str(path)))
+    assert "no pod in the input carries label cache-redis-client=true" in message
+    assert "typo" not in message and "did you mean" not in message
+
+
+def test_a_misspelt_value_suggests_the_close_label(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _redis_input(tmp_path, "app: wroker")
+    message = _nps503(_json_scan(capsys, str(path)))
+    assert (
+        "no pod in the input carries label app=wroker (did you mean app=worker? a typo is likely)" in message
+    )
+
+
+def test_a_misspelt_key_suggests_the_close_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _redis_input(tmp_path, 'cache-redis-clent: "true"', '\n        cache-redis-client: "true"')
+    message = _nps503(_json_scan(capsys, str(path)))
+    assert "did you mean cache-redis-client=true?" in message
+
+
+def test_a_label_only_pods_elsewhere_carry_says_where(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _redis_input(tmp_path, 'cache-redis-client: "true"')
+    other = _write(
+        tmp_path,
+        "web.yaml",
+        [_namespace("web"), _deployment("web", "api", 8080, '\n        cache-redis-client: "true"')],
+    )
+    message = _nps503(_json_scan(capsys, str(path), str(other)))
+    assert "no pod of namespace cache carries label cache-redis-client=true" in message
+    assert "typo" not in message
+
+
+def test_a_misspelt_namespace_label_suggests_the_close_label(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    peer = (
+        "app: worker\n      namespaceSelector:\n        matchLabels:\n"
+        "          kubernetes.io/metadata.name: cache\n          team: platfrom"
+    )
+    path = _redis_input(tmp_path, peer)
+    text = path.read_text().replace(
+        "  name: cache\n---", "  name: cache\n  labels:\n    team: platform\n---", 1
+    )
+    path.write_text(text)
+    message = _nps503(_json_scan(capsys, str(path)))
+    assert (
+        "matches no namespace of the input; no namespace in the input carries label team=platfrom" in message
+    )
+    assert "(did you mean team=platform? a typo is likely)" in message

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from netpolscan.analysis.connectivity import Connectivity, connectivity, rule_ports
-from netpolscan.builtin.helpers import policy_label, reported_workloads
+from netpolscan.builtin.helpers import close_label, missing_labels, policy_label, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
 from netpolscan.findings import Violation
@@ -197,7 +197,9 @@ def _selects_nothing(ctx: ScanContext, policy: NetworkPolicy, peer: Peer) -> str
     if not scope.namespaces:
         if peer.namespace_selector is None:
             return None  # the policy's own namespace is always in scope
-        return f"namespaceSelector {peer.namespace_selector} matches no namespace of the input"
+        labels = [ns.labels for ns in ctx.inventory.namespaces.values()]
+        hint = _label_hint(peer.namespace_selector, labels, labels, "namespace", "the input")
+        return f"namespaceSelector {peer.namespace_selector} matches no namespace of the input{hint}"
     pod_selector = peer.pod_selector
     if pod_selector is None or pod_selector.is_empty:
         return None  # it selects namespaces; that they run no pods in the input is not a slip
@@ -205,7 +207,32 @@ def _selects_nothing(ctx: ScanContext, policy: NetworkPolicy, peer: Peer) -> str
     if not with_pods:
         return None  # the input has no pods there to judge the podSelector against
     where = f"namespace {_names(with_pods)}"
-    return f"podSelector {pod_selector} matches no workload of {where}"
+    here = [w.labels for ns in with_pods for w in ctx.inventory.workloads_in(ns)]
+    hint = _label_hint(pod_selector, here, [w.labels for w in ctx.inventory.workloads], "pod", where)
+    return f"podSelector {pod_selector} matches no workload of {where}{hint}"
+
+
+def _label_hint(
+    selector: LabelSelector,
+    here: Sequence[Mapping[str, str]],
+    everywhere: Sequence[Mapping[str, str]],
+    what: str,
+    where: str,
+) -> str:
+    """Which label no object carries, and a close label (a likely typo) when one exists."""
+    missing = missing_labels(selector, here)
+    if not missing:
+        text = f"; no {what} of {where} carries all of {selector} together"
+    else:
+        labels = f"label{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+        nowhere = where == "the input" or missing_labels(selector, everywhere) == missing
+        text = (
+            f"; no {what} in the input carries {labels}"
+            if nowhere
+            else f"; no {what} of {where} carries {labels}"
+        )
+    close = close_label(selector, here) or close_label(selector, everywhere)
+    return text + (f" (did you mean {close}? a typo is likely)" if close else "")
 
 
 @check("NPS503")
@@ -220,7 +247,7 @@ def peer_selects_nothing(ctx: ScanContext) -> Iterator[Violation]:
                     side = "from" if direction == "ingress" else "to"
                     yield Violation(
                         f"{policy_label(policy)} {direction} rule {rule.index + 1} `{side}` peer {peer.index + 1} "
-                        f"selects nothing: {reason}; check the labels for a typo",
+                        f"selects nothing: {reason}",
                         policy.document,
                         peer.pointer,
                         policy.ref,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from netpolscan.findings import ObjectRef
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.kinds import CLUSTER_SCOPED, namespace_of_object, object_namespace
 from netpolscan.model.objects import NetworkPolicy, PolicyRule, PortSpec, Workload
+from netpolscan.model.selectors import LabelSelector
 from netpolscan.sources.document import Document
 
 
@@ -80,3 +81,45 @@ def describe_ports(rule: PolicyRule) -> str:
 
 def policy_label(policy: NetworkPolicy) -> str:
     return f"NetworkPolicy {policy.namespace}/{policy.name}"
+
+
+def edit_distance(a: str, b: str, limit: int = 3) -> int:
+    """Levenshtein distance of two short strings, counted up to ``limit`` (a larger one reads as ``limit``)."""
+    if abs(len(a) - len(b)) >= limit:
+        return limit
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, start=1):
+        current = [i]
+        for j, other in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other)))
+        if min(current) >= limit:
+            return limit
+        previous = current
+    return min(previous[-1], limit)
+
+
+def _close(a: str, b: str) -> bool:
+    """A likely typo: a few characters apart (one for short words), or the same but for case."""
+    return a != b and (
+        a.lower() == b.lower() or edit_distance(a, b) <= (1 if min(len(a), len(b)) <= 4 else 2)
+    )
+
+
+def missing_labels(selector: LabelSelector, label_sets: Iterable[Mapping[str, str]]) -> list[str]:
+    """The selector's requirements (``key=value``, or an expression) that no label set satisfies."""
+    sets = list(label_sets)
+    missing = [f"{k}={v}" for k, v in selector.match_labels if not any(s.get(k) == v for s in sets)]
+    missing += [str(r) for r in selector.match_expressions if not any(r.matches(s) for s in sets)]
+    return missing
+
+
+def close_label(selector: LabelSelector, label_sets: Iterable[Mapping[str, str]]) -> str | None:
+    """A label that the objects carry and that a ``matchLabels`` entry of ``selector`` likely misspells."""
+    present = sorted({(k, v) for labels in label_sets for k, v in labels.items()})
+    for key, value in selector.match_labels:
+        if any(k == key and v == value for k, v in present):
+            continue
+        for k, v in present:
+            if (k == key and _close(v, value)) or (v == value and _close(k, key)):
+                return f"{k}={v}"
+    return None
