@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 from netpolscan.errors import NetpolscanError
 from netpolscan.findings import Finding, Rule, Severity
+from netpolscan.sources.document import Document, Pointer
 from netpolscan.sources.files import decode
 from netpolscan.sources.yamlparse import parse_text
 from netpolscan.suppression import IgnoreEntry, apply_ignores
@@ -44,6 +46,8 @@ class Config:
     ignores: list[IgnoreEntry] = field(default_factory=list)
     pod_cidrs: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(default_factory=list)
     service_cidrs: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(default_factory=list)
+    plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # plugins: {NAME: {...}}
+    document: Document | None = None  # the parsed file, for the line of a key
 
     def apply_to_rules(self, rules: list[Rule]) -> list[Rule]:
         """Per-rule level overrides and disabling."""
@@ -66,6 +70,62 @@ class Config:
     def suppress(self, findings: list[Finding]) -> list[Finding]:
         """Mark findings matched by an ``ignores`` entry as suppressed (kind external)."""
         return apply_ignores(findings, self.ignores, self.path.name if self.path else "configuration")
+
+    def check_plugin_settings(
+        self, schemas: Mapping[str, dict[str, Any]], loaded: Iterable[str], blocked: Iterable[str] = ()
+    ) -> None:
+        """Each ``plugins:`` section names a loaded plugin and matches the schema that plugin gives.
+
+        A disabled plugin's section is not checked; a plugin without a schema takes any mapping.
+        """
+        loaded, blocked = set(loaded), set(blocked)
+        shown = self.path.as_posix() if self.path else "configuration"
+        for name, settings in self.plugin_settings.items():
+            if name in blocked:
+                continue
+            if name not in loaded:
+                line = self.document.position(("plugins", name))[0] if self.document else 1
+                raise NetpolscanError(
+                    f"{shown}:{line}: plugins.{name}: no plugin named {name!r} is installed "
+                    f"(loaded: {', '.join(sorted(loaded))})"
+                )
+            schema = schemas.get(name)
+            if schema is None:
+                continue
+            import jsonschema  # only a configuration with plugin settings pays for it
+
+            try:
+                jsonschema.Draft202012Validator.check_schema(schema)
+            except jsonschema.SchemaError as exc:
+                raise NetpolscanError(
+                    f"plugin {name!r} gives an invalid config schema: {exc.message}"
+                ) from None
+            check_against_schema(schema, settings, self.document, ("plugins", name), shown)
+
+
+def check_against_schema(
+    schema: dict[str, Any], data: object, doc: Document | None, base: Pointer = (), shown: str = ""
+) -> None:
+    """Stop the run with ``FILE:LINE: message`` naming the first key of ``data`` (at ``base`` in ``doc``)
+    that ``schema`` rejects (``SHOWN: message`` for data that comes from no file)."""
+    import jsonschema  # only runs with a configuration file pay for it (it is slow to import)
+
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path)
+    )
+    if not errors:
+        return
+    error = errors[0]
+    pointer = (*base, *error.absolute_path)
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        pointer = (*pointer, unknown[0]) if unknown else pointer
+        message = f"unknown key {'.'.join(map(str, pointer))!r}"
+    else:
+        key = ".".join(map(str, pointer)) or "(top level)"
+        message = f"{key}: {error.message}"
+    where = f"{doc.path}:{doc.position(pointer)[0]}" if doc is not None else shown
+    raise NetpolscanError(f"{where}: {message}")
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -100,24 +160,7 @@ def load_config(explicit: str | None = None) -> Config:
     data = doc.data
     if not isinstance(data, dict):
         raise NetpolscanError(f"{shown}:{doc.line}: the configuration must be a mapping")
-    import jsonschema  # only runs with a configuration file pay for it (it is slow to import)
-
-    errors = sorted(
-        jsonschema.Draft202012Validator(load_schema("config.schema.json")).iter_errors(data),
-        key=lambda e: list(e.absolute_path),
-    )
-    if errors:
-        error = errors[0]
-        pointer = tuple(error.absolute_path)
-        if error.validator == "additionalProperties":
-            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-            pointer = (*pointer, unknown[0]) if unknown else pointer
-            message = f"unknown key {'.'.join(map(str, pointer))!r}"
-        else:
-            key = ".".join(map(str, pointer)) or "(top level)"
-            message = f"{key}: {error.message}"
-        line, _ = doc.position(pointer)
-        raise NetpolscanError(f"{shown}:{line}: {message}")
+    check_against_schema(load_schema("config.schema.json"), data, doc)
     config = Config(
         path=path,
         select=list(data.get("select", [])),
@@ -136,6 +179,8 @@ def load_config(explicit: str | None = None) -> Config:
             )
             for e in data.get("ignores", [])
         ],
+        plugin_settings={str(name): dict(value) for name, value in data.get("plugins", {}).items()},
+        document=doc,
     )
     cluster = data.get("cluster", {})
     for key, target in (("podCIDRs", config.pod_cidrs), ("serviceCIDRs", config.service_cidrs)):

@@ -8,6 +8,7 @@ callback and calls it once per thing it contributes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pluggy
 
@@ -31,6 +32,16 @@ def netpolscan_register_formatters(register: Callable[[str, Formatter], None]) -
     """Register output formats: call ``register(name, render)`` where ``render(report) -> str``.
 
     The name becomes a value of ``--format``; names of built-in formats cannot be taken.
+    """
+
+
+@hookspec
+def netpolscan_config_schema() -> dict[str, Any] | None:
+    """Return the JSON Schema (draft 2020-12) of the plugin's settings, or None when it takes none.
+
+    Users write the settings in ``.netpolscan.yaml`` under ``plugins: {PLUGIN-NAME: {...}}``; netpolscan
+    validates them against this schema before the scan (a mismatch stops the run with one line naming the
+    file, line and key) and rules read them with ``ctx.plugin_settings(PLUGIN-NAME)``.
     """
 
 

@@ -212,6 +212,32 @@ def collect_policy_kinds(pm: pluggy.PluginManager) -> dict[str, PolicyKind]:
     return {name: kind for name, (_plugin, kind) in kinds.items()}
 
 
+def collect_config_schemas(pm: pluggy.PluginManager) -> dict[str, dict[str, Any]]:
+    """Plugin name -> the JSON Schema of its ``plugins:`` settings, for plugins that give one."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for plugin_name, caller in each_plugin(pm, "netpolscan_config_schema"):
+        try:
+            results = caller()
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            raise NetpolscanError(
+                f"plugin {plugin_name!r} failed to give its config schema: {problem}"
+            ) from None
+        for schema in results:
+            if not isinstance(schema, dict):
+                raise NetpolscanError(
+                    f"plugin {plugin_name!r}: netpolscan_config_schema must return a dict (a JSON Schema), "
+                    f"not {type(schema).__name__}"
+                )
+            schemas[plugin_name] = schema
+    return schemas
+
+
+def plugin_names(pm: pluggy.PluginManager) -> list[str]:
+    """The names of the loaded (not blocked) plugins."""
+    return sorted(str(name) for name, plugin in pm.list_name_plugin() if plugin is not None)
+
+
 @dataclass(frozen=True)
 class PluginInfo:
     name: str

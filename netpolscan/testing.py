@@ -20,15 +20,19 @@ is the example without its documents N (1-based), and the findings are those of 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
+from netpolscan.config import Config
 from netpolscan.findings import Finding
 from netpolscan.ruledoc import Example, RuleDoc, parse_rule_doc
 from netpolscan.scan import ScanOptions, scan_documents
 from netpolscan.sources.document import Document
 from netpolscan.sources.yamlparse import parse_text
+from netpolscan.suppression import parse_until
 
 __all__ = [
     "ExampleResult",
@@ -40,6 +44,25 @@ __all__ = [
 
 EXAMPLE_PATH = "example.yaml"
 _OPTION_KEYS = frozenset({"namespace", "settings", "select", "ignore", "today", "diff-base-omits"})
+_CIDR_KEYS = ("podCIDRs", "serviceCIDRs")
+
+
+def _date(value: object) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    date = parse_until(str(value))
+    if date is None:
+        raise ValueError(f"example option today: {value!r} is not a YYYY-MM-DD date")
+    return date
+
+
+def _apply_settings(options: ScanOptions, settings: dict[str, Any]) -> None:
+    """The ``settings`` example option: cluster CIDRs, expectations files, and plugin settings by name."""
+    cidrs = {key: [ip_network(str(v), strict=False) for v in settings.pop(key, ())] for key in _CIDR_KEYS}
+    options.config = Config(pod_cidrs=cidrs["podCIDRs"], service_cidrs=cidrs["serviceCIDRs"])
+    expectations = settings.pop("expectations", ())
+    options.expectations = (expectations,) if isinstance(expectations, str) else tuple(expectations)
+    options.plugin_settings = {str(name): dict(value) for name, value in settings.items()}
 
 
 def run_example(
@@ -51,8 +74,10 @@ def run_example(
     """Scan YAML/JSON ``text`` as one file named ``path`` and return the active (unsuppressed) findings.
 
     ``rule_ids`` limits the run to those rules (ids or names; ``None`` runs every available rule).
-    ``options`` may set ``namespace`` (the default namespace), ``settings`` (the config-file settings),
-    ``select``/``ignore``, ``today`` (a ``datetime.date``, for suppression expiry) and
+    ``options`` may set ``namespace`` (the default namespace), ``settings`` (``podCIDRs`` and
+    ``serviceCIDRs`` as in the configuration's ``cluster``, ``expectations`` files, and any other key: the
+    settings of the plugin of that name, as in the configuration's ``plugins``),
+    ``select``/``ignore``, ``today`` (a ``datetime.date`` or ``YYYY-MM-DD``, for suppression expiry) and
     ``diff-base-omits`` (run ``netpolscan diff`` with BASE = ``text`` without those documents, 1-based).
     """
     opts = dict(options or {})
@@ -68,11 +93,9 @@ def run_example(
         namespace=str(opts.get("namespace", "default")),
         select=select,
         ignore=list(opts.get("ignore", ())),
-        settings=dict(opts.get("settings", {})),
-        today=opts.get("today"),
+        today=_date(opts.get("today")),
     )
-    if scan_options.today is not None:  # rules that read the date (NPS901) see the engine's
-        scan_options.settings.setdefault("today", scan_options.today)
+    _apply_settings(scan_options, dict(opts.get("settings", {})))
     documents = list(parse_text(text, path))
     if "diff-base-omits" in opts:
         return _diff_example(documents, opts["diff-base-omits"], scan_options)

@@ -110,6 +110,79 @@ def test_example_plugin_in_process(
     assert not any(f["ruleId"].startswith("ACME") for f in json.loads(out)["findings"])
 
 
+# --- plugin settings in .netpolscan.yaml, checked against the plugin's schema -------------------------
+
+
+def test_plugin_settings_come_from_the_config_file(
+    example_plugin: None, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "np.yaml").write_text(MANIFEST.replace("port: 23", "port: 5432"))
+    code, out, _ = _run(capsys, "scan", "np.yaml", "--select", "ACME102", "--format", "acme-csv")
+    assert code == 0 and len(out.splitlines()) == 1  # 5432 is not banned by default
+    (tmp_path / ".netpolscan.yaml").write_text("plugins:\n  acme:\n    banned-ports: [TCP/5432]\n")
+    code, out, err = _run(capsys, "scan", "np.yaml", "--select", "ACME102", "--format", "acme-csv")
+    assert code == 1, err
+    assert [line.split(",")[4] for line in out.splitlines()[1:]] == ["10"] and "TCP 5432" in out
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            "fail-on: error\nplugins:\n  acme:\n    banned-ports: [telnet]\n",
+            ".netpolscan.yaml:4: plugins.acme.banned-ports.0: 'telnet' does not match",
+        ),
+        (
+            "plugins:\n  acme:\n    banned-port: [TCP/23]\n",
+            ".netpolscan.yaml:3: unknown key 'plugins.acme.banned-port'",
+        ),
+        (
+            "plugins:\n  acme: {}\n  acne: {}\n",
+            ".netpolscan.yaml:3: plugins.acne: no plugin named 'acne' is installed (loaded: acme, builtin)",
+        ),
+        ("plugins:\n  acme: [TCP/23]\n", ".netpolscan.yaml:2: plugins.acme: ['TCP/23'] is not of type 'object'"),
+    ],
+    ids=["bad-value", "unknown-key", "unknown-plugin", "not-a-mapping"],
+)
+def test_bad_plugin_settings_are_one_line_and_exit_2(
+    example_plugin: None,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    config: str,
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "np.yaml").write_text(MANIFEST)
+    (tmp_path / ".netpolscan.yaml").write_text(config)
+    code, out, err = _run(capsys, "scan", "np.yaml")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.splitlines() == [err.strip()] and err.startswith("netpolscan: error: ") and message in err, err
+
+
+def test_a_disabled_plugin_settings_are_not_checked(
+    example_plugin: None, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "np.yaml").write_text(MANIFEST)
+    (tmp_path / ".netpolscan.yaml").write_text("plugins:\n  acme:\n    banned-ports: [telnet]\n")
+    code, _, err = _run(capsys, "scan", "np.yaml", "--disable-plugin", "acme", "--fail-on", "never")
+    assert code == 0 and err == "", err
+
+
+def test_a_plugin_with_an_invalid_schema_fails_the_run(
+    distribution: Callable[..., None], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    module = "from netpolscan import hookimpl\n@hookimpl\ndef netpolscan_config_schema():\n    return {'type': 7}\n"
+    distribution("plugin-bad-schema", {"badschema": "acme_bad_schema"}, {"acme_bad_schema": module})
+    (tmp_path / "np.yaml").write_text(MANIFEST)
+    (tmp_path / ".cfg.yaml").write_text("plugins:\n  badschema: {x: 1}\n")
+    code, _, err = _run(capsys, "scan", str(tmp_path / "np.yaml"), "--config", str(tmp_path / ".cfg.yaml"))
+    assert code == 2 and err.startswith("netpolscan: error: plugin 'badschema' gives an invalid config schema")
+    assert len(err.strip().splitlines()) == 1
+
+
 # --- load errors: one line on stderr naming the plugin, exit 2 ------------------------------------
 
 HOOKIMPL = "from netpolscan import hookimpl, Rule, Severity\n"

@@ -29,7 +29,7 @@ def write(tmp_path: Path, body: str, name: str = "expectations.yaml") -> str:
 
 
 def scan_demo(expectations: str, inputs: Path = DEMO) -> Report:
-    options = ScanOptions(paths=(str(inputs),), select=["NPS7"], settings={"expectations": expectations})
+    options = ScanOptions(paths=(str(inputs),), select=["NPS7"], expectations=(expectations,))
     return scan_documents(load_documents([str(inputs)]), options)
 
 
@@ -244,7 +244,7 @@ def test_expectations_inside_the_scanned_input(tmp_path: Path) -> None:
 
 
 def _demo_report() -> Report:
-    options = ScanOptions(paths=(str(DEMO),), settings={"expectations": str(DEMO_EXPECTATIONS)})
+    options = ScanOptions(paths=(str(DEMO),), expectations=(str(DEMO_EXPECTATIONS),))
     return scan_documents(load_documents([str(DEMO)]), options)
 
 

@@ -34,7 +34,7 @@ def round_trip(inputs: Path, tmp_path: Path) -> tuple[str, list[str]]:
     path = tmp_path / "expectations.yaml"
     path.write_text(text, encoding="utf-8")
     load_expectations(str(path))  # valid against the schema
-    options = ScanOptions(paths=(str(inputs),), select=["NPS7"], settings={"expectations": str(path)})
+    options = ScanOptions(paths=(str(inputs),), select=["NPS7"], expectations=(str(path),))
     report = scan_documents(load_documents([str(inputs)]), options)
     assert report.notifications == ()
     return text, [f"{f.rule_id} {f.message}" for f in report.findings]
@@ -77,7 +77,7 @@ def test_bootstrap_changes_show_as_a_failing_scan(tmp_path: Path) -> None:
     )
     assert policies != original
     (changed / "policies.yaml").write_text(policies)
-    options = ScanOptions(paths=(str(changed),), select=["NPS7"], settings={"expectations": str(path)})
+    options = ScanOptions(paths=(str(changed),), select=["NPS7"], expectations=(str(path),))
     report = scan_documents(load_documents([str(changed)]), options)
     messages = [f.message for f in report.findings if f.rule_id == "NPS701"]
     assert (

@@ -1,6 +1,6 @@
 """NPS7xx: connectivity expectations (``scan --expectations FILE``) checked against what policies allow.
 
-Expectations come from the file in ``ctx.settings["expectations"]`` and from any document of kind
+Expectations come from the files in ``ctx.expectations`` and from any document of kind
 ``ConnectivityExpectations`` (apiVersion ``netpolscan.io/v1``) in the scanned input itself. Findings
 point at the entry's line in the expectations file.
 """
@@ -25,12 +25,10 @@ CACHE_KEY = "expectations.outcomes"
 
 
 def expectation_files(ctx: ScanContext) -> list[ExpectationsFile]:
-    """The file named in the settings, then expectations documents of the input (each file once)."""
+    """The files given with --expectations, then expectations documents of the input (each file once)."""
     files: list[ExpectationsFile] = []
     seen: set[Path] = set()
-    setting = ctx.settings.get("expectations")
-    paths = [setting] if isinstance(setting, str) else list(setting or [])
-    for path in paths:
+    for path in ctx.expectations:
         files.append(load_expectations(str(path)))
         seen.add(Path(str(path)).resolve())
     for doc in ctx.documents:

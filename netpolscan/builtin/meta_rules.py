@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 
 from netpolscan.builtin.helpers import document_ref
@@ -12,21 +11,9 @@ from netpolscan.findings import Violation
 from netpolscan.suppression import IGNORE_ANNOTATION, UNTIL_ANNOTATION, ignore_annotations, parse_until
 
 
-def _today(ctx: ScanContext) -> dt.date:
-    """The scan's date: ``settings["today"]`` (a date or YYYY-MM-DD) when set, else the system date."""
-    value = ctx.settings.get("today")
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and (parsed := parse_until(value)) is not None:
-        return parsed
-    return dt.date.today()
-
-
 @check("NPS901")
 def suppression_expired(ctx: ScanContext) -> Iterator[Violation]:
-    today = _today(ctx)
+    today = ctx.today
     for doc in ctx.documents:
         if doc.error is not None:
             continue

@@ -7,10 +7,11 @@ pyproject.toml) and calls the hooks below, each marked with :data:`netpolscan.ho
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from netpolscan import Formatter, Rule, hookimpl
 from netpolscan_example_plugin.csv_format import render_csv
-from netpolscan_example_plugin.rules import RULES
+from netpolscan_example_plugin.rules import CONFIG_SCHEMA, RULES
 
 __version__ = "0.1.0"
 
@@ -24,3 +25,9 @@ def netpolscan_register_rules(register: Callable[[Rule], None]) -> None:
 @hookimpl
 def netpolscan_register_formatters(register: Callable[[str, Formatter], None]) -> None:
     register("acme-csv", render_csv)
+
+
+@hookimpl
+def netpolscan_config_schema() -> dict[str, Any] | None:
+    """The settings `plugins: {acme: {...}}` of .netpolscan.yaml may hold."""
+    return CONFIG_SCHEMA

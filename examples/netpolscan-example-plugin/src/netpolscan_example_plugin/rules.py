@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from netpolscan import CheckFunction, PortSpec, Rule, ScanContext, Violation, rule_from_doc
 
 DOCS = "https://example.com/netpolscan-example-plugin/docs/rules/"
 
 # Ports the organisation never allows through a NetworkPolicy: (protocol, port) -> what it is.
-# Scan settings can replace the list: ScanContext.settings == {"acme": {"banned-ports": ["TCP/23", ...]}}.
+# The configuration can replace the list: `plugins: {acme: {banned-ports: [TCP/23, ...]}}` in .netpolscan.yaml,
+# checked against CONFIG_SCHEMA (see netpolscan_config_schema in __init__.py).
 BANNED_PORTS: dict[tuple[str, int], str] = {
     ("TCP", 23): "telnet",
     ("TCP", 3389): "RDP",
@@ -40,8 +42,21 @@ def missing_owner(ctx: ScanContext) -> Iterator[Violation]:
         )
 
 
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "banned-ports": {
+            "type": "array",
+            "description": "Ports no NetworkPolicy may allow, as PROTOCOL/NUMBER (replaces the default list).",
+            "items": {"type": "string", "pattern": "^(TCP|UDP|SCTP)/[0-9]{1,5}$"},
+        }
+    },
+}
+
+
 def _banned(ctx: ScanContext) -> dict[tuple[str, int], str]:
-    configured = (ctx.settings.get("acme") or {}).get("banned-ports")
+    configured = ctx.plugin_settings("acme").get("banned-ports")
     if configured is None:
         return BANNED_PORTS
     banned: dict[tuple[str, int], str] = {}
