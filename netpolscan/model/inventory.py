@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from netpolscan.model.kinds import object_identity
 from netpolscan.model.objects import Namespace, NetworkPolicy, Service, Workload
 from netpolscan.model.parse import NAME_LABEL, Parsed, parse_document
 from netpolscan.model.selectors import LabelSelector
@@ -63,9 +64,17 @@ class Inventory:
         kinds: Sequence[PolicyKind] = (),
     ) -> Inventory:
         """The inventory of ``documents``; ``kinds`` evaluate policy APIs beyond NetworkPolicy v1."""
-        docs = list(documents)
+        docs: list[Document] = []
         parsed = Parsed()
-        for doc in docs:
+        first_copies: dict[tuple[str, str, str, str], Document] = {}
+        for doc in documents:
+            identity = object_identity(doc.data, default_namespace) if doc.error is None else None
+            if identity is not None:  # an object defined twice is modelled once: its first copy (NPS007)
+                first = first_copies.setdefault(identity, doc)
+                if first is not doc:
+                    parsed.duplicates.append((doc, first))
+                    continue
+            docs.append(doc)
             parse_document(doc, default_namespace, parsed, kinds)
         return cls(docs, parsed, default_namespace, kinds)
 

@@ -44,3 +44,17 @@ def namespace_of_object(data: Any, default_namespace: str) -> str | None:
     if isinstance(explicit, str) and explicit:
         return explicit
     return default_namespace if kind in NAMESPACED else None
+
+
+def object_identity(data: Any, default_namespace: str) -> tuple[str, str, str, str] | None:
+    """What makes two documents the same Kubernetes object: (API group, kind, namespace, name), the
+    namespace empty for cluster-scoped kinds; None when the document names no object."""
+    if not isinstance(data, dict):
+        return None
+    kind, api_version, metadata = data.get("kind"), data.get("apiVersion"), data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if not (isinstance(kind, str) and isinstance(api_version, str) and isinstance(name, str) and name):
+        return None
+    group = api_version.rpartition("/")[0]  # the version does not matter: apps/v1 and apps/v1beta2 agree
+    namespace = "" if kind in CLUSTER_SCOPED else object_namespace(data, default_namespace)
+    return group, kind, namespace, name

@@ -73,6 +73,7 @@ class Parsed:
     deprecated_kinds: list[tuple[Document, str, Pointer]] = field(default_factory=list)  # NPS003, other kinds
     not_evaluated: list[tuple[Document, str, Pointer]] = field(default_factory=list)  # NPS006
     kind_objects: dict[str, list[object]] = field(default_factory=dict)  # PolicyKind.name -> parsed objects
+    duplicates: list[tuple[Document, Document]] = field(default_factory=list)  # NPS007: (copy, first copy)
 
 
 def _get(data: Any, *path: str) -> Any:
