@@ -120,6 +120,22 @@ class Config:
     def table(self) -> Table:
         return Table.of(self)
 
+    @cached_property
+    def cidrs(self) -> frozenset[str]:
+        return frozenset(cidrs_of(self.documents))
+
+    def table_with(self, other: Config) -> Table:
+        """The table over the external segments of both configs' CIDRs (comparable cell by cell)."""
+        extra = other.cidrs - self.cidrs
+        if not extra:
+            return self.table
+        key = tuple(sorted(extra))
+        cache = self.__dict__.setdefault("_tables", {})
+        if key not in cache:
+            cache[key] = Table.of(self, extra)
+        table: Table = cache[key]
+        return table
+
 
 def policy_name(doc: Document) -> tuple[str, str, str]:
     """(kind as NCA names it, namespace, name) of a policy document."""
@@ -297,8 +313,8 @@ def cidrs_of(docs: Iterable[Document]) -> list[str]:
 
 
 def representatives(cidrs: Iterable[str]) -> tuple[IPAddress, ...]:
-    """One address of each segment the CIDRs (and ranges ``a-b``) cut the IPv4 space into (and the IPv6
-    space, when an IPv6 CIDR is given)."""
+    """One address of each segment the CIDRs (and ranges ``a-b``) cut the IPv4 space into (netpolscan's
+    external address space is IPv4: IPv6 CIDRs are not compared)."""
     bounds: dict[int, set[int]] = {4: {0}, 6: set()}
     for text in cidrs:
         for low, high in _ranges(text):
@@ -306,11 +322,7 @@ def representatives(cidrs: Iterable[str]) -> tuple[IPAddress, ...]:
             bounds[version].add(int(low))
             if int(high) + 1 < (1 << (32 if version == 4 else 128)):
                 bounds[version].add(int(high) + 1)
-    if bounds[6]:
-        bounds[6].add(0)
-    out: list[IPAddress] = [ipaddress.IPv4Address(v) for v in sorted(bounds[4])]
-    out += [ipaddress.IPv6Address(v) for v in sorted(bounds[6])]
-    return tuple(out)
+    return tuple(ipaddress.IPv4Address(v) for v in sorted(bounds[4]))
 
 
 def _ranges(text: str) -> Iterator[tuple[IPAddress, IPAddress]]:
@@ -333,14 +345,14 @@ def _ranges(text: str) -> Iterator[tuple[IPAddress, IPAddress]]:
 
 
 def equivalent(a: Config, b: Config) -> bool:
-    return a.table.cells == b.table.cells
+    return a.table_with(b).cells == b.table_with(a).cells
 
 
 def contained(a: Config, b: Config) -> bool:
     """NCA containment: ``a``'s connections are all allowed by ``b`` (and ``b`` has every peer of ``a``)."""
     if set(a.table.pods) - set(b.table.pods):
         return False
-    return a.table.contained_in(b.table)
+    return a.table_with(b).contained_in(b.table_with(a))
 
 
 def two_way(a: Config, b: Config) -> int:

@@ -909,7 +909,11 @@ class _Builder:
             policy.name,
             policy.document,
             tier,
-            (policy.order if policy.order is not None else INF, policy.name),
+            # Calico sorts by order (none: last), then by the policy's key: "namespace/name" or "name"
+            (
+                policy.order if policy.order is not None else INF,
+                f"{policy.namespace}/{policy.name}" if policy.namespace else policy.name,
+            ),
             subject,
             ingress,
             egress,
