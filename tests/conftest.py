@@ -1,11 +1,16 @@
-"""Shared fixtures: the peer-test corpus (skipped with a reason when absent) and a CLI runner."""
+"""Shared fixtures: the peer-test corpus and a CLI runner.
+
+Without the corpus the conformance tests skip with a reason, and the run ends with one line saying how
+many did not run; under ``CI=true`` a missing corpus fails them instead (CI must run them).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
@@ -19,23 +24,59 @@ def corpus_path() -> Path | None:
     return path if path.is_dir() else None
 
 
+def in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def _missing_corpus(reason: str) -> NoReturn:
+    """Skip the calling test (fail it under ``CI=true``): the corpus, or a part of it, is absent."""
+    if in_ci():
+        pytest.fail(f"CI=true, so the conformance tests must run, but the {reason}")
+    pytest.skip(reason)
+
+
 def require_corpus(*parts: str) -> Path:
     """A path inside the corpus; skips the calling test with a clear reason when it is absent."""
     root = corpus_path()
     if root is None:
-        pytest.skip("peer corpus not found: set NETPOLSCAN_CORPUS or place it at ../shared/corpus")
+        _missing_corpus("peer corpus not found: set NETPOLSCAN_CORPUS or place it at ../shared/corpus")
     path = root.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"corpus part {'/'.join(parts)} not found under {root}")
+        _missing_corpus(f"corpus part {'/'.join(parts)} not found under {root}")
     return path
 
 
 @pytest.fixture
 def corpus() -> Path:
-    path = corpus_path()
-    if path is None:
-        pytest.skip("peer corpus not found: set NETPOLSCAN_CORPUS or place it at ../shared/corpus")
-    return path
+    return require_corpus()
+
+
+def _corpus_skip(report: pytest.TestReport) -> str | None:
+    """The reason of a skip for want of the corpus (any test module's own wording names the corpus)."""
+    if not report.skipped:
+        return None
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    return reason if "corpus" in reason.lower() else None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """Under ``CI=true``, a test skipped for want of the corpus (``skipif`` marks included) fails."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    reason = _corpus_skip(report)
+    if reason is not None and in_ci():
+        report.outcome = "failed"
+        report.longrepr = f"CI=true, so the conformance tests must run, but: {reason}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if _corpus_skip(r) is not None]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} conformance tests did not run: the peer corpus was not found "
+            "(set NETPOLSCAN_CORPUS or place it at ../shared/corpus; under CI=true they fail)"
+        )
 
 
 @dataclass
