@@ -20,6 +20,7 @@ repeated in the exposure, as netpol-analyzer prints them. This reads the model a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,9 +130,10 @@ class Exposure:
 # --- label selectors as sets of label maps -----------------------------------------------------------
 
 
-def _requirements(selector: LabelSelector) -> list[Requirement]:
-    found = [Requirement(key, "In", frozenset({value})) for key, value in selector.match_labels]
-    return found + list(selector.match_expressions)
+@functools.lru_cache(maxsize=4096)
+def _requirements(selector: LabelSelector) -> frozenset[Requirement]:
+    found = {Requirement(key, "In", frozenset({value})) for key, value in selector.match_labels}
+    return frozenset(found | set(selector.match_expressions))
 
 
 def selector_contains(outer: LabelSelector, inner: LabelSelector) -> bool:
@@ -140,8 +142,7 @@ def selector_contains(outer: LabelSelector, inner: LabelSelector) -> bool:
     Each requirement of ``outer`` must be one of ``inner`` (``app=x`` and ``app In [x]`` are the same);
     a looser requirement (``app Exists`` for ``app In [x]``) does not count.
     """
-    inner_reqs = set(_requirements(inner))
-    return all(want in inner_reqs for want in _requirements(outer))
+    return _requirements(outer) <= _requirements(inner)
 
 
 # --- representatives --------------------------------------------------------------------------------
@@ -277,14 +278,32 @@ def rule_conn(rule: PolicyRule, workload: Workload) -> Conn:
     return Conn(rule_ports(rule, ()), named)  # numbers only: no destination resolves the names
 
 
+def _rule_reps(
+    policy: NetworkPolicy, rule: PolicyRule, reps: Sequence[Representative], memo: dict[int, tuple[int, ...]]
+) -> tuple[int, ...]:
+    """Indexes of the representatives a rule's peers contain (``memo``: by rule, for one ``reps``)."""
+    found = memo.get(id(rule))
+    if found is None:
+        found = memo[id(rule)] = tuple(
+            index
+            for index, rep in enumerate(reps)
+            if rule.all_peers or any(peer_contains(policy, peer, rep) for peer in rule.peers)
+        )
+    return found
+
+
 def entire_cluster_conn(inventory: Inventory, workload: Workload, direction: str) -> Conn:
     """What ``workload`` allows in ``direction`` with a pod of any namespace and any labels."""
-    found = _workload_exposure(inventory, workload, direction, ())
+    found = _workload_exposure(inventory, workload, direction, (), {})
     return ALL_CONN if found is None else found[0]
 
 
 def _workload_exposure(
-    inventory: Inventory, workload: Workload, direction: str, reps: Sequence[Representative]
+    inventory: Inventory,
+    workload: Workload,
+    direction: str,
+    reps: Sequence[Representative],
+    memo: dict[int, tuple[int, ...]],
 ) -> tuple[Conn, list[tuple[Representative, Conn]]] | None:
     """(entire-cluster conn, [(representative, conn)]) of an isolated workload; None when not isolated."""
     policies = selection(inventory).policies_for(workload, direction)
@@ -299,9 +318,8 @@ def _workload_exposure(
                 continue
             if rule.all_peers or any(is_entire_cluster(peer) for peer in rule.peers):
                 entire = entire | conn
-            for index, rep in enumerate(reps):
-                if rule.all_peers or any(peer_contains(policy, peer, rep) for peer in rule.peers):
-                    per_rep[index] = per_rep[index] | conn
+            for index in _rule_reps(policy, rule, reps, memo):
+                per_rep[index] = per_rep[index] | conn
     return entire, [
         (rep, conn) for rep, conn in zip(reps, per_rep, strict=True) if conn and not conn.within(entire)
     ]
@@ -312,6 +330,8 @@ def exposure(inventory: Inventory, rows: Iterable[Row], focus: Focus = NO_FOCUS)
     reps = representatives(inventory)
     lines: dict[str, dict[tuple[str, str], ExposureLine]] = {d: {} for d in DIRECTIONS}
     unprotected: set[tuple[str, str]] = set()
+    memo: dict[tuple[object, ...], tuple[Conn, list[tuple[Representative, Conn]]] | None] = {}
+    rule_memo: dict[int, tuple[int, ...]] = {}
     for workload in inventory.workloads:
         label = workload_label(workload)
         if not focus.is_focus(label):
@@ -319,7 +339,11 @@ def exposure(inventory: Inventory, rows: Iterable[Row], focus: Focus = NO_FOCUS)
         for direction in DIRECTIONS:
             if not focus.keeps_direction(direction):
                 continue
-            found = _workload_exposure(inventory, workload, direction, reps)
+            # workloads no selector tells apart (namespace, labels, ports) have one exposure
+            key = (direction, workload.namespace, tuple(sorted(workload.labels.items())), workload.ports)
+            if key not in memo:
+                memo[key] = _workload_exposure(inventory, workload, direction, reps, rule_memo)
+            found = memo[key]
             if found is None:
                 unprotected.add((label, direction.capitalize()))
                 found = (ALL_CONN, [])

@@ -17,7 +17,7 @@ through :func:`direction_regions`; the formatter lays out whatever items it gets
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from netpolscan.analysis.addresses import Segment
@@ -233,16 +233,29 @@ def _peers(
 def explain_pairs(inventory: Inventory, focus: Focus) -> Iterator[PairExplanation]:
     """Every ordered pair of distinct peers (not both external) that ``focus`` keeps, sorted by name."""
     conn = connectivity(inventory)
-    sources, destinations = _peers(inventory, conn)
-    for src_name, src in sorted(sources, key=lambda item: item[0]):
-        for dst_name, dst in sorted(destinations, key=lambda item: item[0]):
-            if src_name == dst_name or not (isinstance(src, Workload) or isinstance(dst, Workload)):
-                continue
-            if not focus.keeps_pair(src_name, dst_name):
-                continue
-            regions, default = pair_regions(conn, src, dst)
-            yield PairExplanation(src_name, dst_name, _focused(regions, focus), default)
-    if not inventory.services or not focus.is_focus(INGRESS_CONTROLLER) and not focus.workloads:
+    sources, destinations = (sorted(peers, key=lambda item: item[0]) for peers in _peers(inventory, conn))
+    pairs: Iterable[tuple[tuple[str, Endpoint], tuple[str, Endpoint]]]
+    if focus.workloads:  # only the pairs with a focus workload on one side: no walk over every pair
+        pairs = sorted(
+            {
+                *((src, dst) for src in sources if focus.is_focus(src[0]) for dst in destinations),
+                *((src, dst) for dst in destinations if focus.is_focus(dst[0]) for src in sources),
+            },
+            key=lambda pair: (pair[0][0], pair[1][0]),
+        )
+    else:
+        pairs = ((src, dst) for src in sources for dst in destinations)
+    for (src_name, src), (dst_name, dst) in pairs:
+        if src_name == dst_name or not (isinstance(src, Workload) or isinstance(dst, Workload)):
+            continue
+        if not focus.keeps_pair(src_name, dst_name):
+            continue
+        if not _isolated(conn, src, "egress") and not _isolated(conn, dst, "ingress"):
+            yield PairExplanation(src_name, dst_name, (), True)
+            continue
+        regions, default = pair_regions(conn, src, dst)
+        yield PairExplanation(src_name, dst_name, _focused(regions, focus), default)
+    if not inventory.services:
         return
     exposed: dict[str, Workload] = {}
     for workload, _, _ in exposed_backends(inventory):
@@ -251,6 +264,10 @@ def explain_pairs(inventory: Inventory, focus: Focus) -> Iterator[PairExplanatio
         if focus.keeps_pair(INGRESS_CONTROLLER, label):
             regions, _ = pair_regions(conn, workload, workload, controller_regions(inventory, workload))
             yield PairExplanation(INGRESS_CONTROLLER, label, _focused(regions, focus), False)
+
+
+def _isolated(conn: Connectivity, endpoint: Endpoint, direction: str) -> bool:
+    return isinstance(endpoint, Workload) and conn.is_isolated(endpoint, direction)
 
 
 def _focused(regions: Sequence[PairRegion], focus: Focus) -> tuple[PairRegion, ...]:
