@@ -195,3 +195,22 @@ def test_same_name_in_another_namespace_or_default_namespace(tmp_path: Path) -> 
         parse_text(server + "---\n" + implicit, "t.yaml"), "deployer"
     ).parsed.duplicates
     assert not Inventory.from_documents(parse_text(server + "---\n" + implicit, "t.yaml")).parsed.duplicates
+
+
+def test_connectivity_names_each_later_definition_it_leaves_out(
+    run_cli: Callable[..., Any], repo: Path
+) -> None:
+    result = run_cli("connectivity", str(repo))
+    assert result.exit_code == 0
+    lines = result.stderr.splitlines()
+    assert len(lines) == 9 and all(line.startswith("netpolscan: warning: ") for line in lines)
+    ha = (repo / "ha" / "install.yaml").as_posix()
+    policy = line_of(repo / "ha" / "install.yaml", "kind: NetworkPolicy") - 1
+    assert (
+        f"netpolscan: warning: {(repo / 'namespace-install.yaml').as_posix()}:"
+        f"{line_of(repo / 'namespace-install.yaml', 'kind: NetworkPolicy') - 1}: left out of the analysis: "
+        "NetworkPolicy deployer/deployer-server-network-policy is defined again (a different definition); "
+        f"only its first definition ({ha}:{policy}) is analysed"
+    ) in lines
+    strict = run_cli("connectivity", str(repo), "--strict")
+    assert strict.exit_code == 2 and strict.stderr.count("\n") == 1 and "(and 8 more)" in strict.stderr

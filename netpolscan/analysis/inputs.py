@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from netpolscan.errors import NetpolscanError
 from netpolscan.model.inventory import Inventory
+from netpolscan.model.kinds import object_identity
 from netpolscan.sources import load_documents
 from netpolscan.sources.document import Document
 
@@ -50,7 +51,8 @@ def load_inventory(
 def left_out(inventory: Inventory, side: str = "") -> list[LeftOut]:
     """The documents of ``inventory``'s input that the analysis leaves out, in input order, one each:
     unparseable documents and non-objects (NPS001), NetworkPolicies the API server would reject
-    (NPS002) or no longer serves (NPS003). A document with a duplicate key is analysed (last value)."""
+    (NPS002) or no longer serves (NPS003), then later definitions of an object defined more than once
+    (NPS007). A document with a duplicate key is analysed (last value)."""
     parsed = inventory.parsed
     reasons: dict[int, tuple[int, str]] = {}
     for doc, message, line, column in parsed.unparseable:
@@ -68,6 +70,14 @@ def left_out(inventory: Inventory, side: str = "") -> list[LeftOut]:
         reason = reasons.pop(id(doc), None)
         if reason is not None:
             found.append(LeftOut(doc.path, reason[0], reason[1], side))
+    for doc, first in parsed.duplicates:  # NPS007: the first definition is analysed, the others not
+        identity = object_identity(doc.data, inventory.default_namespace)
+        _, kind, namespace, name = identity or ("", "object", "", "?")
+        same = "an identical copy" if doc.data == first.data else "a different definition"
+        where = f"{first.path}:{first.position(())[0]}"
+        what = f"{kind} {namespace + '/' if namespace else ''}{name}"
+        why = f"{what} is defined again ({same}); only its first definition ({where}) is analysed"
+        found.append(LeftOut(doc.path, doc.position(())[0], why, side))
     return found
 
 
