@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from netpolscan.errors import NetpolscanError
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.kinds import object_identity
+from netpolscan.model.not_evaluated import not_evaluated_effect
 from netpolscan.sources import load_documents
 from netpolscan.sources.document import Document
 
@@ -52,7 +53,8 @@ def left_out(inventory: Inventory, side: str = "") -> list[LeftOut]:
     """The documents of ``inventory``'s input that the analysis leaves out, in input order, one each:
     unparseable documents and non-objects (NPS001), NetworkPolicies the API server would reject
     (NPS002) or no longer serves (NPS003), then later definitions of an object defined more than once
-    (NPS007). A document with a duplicate key is analysed (last value)."""
+    (NPS007), then objects of kinds nothing evaluates (NPS006). A document with a duplicate key is
+    analysed (last value)."""
     parsed = inventory.parsed
     reasons: dict[int, tuple[int, str]] = {}
     for doc, message, line, column in parsed.unparseable:
@@ -78,6 +80,13 @@ def left_out(inventory: Inventory, side: str = "") -> list[LeftOut]:
         what = f"{kind} {namespace + '/' if namespace else ''}{name}"
         why = f"{what} is defined again ({same}); only its first definition ({where}) is analysed"
         found.append(LeftOut(doc.path, doc.position(())[0], why, side))
+    for doc in inventory.documents:  # NPS006: kinds that change connectivity but nothing evaluates
+        effect = not_evaluated_effect(doc.data) if doc.error is None else None
+        if effect is not None:
+            metadata = doc.data.get("metadata")
+            named = metadata.get("name") if isinstance(metadata, dict) else None
+            why = f"{doc.kind} {named or '?'} is not evaluated: {effect}"
+            found.append(LeftOut(doc.path, doc.position(("kind",))[0], why, side))
     return found
 
 
