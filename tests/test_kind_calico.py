@@ -3,6 +3,7 @@ defaulting, tiers and order, network sets, workload endpoints and profiles."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 
 import pytest
@@ -381,3 +382,16 @@ spec: {selector: app == 'a', ingress: [{action: Deny, protocol: ICMP, icmp: {typ
     )
     assert [r.action for r in policies(inv)["g"].ingress] == [ALLOW]
     assert allowed(inv, "c", "a") == "All Connections"
+
+
+def test_named_port_resolves_on_the_destination_for_an_external_source() -> None:
+    inv = inventory(
+        """apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: p, namespace: ns1}
+spec: {selector: app == 'b', ingress: [{action: Allow, protocol: TCP, destination: {ports: [http]}}]}
+"""
+    )
+    b = next(w for w in inv.workloads if w.name == "b")
+    assert allowed(inv, "a", "b") == "TCP 8080"
+    assert str(connectivity(inv).allowed(ipaddress.ip_address("192.0.2.1"), b)) == "TCP 8080"
