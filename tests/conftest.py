@@ -79,6 +79,24 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
 
 
+def exit_code_of(report: dict[str, Any], fail_on: str = "warning") -> int:
+    """The exit code a ``scan --format json`` run must have given for its ``report`` (2 is not derived:
+    a run-stopping error writes no report): 1 when an unsuppressed finding is at or above ``fail_on``."""
+    failing = {"error": ("error",), "warning": ("error", "warning"), "note": ("error", "warning", "note")}
+    levels = failing.get(fail_on, ())
+    return int(any(f["level"] in levels and "suppressed" not in f for f in report["findings"]))
+
+
+SLOW_FIXTURES = frozenset({"installed", "plugin_venv"})  # each pip-installs into a fresh virtualenv
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need a virtualenv with netpolscan installed are ``slow``."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @dataclass
 class CliResult:
     exit_code: int

@@ -1,18 +1,21 @@
 """Fuzzing entry point: random bytes and random structured manifests fed to the scanner.
 
 Each case writes one or two temporary files and runs ``netpolscan.cli.main`` in-process (``scan`` in a
-random format, sometimes ``connectivity`` or ``diff``). Allowed outcomes are the documented ones: exit 0
-or 1, or exit 2 with exactly one ``netpolscan: error: ...`` line on stderr. Everything else fails: an
-exception escaping ``main`` (``NETPOLSCAN_DEBUG=1`` makes internal errors propagate instead of being turned
-into a message), any other exit code, a traceback, an "internal error" line, or a rule that raised (the
-engine turns that into a "failed and was skipped" notification).
+random format, sometimes ``connectivity`` or ``diff``). The exit code must be exactly the documented one:
+2 with exactly one ``netpolscan: error: ...`` line on stderr; else, for ``scan``, 1 when the JSON or SARIF
+output has an unsuppressed error or warning and 0 otherwise (other formats run with ``--fail-on never``:
+0), and 0 for ``connectivity`` and ``diff``. Everything else fails: an exception escaping ``main``
+(``NETPOLSCAN_DEBUG=1`` makes internal errors propagate instead of being turned into a message), another
+exit code, a traceback, an "internal error" line, or a rule that raised (the engine turns that into a
+"failed and was skipped" notification).
 
-Run it for a while::
+Run a number of cases (optionally also bounded in time)::
 
-    python tests/fuzz_scanner.py --seconds 300 [--seed N] [--keep DIR]
+    python tests/fuzz_scanner.py --cases 5000 [--seconds 300] [--seed N] [--keep DIR]
 
 The failing input is saved (``--keep``, default a temporary directory) and the case's seed printed, so
-``--seed N --cases 1`` replays it. ``tests/test_hostile.py`` runs it for a bounded time in CI.
+``--seed N --cases 1`` replays it. ``tests/test_hostile.py`` runs a fixed number of cases from a fixed
+seed, so every run checks the same inputs whatever the machine's speed.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import contextlib
 import copy
 import io
+import json
 import os
 import random
 import sys
@@ -39,6 +43,8 @@ if str(REPO) not in sys.path:  # runnable as a script from anywhere
     sys.path.insert(0, str(REPO))
 
 from netpolscan.cli import main  # noqa: E402
+
+FAILING = ("error", "warning")  # the levels the default --fail-on (warning) fails on
 
 # --- generators ------------------------------------------------------------------------------------
 
@@ -434,6 +440,25 @@ def _run(argv: list[str]) -> tuple[int | None, str, str, str | None]:
     return code, out.getvalue(), err.getvalue(), raised
 
 
+def expected_code(argv: list[str], out: str, err: str) -> int | str:
+    """The exit code the outputs call for (a message when the output cannot be read)."""
+    if any(line.startswith("netpolscan: error: ") for line in err.splitlines()):
+        return 2
+    fmt = argv[argv.index("--format") + 1]
+    if argv[0] != "scan" or fmt not in ("json", "sarif"):
+        return 0  # connectivity and diff do not fail on what they find; other scans run --fail-on never
+    try:
+        document = json.loads(out)
+    except ValueError as exc:
+        return f"(unreadable {fmt} output: {exc})"
+    if fmt == "json":
+        failing = [f for f in document["findings"] if f["level"] in FAILING and "suppressed" not in f]
+    else:
+        results = document["runs"][0].get("results", [])
+        failing = [r for r in results if r.get("level", "warning") in FAILING and not r.get("suppressions")]
+    return 1 if failing else 0
+
+
 def check_case(seed: int, workdir: Path) -> Failure | None:
     """Generate and scan one case; a Failure when the outcome is not a documented one."""
     rng = random.Random(seed)
@@ -449,11 +474,13 @@ def check_case(seed: int, workdir: Path) -> Failure | None:
         paths.append(str(case_dir / name))
     command = rng.choice(["scan"] * 6 + ["connectivity", "diff"])
     if command == "scan":
+        fmt = rng.choice(["json", "sarif", "text", "github", "gitlab", "junit", "markdown"])
         argv = [
             "scan",
             *paths,
             "--format",
-            rng.choice(["json", "sarif", "text", "github", "gitlab", "junit", "markdown"]),
+            fmt,
+            *(() if fmt in ("json", "sarif") else ("--fail-on", "never")),
         ]
     elif command == "connectivity":
         argv = [
@@ -476,8 +503,8 @@ def check_case(seed: int, workdir: Path) -> Failure | None:
     problem = None
     if raised is not None:
         problem = f"exception escaped main:\n{raised}"
-    elif code not in (0, 1, 2):
-        problem = f"exit code {code}"
+    elif code != (expected := expected_code(argv, out, err)):
+        problem = f"exit code {code}, expected {expected}"
     elif "Traceback" in out + err or "internal error" in err:
         problem = f"traceback or internal error:\n{err[-3000:]}"
     elif "failed and was skipped" in err:
@@ -495,17 +522,17 @@ def check_case(seed: int, workdir: Path) -> Failure | None:
 
 
 def fuzz(
-    seconds: float, seed: int | None = None, cases: int | None = None, workdir: Path | None = None
+    cases: int, seed: int | None = None, workdir: Path | None = None, seconds: float | None = None
 ) -> tuple[int, list[Failure]]:
-    """Run cases until ``seconds`` pass (or ``cases`` ran); returns (cases run, failures)."""
+    """Run ``cases`` cases (fewer when ``seconds`` pass first); returns (cases run, failures)."""
     base = random.randrange(1 << 30) if seed is None else seed
-    deadline = time.monotonic() + seconds
+    deadline = None if seconds is None else time.monotonic() + seconds
     failures: list[Failure] = []
     own = workdir is None
     root = Path(tempfile.mkdtemp(prefix="netpolscan-fuzz-")) if workdir is None else workdir
     count = 0
     try:
-        while time.monotonic() < deadline and (cases is None or count < cases):
+        while count < cases and (deadline is None or time.monotonic() < deadline):
             failure = check_case(base + count, root)
             count += 1
             if failure is not None:
@@ -522,15 +549,15 @@ def fuzz(
 
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fuzz netpolscan with random bytes and random manifests.")
-    parser.add_argument("--seconds", type=float, default=60.0, help="how long to run (default: 60)")
+    parser.add_argument("--cases", type=int, default=1000, help="how many cases to run (default: 1000)")
+    parser.add_argument("--seconds", type=float, default=None, help="stop earlier after this long")
     parser.add_argument("--seed", type=int, default=None, help="first case seed (default: random)")
-    parser.add_argument("--cases", type=int, default=None, help="stop after this many cases")
     parser.add_argument(
         "--keep", type=Path, default=None, help="directory for failing inputs (default: a temporary one)"
     )
     args = parser.parse_args(argv)
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="netpolscan-fuzz-"))
-    count, failures = fuzz(args.seconds, args.seed, args.cases, workdir)
+    count, failures = fuzz(args.cases, args.seed, workdir, args.seconds)
     for failure in failures:
         print(f"FAIL {failure}\n  inputs in {workdir / f'case-{failure.seed}'}", file=sys.stderr)
     print(f"{count} cases, {len(failures)} failures", file=sys.stderr)

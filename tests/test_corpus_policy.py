@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import REPO
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("ci", "code"), [("", 0), ("true", 1)], ids=["local", "ci"])
 def test_a_missing_corpus_skips_locally_and_fails_in_ci(ci: str, code: int) -> None:
     env = {**os.environ, "NETPOLSCAN_CORPUS": str(REPO / "no-such-corpus"), "CI": ci}

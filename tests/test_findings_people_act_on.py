@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from netpolscan.cli import main
+from tests.conftest import exit_code_of
 
 # --- inputs ---------------------------------------------------------------------------------------------
 
@@ -106,8 +107,8 @@ def _json_scan(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]
     capsys.readouterr()
     code = main(["scan", *args, "--format", "json"])
     out, err = capsys.readouterr()
-    assert code in (0, 1) and "Traceback" not in err, err
     report: dict[str, Any] = json.loads(out)
+    assert code == exit_code_of(report) and "Traceback" not in err, err
     return report
 
 
