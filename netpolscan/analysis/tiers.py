@@ -19,14 +19,15 @@ in deny), so a cluster with only NetworkPolicies never comes here.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from netpolscan.analysis.addresses import AddressSpace, iter_bits
 from netpolscan.analysis.ports import ALL_PORTS, NO_PORTS, PortSet
-from netpolscan.model.objects import ContainerPort, NetworkPolicy, PolicyRule, PortSpec
+from netpolscan.model.objects import ContainerPort, IPBlock, NetworkPolicy, PolicyRule, PortSpec
 from netpolscan.model.tiers import (
     ALLOW,
     DENY,
@@ -38,6 +39,7 @@ from netpolscan.model.tiers import (
     Everything,
     Named,
     Network,
+    Node,
     Nodes,
     Not,
     PeerExpr,
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from netpolscan.analysis.connectivity import Connectivity
 
 DIRECTIONS = ("ingress", "egress")
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AnyPolicy = NetworkPolicy | TierPolicy
 AnyRule = PolicyRule | TierRule
 
@@ -139,6 +142,7 @@ class TieredEngine:
         self._memo: dict[tuple[str, int, bool], list[tuple[int, PortSet]]] = {}
         self._port_cache: dict[object, PortSet] = {}
         self._default_cache: dict[tuple[str, int], PortSet] = {}
+        self._owner_index: dict[str, dict[int, list[Step]]] = {}
         self._compile()
 
     # --- compilation -------------------------------------------------------------------------------
@@ -163,7 +167,11 @@ class TieredEngine:
             pods = conn.block_classes(expr.block) if expr.in_cluster else 0
             return pods, space.bits(expr.block)
         if isinstance(expr, Nodes):
-            return self._node_bits(expr), 0
+            ext = 0
+            for address in self.node_addresses(expr):
+                network = ipaddress.ip_network(address)
+                ext |= space.bits(IPBlock(network))
+            return self._node_bits(expr), ext
         if isinstance(expr, Named):
             return 0, space.name_bits(expr.name)
         if isinstance(expr, World):
@@ -209,11 +217,12 @@ class TieredEngine:
                     bits |= 1 << cls.index
         return bits
 
+    def node_addresses(self, expr: Nodes) -> set[str]:
+        """The addresses of the Nodes of the input that ``expr`` selects."""
+        return node_addresses(self.conn.inventory.nodes, expr)
+
     def _node_bits(self, expr: Nodes) -> int:
-        addresses: set[str] = set()
-        for node in self.conn.inventory.nodes:
-            if expr.selector.matches(node.labels):
-                addresses.update(node.addresses)
+        addresses = self.node_addresses(expr)
         bits = 0
         for cls in self.conn.classes:
             if cls.host_network and any(str(address) in addresses for address in cls.addresses):
@@ -273,7 +282,14 @@ class TieredEngine:
     # --- the walk ----------------------------------------------------------------------------------
 
     def owner_steps(self, direction: str, owner: int) -> list[Step]:
-        return [step for step in self.steps[direction] if step.selected >> owner & 1]
+        """The steps that apply to class ``owner``, in order (indexed once: a walk per class stays linear)."""
+        index = self._owner_index.get(direction)
+        if index is None:
+            index = self._owner_index[direction] = defaultdict(list)
+            for step in self.steps[direction]:
+                for selected in iter_bits(step.selected):
+                    index[selected].append(step)
+        return index.get(owner, [])
 
     def _tier_plan(self, direction: str, owner: int) -> list[tuple[Tier, list[Step], str]]:
         """The tiers that take part for ``owner``: (tier, its steps in order, its end action)."""
@@ -292,13 +308,19 @@ class TieredEngine:
         return plan
 
     def _pieces(
-        self, step: Step, direction: str, owner: int, external: bool
+        self, step: Step, direction: str, owner: int, external: bool, ip: IPAddress | None = None
     ) -> Iterator[tuple[int, PortSet]]:
-        """(peer bits, ports) that ``step`` matches for ``owner``, named ports resolved per destination."""
+        """(peer bits, ports) that ``step`` matches for ``owner``, named ports resolved per destination.
+
+        With ``ip`` (an address outside the segment space, e.g. IPv6), the one peer is that address."""
         rule = step.rule
         specs = rule.ports
         excepts = rule.except_ports if isinstance(rule, TierRule) else ()
         conn = self.conn
+        if ip is not None:
+            if _rule_matches_address(rule, ip, self.conn.inventory.nodes):
+                yield 1, self._ports(specs, excepts, None)
+            return
         if external:
             if step.external:
                 yield step.external, self._ports(specs, excepts, None)
@@ -338,6 +360,7 @@ class TieredEngine:
         external: bool,
         universe: int | None = None,
         record: Callable[[Decision, int], None] | None = None,
+        ip: IPAddress | None = None,
     ) -> list[tuple[int, PortSet]]:
         """Partition of the peers of class ``owner`` (classes, or external segments) by allowed ports."""
         if universe is None:
@@ -345,7 +368,7 @@ class TieredEngine:
         parts = [_Part(universe, ALL_PORTS, NO_PORTS, NO_PORTS)]
         for tier, steps, end in self._tier_plan(direction, owner):
             for step in steps:
-                for bits, ports in self._pieces(step, direction, owner, external):
+                for bits, ports in self._pieces(step, direction, owner, external, ip):
                     if ports:
                         parts = _apply(parts, bits, ports, step, record)
             for part in parts:
@@ -421,17 +444,24 @@ class TieredEngine:
                 seen.setdefault(id(step.policy), step.policy)
         return list(seen.values())
 
-    def decisions(self, direction: str, owner: int, peer: int | None, address: int | None) -> list[Decision]:
-        """What decided each port between class ``owner`` and one peer: a class, or an external segment."""
+    def decisions(
+        self, direction: str, owner: int, peer: int | None, address: int | None, ip: IPAddress | None = None
+    ) -> list[Decision]:
+        """What decided each port between class ``owner`` and one peer: a class (``peer``), an external
+        segment (``address``), or an external address outside the segments (``ip``, e.g. IPv6)."""
         found: list[Decision] = []
         external = peer is None
-        universe = 1 << (address if external and address is not None else (peer or 0))
+        if external and address is None:
+            universe = 1
+        else:
+            universe = 1 << (address if external and address is not None else (peer or 0))
+            ip = None
 
         def record(decision: Decision, bits: int) -> None:
             if bits & universe:
                 found.append(decision)
 
-        self.walk(direction, owner, external, universe, record)
+        self.walk(direction, owner, external, universe, record, ip)
         return found
 
 
@@ -481,3 +511,39 @@ def _apply(
         if record is not None:
             record(Decision(step.tier, step, action, matched), inter)
     return out
+
+
+def node_addresses(nodes: Sequence[Node], expr: Nodes) -> set[str]:
+    """The valid addresses of the ``nodes`` that ``expr`` selects."""
+    found: set[str] = set()
+    for node in nodes:
+        if expr.selector.matches(node.labels):
+            for address in node.addresses:
+                try:
+                    found.add(str(ipaddress.ip_address(address)))
+                except ValueError:
+                    continue
+    return found
+
+
+def _rule_matches_address(rule: AnyRule, ip: IPAddress, nodes: Sequence[Node]) -> bool:
+    """Whether a rule's peers hold the external address ``ip``."""
+    if isinstance(rule, PolicyRule):
+        return rule.all_peers or any(p.ip_block is not None and p.ip_block.contains(ip) for p in rule.peers)
+    return _expr_matches_address(rule.peers, ip, nodes)
+
+
+def _expr_matches_address(expr: PeerExpr, ip: IPAddress, nodes: Sequence[Node]) -> bool:
+    if isinstance(expr, Network):
+        return expr.block.contains(ip)
+    if isinstance(expr, Nodes):
+        return str(ip) in node_addresses(nodes, expr)
+    if isinstance(expr, World | Everything):
+        return True
+    if isinstance(expr, AnyOf):
+        return any(_expr_matches_address(item, ip, nodes) for item in expr.items)
+    if isinstance(expr, AllOf):
+        return all(_expr_matches_address(item, ip, nodes) for item in expr.items)
+    if isinstance(expr, Not):
+        return not _expr_matches_address(expr.item, ip, nodes)
+    return False  # pods, nodes and named endpoints are not external addresses

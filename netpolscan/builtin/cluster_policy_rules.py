@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from netpolscan.analysis.addresses import iter_bits
-from netpolscan.analysis.connectivity import Connectivity, connectivity, rule_ports
+from netpolscan.analysis.connectivity import Connectivity, Grant, connectivity, rule_ports
 from netpolscan.analysis.ports import NO_PORTS, PortSet
 from netpolscan.analysis.tiers import Decision, Step, TieredEngine
 from netpolscan.builtin.registry import check
@@ -36,6 +36,7 @@ from netpolscan.model.tiers import (
     Not,
     PeerExpr,
     Pods,
+    Tier,
     TierPolicy,
     TierRule,
     World,
@@ -236,35 +237,73 @@ def cluster_policy_priority_tie(ctx: ScanContext) -> Iterator[Violation]:
 
 
 @dataclass(frozen=True)
-class Record:
-    """One decision of the tiered walk: for class ``owner`` in ``direction``, towards the peers ``bits``
-    (pod classes, or external segments of the direction's address space when ``external``)."""
+class Walk:
+    """The decisions of the tiered walk in ``direction`` for the classes ``owners`` (which the same rules,
+    tier ends and ports treat alike), towards pod classes or, when ``external``, the segments of the
+    direction's address space: (decision, the peers it holds for).
+
+    ``upper_only``: the owners are NetworkPolicy-isolated for ``direction``, and only the decisions of the
+    tiers before the namespace tier are kept (after it, their NetworkPolicies decide everything; walks
+    that differ only there are shared)."""
 
     direction: str
-    owner: int
     external: bool
-    decision: Decision
-    bits: int
+    owners: tuple[int, ...]
+    decisions: tuple[tuple[Decision, int], ...]
+    upper_only: bool = False
 
 
-def tier_records(ctx: ScanContext) -> list[Record]:
-    """Every decision of the tiered walk, for every class a tiered policy selects (computed once a scan)."""
-    cached = ctx.inventory.cache.get("cluster_policy_records")
+def _upper(tier: Tier | None) -> bool:
+    return tier is not None and tier.rank < NAMESPACE.rank
+
+
+def tier_walks(ctx: ScanContext) -> list[Walk]:
+    """Every distinct walk over the classes a tiered policy selects (computed once a scan)."""
+    cached = ctx.inventory.cache.get("cluster_policy_walks")
     if isinstance(cached, list):
         return cached
-    records: list[Record] = []
-    tiered = connectivity(ctx.inventory).tiered
+    conn = connectivity(ctx.inventory)
+    tiered = conn.tiered
+    walks: list[Walk] = []
     if tiered is not None:
         for direction in DIRECTIONS:
-            for owner in iter_bits(tiered.selected[direction]):
-                for external in (False, True):
+            isolated = conn.np_isolated(direction)
+            for external in (False, True):
+                groups: dict[tuple[object, ...], list[int]] = defaultdict(list)
+                for owner in iter_bits(tiered.selected[direction]):
+                    upper_only = bool(isolated >> owner & 1)
+                    groups[_walk_key(tiered, direction, owner, external, upper_only)].append(owner)
+                for key, owners in groups.items():
+                    upper_only = bool(key[0])
+                    found: list[tuple[Decision, int]] = []
+                    tiered.walk(direction, owners[0], external, record=_appender(found))
+                    if upper_only:
+                        found = [(d, bits) for d, bits in found if _upper(d.tier)]
+                    walks.append(Walk(direction, external, tuple(owners), tuple(found), upper_only))
+    ctx.inventory.cache["cluster_policy_walks"] = walks
+    return walks
 
-                    def record(decision: Decision, bits: int) -> None:
-                        records.append(Record(direction, owner, external, decision, bits))  # noqa: B023
 
-                    tiered.walk(direction, owner, external, record=record)
-    ctx.inventory.cache["cluster_policy_records"] = records
-    return records
+def _appender(found: list[tuple[Decision, int]]) -> Callable[[Decision, int], None]:
+    def record(decision: Decision, bits: int) -> None:
+        found.append((decision, bits))
+
+    return record
+
+
+def _walk_key(
+    tiered: TieredEngine, direction: str, owner: int, external: bool, upper_only: bool
+) -> tuple[object, ...]:
+    """What a walk depends on besides the peers: the tiers (only those before the namespace tier when
+    ``upper_only``), their steps and ends, and (ingress towards pods) the owner's container ports, where
+    named ports resolve."""
+    plan = tuple(
+        (t.name, tuple(id(s) for s in steps), end)
+        for t, steps, end in tiered._tier_plan(direction, owner)
+        if not upper_only or _upper(t)
+    )
+    ports = tiered.conn.classes[owner].ports if direction == "ingress" and not external else None
+    return (upper_only, plan, ports)
 
 
 def endpoint(conn: Connectivity, direction: str, index: int, external: bool) -> str:
@@ -276,76 +315,89 @@ def endpoint(conn: Connectivity, direction: str, index: int, external: bool) -> 
     return f"{workload.namespace}/{workload.name}"
 
 
-def connection(conn: Connectivity, record: Record, peer: int) -> str:
-    """``source -> destination`` of a record and one of its peers."""
-    own = endpoint(conn, record.direction, record.owner, False)
-    other = endpoint(conn, record.direction, peer, record.external)
-    return f"{other} -> {own}" if record.direction == "ingress" else f"{own} -> {other}"
+def connection(conn: Connectivity, walk: Walk, owner: int, bits: int) -> str:
+    """``source -> destination`` between ``owner`` and a peer of ``bits`` (another class than the owner
+    when there is one: a pod talking to itself is not subject to cluster policies)."""
+    if not walk.external and bits & ~(1 << owner):
+        bits &= ~(1 << owner)
+    peer = (bits & -bits).bit_length() - 1
+    own = endpoint(conn, walk.direction, owner, False)
+    other = endpoint(conn, walk.direction, peer, walk.external)
+    return f"{other} -> {own}" if walk.direction == "ingress" else f"{own} -> {other}"
 
 
-def _tier_step(record: Record) -> tuple[Step, TierPolicy, TierRule] | None:
-    step = record.decision.step
+def _tier_step(decision: Decision) -> tuple[Step, TierPolicy, TierRule] | None:
+    step = decision.step
     if step is None or not isinstance(step.policy, TierPolicy) or not isinstance(step.rule, TierRule):
         return None
     return step, step.policy, step.rule
 
 
-def example_peer(record: Record, bits: int) -> int:
-    """A peer of ``bits`` to show: another class than the owner when there is one (a pod talking to
-    itself is not subject to cluster policies)."""
-    if not record.external and bits & ~(1 << record.owner):
-        bits &= ~(1 << record.owner)
-    return (bits & -bits).bit_length() - 1
+def grants_by_owner(conn: Connectivity, direction: str) -> dict[int, list[Grant]]:
+    """The NetworkPolicy rules that apply to each class, for ``direction``."""
+    index: dict[int, list[Grant]] = defaultdict(list)
+    for grant in conn.grants[direction]:
+        for owner in iter_bits(grant.selected):
+            index[owner].append(grant)
+    return index
 
 
-def network_policy_ports(conn: Connectivity, record: Record, peer: int) -> PortSet:
-    """What the NetworkPolicies alone allow between the record's owner and ``peer``."""
-    allowed = NO_PORTS
-    for grant in conn.grants[record.direction]:
-        if not grant.selected >> record.owner & 1:
-            continue
-        if not (grant.external if record.external else grant.peers) >> peer & 1:
-            continue
-        if record.external:
-            destination = None
-        elif record.direction == "ingress":
-            destination = conn.classes[record.owner].ports
-        else:
-            destination = conn.classes[peer].ports
-        allowed = allowed | rule_ports(grant.rule, destination)
-    return allowed
+def _overridden(
+    conn: Connectivity, walk: Walk, grants: list[Grant], owner: int, bits: int, ports: PortSet
+) -> tuple[int, PortSet]:
+    """A peer of ``bits`` and the ``ports`` towards it that the NetworkPolicies alone (``grants``, those
+    of ``owner``) deny (-1: none)."""
+    covered = 0
+    for grant in grants:
+        covered |= grant.external if walk.external else grant.peers
+    if bits & ~covered:  # a peer that no NetworkPolicy rule of the owner names
+        return ((bits & ~covered) & -(bits & ~covered)).bit_length() - 1, ports
+    for peer in iter_bits(bits):
+        allowed = NO_PORTS
+        for grant in grants:
+            if (grant.external if walk.external else grant.peers) >> peer & 1:
+                destination = None
+                if not walk.external:
+                    destination = conn.classes[owner if walk.direction == "ingress" else peer].ports
+                allowed = allowed | rule_ports(grant.rule, destination)
+        if ports - allowed:
+            return peer, ports - allowed
+    return -1, NO_PORTS
 
 
 @check("NPS802")
 def admin_accept_overrides_namespace_policy(ctx: ScanContext) -> Iterator[Violation]:
     conn = connectivity(ctx.inventory)
     reported: set[int] = set()
-    for record in tier_records(ctx):
-        found = _tier_step(record)
-        decision = record.decision
-        if found is None or decision.action != ALLOW or decision.tier is None:
-            continue
-        step, policy, rule = found
-        if id(step) in reported or decision.tier.rank >= NAMESPACE.rank:
-            continue
-        if not conn.np_isolated(record.direction) >> record.owner & 1:
-            continue  # no NetworkPolicy selects the owner: its namespace denies nothing
-        for peer in iter_bits(record.bits):
-            overridden = decision.ports - network_policy_ports(conn, record, peer)
-            if not overridden:
+    grants = {direction: grants_by_owner(conn, direction) for direction in DIRECTIONS}
+    for walk in tier_walks(ctx):
+        isolated = [o for o in walk.owners if conn.np_isolated(walk.direction) >> o & 1]
+        if not isolated:
+            continue  # no NetworkPolicy selects these owners: their namespaces deny nothing
+        for decision, bits in walk.decisions:
+            found = _tier_step(decision)
+            if found is None or decision.action != ALLOW or decision.tier is None:
                 continue
-            reported.add(id(step))
-            namespace = conn.classes[record.owner].namespace
-            yield Violation(
-                f"{rule_label(policy, record.direction, rule)} allows {connection(conn, record, peer)} on "
-                f"{overridden}, which the NetworkPolicies of namespace {namespace} deny: an "
-                f"{decision.tier} Accept is final, so the namespace's owners cannot close it",
-                policy.document,
-                rule.pointer,
-                policy.ref,
-                key=f"{record.direction}:{rule.number}",
-            )
-            break
+            step, policy, rule = found
+            if id(step) in reported or decision.tier.rank >= NAMESPACE.rank:
+                continue
+            for owner in isolated:
+                owner_grants = grants[walk.direction].get(owner, [])
+                peer, overridden = _overridden(conn, walk, owner_grants, owner, bits, decision.ports)
+                if peer < 0:
+                    continue
+                reported.add(id(step))
+                namespace = conn.classes[owner].namespace
+                yield Violation(
+                    f"{rule_label(policy, walk.direction, rule)} allows {connection(conn, walk, owner, 1 << peer)} "
+                    f"on {overridden}, which the NetworkPolicies of namespace {namespace} deny: an "
+                    f"{decision.tier} Accept is final, so the namespace's owners cannot close it",
+                    policy.document,
+                    rule.pointer,
+                    policy.ref,
+                    key=f"{walk.direction}:{rule.number}",
+                )
+                break
 
 
 @check("NPS803")
@@ -354,11 +406,9 @@ def cluster_rule_shadowed(ctx: ScanContext) -> Iterator[Violation]:
     tiered = conn.tiered
     if tiered is None:
         return
-    records = tier_records(ctx)
-    decided = {id(r.decision.step) for r in records if r.decision.step is not None}
-    by_walk: dict[tuple[str, int, bool], list[Record]] = defaultdict(list)
-    for r in records:
-        by_walk[(r.direction, r.owner, r.external)].append(r)
+    walks = tier_walks(ctx)
+    decided = {id(d.step) for walk in walks for d, _ in walk.decisions if d.step is not None}
+    walk_of = {(w.direction, w.external, owner): w for w in walks for owner in w.owners}
     for direction in DIRECTIONS:
         for step in tiered.steps[direction]:
             policy, rule = step.policy, step.rule
@@ -366,7 +416,9 @@ def cluster_rule_shadowed(ctx: ScanContext) -> Iterator[Violation]:
                 continue
             if policy.api_version.partition("/")[0] not in ORDERED_GROUPS:
                 continue
-            shadow = _shadowing(tiered, by_walk, step)
+            if not _upper(step.tier) and step.selected & conn.np_isolated(direction):
+                continue  # NetworkPolicies decide for some of its pods first: by design, not shadowing
+            shadow = _shadowing(tiered, walk_of, step)
             if shadow is None:
                 continue  # it matches nothing at all (no pod, peer or port of the input): not shadowed
             yield Violation(
@@ -380,59 +432,55 @@ def cluster_rule_shadowed(ctx: ScanContext) -> Iterator[Violation]:
             )
 
 
-def _shadowing(
-    tiered: TieredEngine, by_walk: dict[tuple[str, int, bool], list[Record]], step: Step
-) -> str | None:
+def _shadowing(tiered: TieredEngine, walk_of: dict[tuple[str, bool, int], Walk], step: Step) -> str | None:
     """What took the traffic of ``step`` for the first owner and peer it matches (None: it matches none)."""
     conn = tiered.conn
     for owner in iter_bits(step.selected):
         for external in (False, True):
+            walk = walk_of.get((step.direction, external, owner))
             for bits, ports in tiered._pieces(step, step.direction, owner, external):
-                if not bits or not ports:
+                if not bits or not ports or walk is None:
                     continue
-                for record in by_walk.get((step.direction, owner, external), []):
-                    common = record.bits & bits
-                    if not common or not record.decision.ports & ports:
+                for decision, decided in walk.decisions:
+                    common = decided & bits
+                    if not common or not decision.ports & ports:
                         continue
-                    peer = example_peer(record, common)
-                    where = connection(conn, record, peer)
-                    found = _tier_step(record)
+                    where = connection(conn, walk, owner, common)
+                    found = _tier_step(decision)
                     if found is None:
-                        return f"e.g. {where}: {record.decision.describe()}"
+                        return f"e.g. {where}: {decision.describe()}"
                     return f"e.g. {where}: {rule_label(found[1], step.direction, found[2])}"
-                return "its traffic"
     return None
 
 
 @check("NPS804")
 def pass_falls_through_to_allow(ctx: ScanContext) -> Iterator[Violation]:
     conn = connectivity(ctx.inventory)
-    by_walk: dict[tuple[str, int, bool], list[Record]] = defaultdict(list)
-    for r in tier_records(ctx):
-        by_walk[(r.direction, r.owner, r.external)].append(r)
     reported: set[int] = set()
-    for records in by_walk.values():
-        defaults = [r for r in records if r.decision.tier is None and r.decision.step is None]
-        for record in records:
-            found = _tier_step(record)
-            if found is None or record.decision.action != PASS or id(found[0]) in reported:
+    for walk in tier_walks(ctx):
+        if walk.upper_only:
+            continue  # NetworkPolicy-isolated: the namespace tier decides whatever is passed to it
+        defaults = [(d, bits) for d, bits in walk.decisions if d.tier is None and d.step is None]
+        for decision, bits in walk.decisions:
+            found = _tier_step(decision)
+            if found is None or decision.action != PASS or id(found[0]) in reported:
                 continue
-            for default in defaults:
-                common = record.bits & default.bits
-                ports = record.decision.ports & default.decision.ports
+            for default, default_bits in defaults:
+                common = bits & default_bits
+                ports = decision.ports & default.ports
                 if not common or not ports:
                     continue
                 step, policy, rule = found
                 reported.add(id(step))
                 yield Violation(
-                    f"{rule_label(policy, record.direction, rule)} passes "
-                    f"{connection(conn, record, example_peer(record, common))} on {ports} to the lower tiers, "
+                    f"{rule_label(policy, walk.direction, rule)} passes "
+                    f"{connection(conn, walk, walk.owners[0], common)} on {ports} to the lower tiers, "
                     "but none of them decides it (no NetworkPolicy selects the pod for "
-                    f"{record.direction}, no lower rule matches), so it ends in the default allow: "
+                    f"{walk.direction}, no lower rule matches), so it ends in the default allow: "
                     "write Accept if that is meant, or add the policy that should decide it",
                     policy.document,
                     rule.pointer,
                     policy.ref,
-                    key=f"{record.direction}:{rule.number}",
+                    key=f"{walk.direction}:{rule.number}",
                 )
                 break
