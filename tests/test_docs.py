@@ -253,3 +253,18 @@ def test_baseline_commands_round_trip(demo_dir: Path, capsys: pytest.CaptureFixt
         shutil.copy(demo_dir / "examples" / "demo" / name, demo_dir / "k8s" / name)
     assert main(commands[0]) == 1  # records today's findings (and still reports them)
     assert main(commands[1]) == 0, capsys.readouterr().err  # nothing new
+
+
+def test_design_notes_cited_by_the_code_exist() -> None:
+    """Code citing the design notes (docs/design.md and a quoted section title) names a real section."""
+    headings = set(
+        re.findall(r"^## (.+?)\s*$", (DOCS / "design.md").read_text(encoding="utf-8"), re.MULTILINE)
+    )
+    cited = {
+        (path.name, title)
+        for path in sorted((REPO / "netpolscan").rglob("*.py")) + sorted((REPO / "tests").glob("*.py"))
+        for title in re.findall(r"docs/design\.md,? \(?\"([^\"]+)\"", path.read_text(encoding="utf-8"))
+    }
+    assert cited, "no citation of docs/design.md found"
+    missing = sorted((name, title) for name, title in cited if not any(h.startswith(title) for h in headings))
+    assert not missing, f"docs/design.md has no such section: {missing}"

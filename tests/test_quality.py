@@ -1,4 +1,4 @@
-"""The code stays typed (mypy strict) and lint-clean (ruff), as DESIGN.md asks."""
+"""The code stays typed (mypy strict) and lint-clean (ruff), as docs/design.md asks ("Conventions")."""
 
 from __future__ import annotations
 
