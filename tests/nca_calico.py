@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import ipaddress
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -71,7 +72,11 @@ def read_documents(path: Path) -> list[Document]:
             for item in items:
                 docs.extend(parse_text(json.dumps(item), str(path), json_hint=True))
             return docs
-    return list(parse_text(text, str(path), json_hint=path.suffix == ".json"))
+    # NCA reads JSON with a YAML parser, which accepts what strict JSON does not (trailing commas)
+    docs = list(parse_text(text, str(path)))
+    broken = [d for d in docs if d.error is not None]
+    assert not broken, f"{path}: {broken[0].error}"
+    return docs
 
 
 def _kind(doc: Document) -> str:
@@ -367,30 +372,35 @@ def vacuous(config: Config) -> bool:
 def redundancies(config: Config) -> int:
     """NCA redundancy: policies whose removal keeps the connections (when there are two or more), then in
     every other policy the rules whose removal keeps them."""
+    policies, rules = redundant_parts(config)
+    return len(policies) + sum(len(found) for found in rules.values())
+
+
+def redundant_parts(config: Config) -> tuple[set[int], dict[int, set[tuple[str, int]]]]:
+    """(indexes of redundant policies, policy index -> redundant (direction, 1-based rule number))."""
     policies = config.policy_documents()
     profiles = [d for d in config.policies if _kind(d) == "Profile"]
-    count = 0
     redundant: set[int] = set()
     if len(policies) > 1:
         for i, _ in enumerate(policies):
             rest = profiles + [p for j, p in enumerate(policies) if j != i]
             if equivalent(config, config.with_policies(rest, f"{config.name}-{i}")):
                 redundant.add(i)
-                count += 1
+    rules: dict[int, set[tuple[str, int]]] = {}
     for i, doc in enumerate(policies):
         if i in redundant:
             continue
         for direction in ("ingress", "egress"):
-            rules = (doc.data.get("spec") or {}).get(direction) or []
-            for r, _ in enumerate(rules):
+            raw = (doc.data.get("spec") or {}).get(direction) or []
+            for r, _ in enumerate(raw):
                 changed = copy.deepcopy(doc.data)
                 _keep_directions(changed["spec"], is_calico(doc))  # as NCA's clone keeps them
                 del changed["spec"][direction][r]
                 edited = Document(doc.path, doc.index, doc.line, changed)
                 rest = profiles + [edited if j == i else p for j, p in enumerate(policies)]
                 if equivalent(config, config.with_policies(rest, f"{config.name}-{i}-{direction}-{r}")):
-                    count += 1
-    return count
+                    rules.setdefault(i, set()).add((direction, r + 1))
+    return redundant, rules
 
 
 def _keep_directions(spec: dict[str, Any], calico: bool) -> None:
@@ -401,6 +411,211 @@ def _keep_directions(spec: dict[str, Any], calico: bool) -> None:
         spec[key] = ["Egress"]
     else:
         spec[key] = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
+
+
+# --- NCA's sanity check ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _PolicyFacts:
+    """What NCA's sanity check reads of one policy: its order, directions, selected pods, and for each rule
+    its action and whether its source and destination select anything."""
+
+    calico: bool
+    order: float | None
+    directions: frozenset[str]
+    selected: frozenset[tuple[str, str]]
+    rules: dict[str, list[tuple[str, bool, bool]]]  # direction -> [(action, src empty, dst empty)]
+
+
+def _evaluate(
+    expr: Any, inventory: Inventory, addresses: tuple[IPAddress, ...]
+) -> tuple[frozenset[Any], frozenset[Any]]:
+    """(pods, representative addresses) that a peer expression of the tiered model covers."""
+    from netpolscan.model import tiers
+
+    pods = {(w.namespace, w.name): w for w in inventory.workloads}
+    if isinstance(expr, tiers.Pods):
+        chosen = set()
+        for key, w in pods.items():
+            namespace = inventory.namespaces.get(w.namespace)
+            ns_labels = namespace.labels if namespace is not None else {}
+            if expr.namespace_names is not None and w.namespace not in expr.namespace_names:
+                continue
+            if expr.namespace_selector is not None and not expr.namespace_selector.matches(ns_labels):
+                continue
+            if expr.pod_selector is not None and not expr.pod_selector.matches(w.labels):
+                continue
+            if w.host_network and not expr.host_network:
+                continue
+            chosen.add(key)
+        return frozenset(chosen), frozenset()
+    if isinstance(expr, tiers.Network):
+        inside = frozenset(a for a in addresses if expr.block.contains(a))
+        members = frozenset(
+            key
+            for key, w in pods.items()
+            if expr.in_cluster and any(expr.block.contains(ipaddress.ip_address(ip)) for ip in w.pod_ips)
+        )
+        return members, inside
+    if isinstance(expr, tiers.Everything):
+        return frozenset(pods), frozenset(addresses)
+    if isinstance(expr, tiers.World | tiers.Named):
+        return frozenset(), frozenset(addresses)
+    if isinstance(expr, tiers.AnyOf | tiers.AllOf):
+        parts = [_evaluate(item, inventory, addresses) for item in expr.items]
+        if isinstance(expr, tiers.AnyOf):
+            return frozenset().union(*(p for p, _ in parts)), frozenset().union(*(a for _, a in parts))
+        if not parts:
+            return frozenset(pods), frozenset(addresses)
+        return frozenset.intersection(*(p for p, _ in parts)), frozenset.intersection(*(a for _, a in parts))
+    if isinstance(expr, tiers.Not):
+        p, a = _evaluate(expr.item, inventory, addresses)
+        return frozenset(pods) - p, frozenset(addresses) - a
+    return frozenset(), frozenset()
+
+
+def _facts(config: Config) -> dict[int, _PolicyFacts]:
+    """Facts of the config's policies by their index in ``config.policy_documents()``."""
+    from netpolscan.model.tiers import EVERYTHING, ClusterView
+    from netpolscan.policykinds.calico import kind as calico
+
+    docs = [_fresh(d) for d in config.documents if _kind(d) not in OTHER_LAYER_KINDS]
+    inventory = Inventory.from_documents(docs, kinds=builtin_kinds())
+    addresses = representatives(cidrs_of(config.documents))
+    kept = inventory.parsed.kind_objects.get("calico", [])
+    builder = calico._Builder(
+        [o for o in kept if isinstance(o, calico.NetSet)], ClusterView(inventory.namespaces, inventory.nodes)
+    )
+    by_name = {(p.namespace, p.name): p for p in kept if isinstance(p, calico.Policy)}
+    k8s = {(p.namespace, p.name): p for p in inventory.policies}
+    out: dict[int, _PolicyFacts] = {}
+    for index, doc in enumerate(config.policy_documents()):
+        _, namespace, name = policy_name(doc)
+        if is_calico(doc):
+            policy = by_name.get(("" if _kind(doc) == "GlobalNetworkPolicy" else namespace, name))
+            if policy is None:
+                continue
+            subject = (
+                builder._pods(frozenset({policy.namespace}), policy.selector)
+                if policy.namespace
+                else builder._pods(policy.namespace_selector, policy.selector)
+            )
+            selected, _ = _evaluate(subject, inventory, addresses)
+            rules: dict[str, list[tuple[str, bool, bool]]] = {}
+            for direction, raw_rules in (("ingress", policy.ingress), ("egress", policy.egress)):
+                for rule in raw_rules:
+                    src = _evaluate(builder.entity(rule.source, policy.namespace, None), inventory, addresses)
+                    dst = _evaluate(
+                        builder.entity(rule.destination, policy.namespace, None), inventory, addresses
+                    )
+                    if direction == "ingress":
+                        dst = (dst[0] & selected, frozenset())
+                    else:
+                        src = (src[0] & selected, frozenset())
+                    action = rule.action or "log"
+                    rules.setdefault(direction, []).append(
+                        (action, not (src[0] or src[1]), not (dst[0] or dst[1]))
+                    )
+            out[index] = _PolicyFacts(True, policy.order, policy.types, selected, rules)
+        else:
+            np = k8s.get((namespace, name))
+            if np is None:
+                continue
+            selected = frozenset(
+                (w.namespace, w.name) for w in inventory.workloads_matching(np.namespace, np.pod_selector)
+            )
+            rules = {}
+            for direction in ("ingress", "egress"):
+                for rule in np.rules(direction):
+                    peers: set[Any] = set()
+                    external = not rule.peers
+                    if not rule.peers:
+                        peers = set(_evaluate(EVERYTHING, inventory, addresses)[0])
+                    for peer in rule.peers:
+                        if peer.ip_block is not None:
+                            external = True
+                            continue
+                        namespaces = (
+                            [ns.name for ns in inventory.namespaces_matching(peer.namespace_selector)]
+                            if peer.namespace_selector is not None
+                            else [np.namespace]
+                        )
+                        from netpolscan.model.selectors import LabelSelector
+
+                        selector = peer.pod_selector or LabelSelector()
+                        for ns in namespaces:
+                            peers |= {
+                                (w.namespace, w.name) for w in inventory.workloads_matching(ns, selector)
+                            }
+                    empty = not peers and not external
+                    rules.setdefault(direction, []).append(("allow", empty, empty))
+            directions = frozenset(d.lower() for d in np.policy_types)
+            out[index] = _PolicyFacts(False, 1000.0, directions, selected, rules)
+    return out
+
+
+def emptiness(config: Config) -> int:
+    """NCA emptiness: policies that select no pod, plus rules with a side that selects nothing."""
+    count = 0
+    for policy in _facts(config).values():
+        count += not policy.selected
+        count += sum(src or dst for rules in policy.rules.values() for _, src, dst in rules)
+    return count
+
+
+def _conflicting(a: _PolicyFacts, b: _PolicyFacts) -> bool:
+    if a.order != b.order or not (a.selected & b.selected):
+        return False
+
+    def has(rules: list[tuple[str, bool, bool]], action: str) -> bool:
+        return any(act == action and not src_empty and not dst_empty for act, src_empty, dst_empty in rules)
+
+    for direction in ("ingress", "egress"):
+        if direction in a.directions and direction in b.directions:
+            ra, rb = a.rules.get(direction, []), b.rules.get(direction, [])
+            if (has(ra, "allow") and has(rb, "deny")) or (has(ra, "deny") and has(rb, "allow")):
+                return True
+    return False
+
+
+def sanity(config: Config) -> int:
+    """NCA's sanity count: 1 for Calico policies of one order that conflict; else vacuity (1), then per
+    policy: selecting no pod (1, and nothing else about it), each empty side of a rule, a redundant policy
+    (1), each redundant rule that is not empty (only when the config is not vacuous)."""
+    facts = _facts(config)
+    # NCA's order: by order, policies without one last, ties in input order
+    ordered = sorted(facts.values(), key=lambda f: math.inf if f.order is None else f.order)
+    calico_facts = [f for f in ordered if f.calico]
+    group: list[_PolicyFacts] = []
+    for policy in calico_facts:
+        if group and group[0].order != policy.order:
+            group = []
+        if any(_conflicting(policy, other) for other in group):
+            return 1
+        group.append(policy)
+    issues = 0
+    is_vacuous = vacuous(config)
+    if is_vacuous:
+        issues = 1
+    redundant_policies, redundant_rules = redundant_parts(config) if not is_vacuous else (set(), {})
+    for index, policy in facts.items():
+        if not policy.selected:
+            issues += 1
+            continue
+        empty: set[tuple[str, int]] = set()
+        for direction, rules in policy.rules.items():
+            for number, (_, src_empty, dst_empty) in enumerate(rules, start=1):
+                issues += src_empty + dst_empty
+                if src_empty or dst_empty:
+                    empty.add((direction, number))
+        if is_vacuous:
+            continue
+        if index in redundant_policies:
+            issues += 1
+            continue
+        issues += len(redundant_rules.get(index, set()) - empty)
+    return issues
 
 
 # --- NCA's firewall-rule output (connectivity maps) ------------------------------------------------------
