@@ -91,7 +91,9 @@ def make_finding(
     return Finding(
         rule_id=rule.id,
         rule_name=rule.name,
-        level=rule.level,
+        level=rule.level
+        if violation.level is None or violation.level.rank >= rule.level.rank
+        else violation.level,
         message=message,
         location=location,
         obj=violation.obj,

@@ -61,6 +61,7 @@ class Violation:
     column: int | None = None
     location: Location | None = None  # explicit location outside the scanned input (e.g. a config file)
     related: tuple[tuple[str, Document, Pointer], ...] = ()  # other places it is about: (label, doc, field)
+    level: Severity | None = None  # a milder case of the rule: the finding's level is at most this
 
 
 CheckFunction = Callable[["ScanContext"], Iterable[Violation]]

@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import require_corpus
-from test_hostile import WRONG, _field_paths, _replace
 
 from netpolscan.builtin.registry import CHECKS
 from netpolscan.context import ScanContext
@@ -38,6 +36,8 @@ from netpolscan.policykinds import builtin_kinds
 from netpolscan.policykinds.clusterpolicy import ClusterPolicyKind
 from netpolscan.sources.document import Document
 from netpolscan.sources.yamlparse import parse_text
+from tests.conftest import require_corpus
+from tests.test_hostile import WRONG, _field_paths, _replace
 
 CNP_HEADER = "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\n"
 ANP_HEADER = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
@@ -530,3 +530,16 @@ def test_conformance_manifests_are_valid() -> None:
             parse_text(path.read_text(encoding="utf-8"), str(path)), "default", builtin_kinds()
         )
         assert inv.tier_policies, path
+
+
+def test_v1alpha1_deprecation_is_a_warning_and_v1alpha2_findings_keep_their_level() -> None:
+    from netpolscan.findings import Severity
+    from netpolscan.scan import ScanOptions, scan_documents
+
+    text = f"{ANP_HEADER}metadata:\n  name: a\nspec:\n  priority: 2000\n{SUBJECT_ALL}"
+    report = scan_documents(list(parse_text(text, "t.yaml")), ScanOptions(select=("NPS002", "NPS003")))
+    levels = {f.rule_id: f.level for f in report.findings}
+    assert levels == {"NPS002": Severity.ERROR, "NPS003": Severity.WARNING}
+    legacy = "apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata:\n  name: p\nspec:\n  podSelector: {}\n"
+    report = scan_documents(list(parse_text(legacy, "t.yaml")), ScanOptions(select=("NPS003",)))
+    assert [f.level for f in report.findings] == [Severity.ERROR]

@@ -7,9 +7,10 @@ from collections.abc import Iterator, Sequence
 from netpolscan.builtin.helpers import document_ref
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
-from netpolscan.findings import Violation
+from netpolscan.findings import Severity, Violation
 from netpolscan.model.not_evaluated import not_evaluated_effect
 from netpolscan.model.tiers import PolicyKind
+from netpolscan.policykinds.clusterpolicy import GROUP as CLUSTER_POLICY_GROUP
 from netpolscan.sources.document import Document
 
 
@@ -51,11 +52,15 @@ def duplicate_object(ctx: ScanContext) -> Iterator[Violation]:
 NETWORK_POLICY_GROUP = "networking.k8s.io"
 
 
-def _is_kubernetes_network_policy(doc: Document) -> bool:
-    """Whether a document's apiVersion is in the Kubernetes networking group (any version)."""
+def _api_group(doc: Document) -> str | None:
     data = doc.data
     api_version = data.get("apiVersion") if isinstance(data, dict) else None
-    return isinstance(api_version, str) and api_version.split("/", 1)[0] == NETWORK_POLICY_GROUP
+    return api_version.split("/", 1)[0] if isinstance(api_version, str) else None
+
+
+def _is_kubernetes_network_policy(doc: Document) -> bool:
+    """Whether a document's apiVersion is in the Kubernetes networking group (any version)."""
+    return _api_group(doc) == NETWORK_POLICY_GROUP
 
 
 def _policy_kind(doc: Document, kinds: Sequence[PolicyKind]) -> str | None:
@@ -109,7 +114,9 @@ def deprecated_network_policy_api(ctx: ScanContext) -> Iterator[Violation]:
             ref,
         )
     for doc, message, pointer in ctx.inventory.parsed.deprecated_kinds:
-        yield Violation(message, doc, pointer, document_ref(doc, default_ns), key=message)
+        # v1alpha1 AdminNetworkPolicy/BaselineAdminNetworkPolicy: superseded, but several CNIs still serve it
+        level = Severity.WARNING if _api_group(doc) == CLUSTER_POLICY_GROUP else None
+        yield Violation(message, doc, pointer, document_ref(doc, default_ns), key=message, level=level)
 
 
 @check("NPS006")
