@@ -310,6 +310,53 @@ def report(rows: Sequence[Row], args: argparse.Namespace, checked_sizes: set[int
 
 
 # --------------------------------------------------------------------------------------------------
+# Report memory (--report-memory): the issue's `kind: List` of Namespaces, two findings each
+# --------------------------------------------------------------------------------------------------
+
+REPORT_FORMATS = ("json", "sarif", "text")
+MAX_REPORT_FACTOR = 4.0  # peak RSS <= model + 4 x the report's size
+
+
+def write_namespace_list(path: Path, count: int) -> None:
+    """A ``kubectl get ns -o yaml``-like ``kind: List`` of ``count`` Namespaces (NPS101 + NPS102 each)."""
+    with open(path, "w", encoding="ascii", newline="\n") as out:
+        out.write("apiVersion: v1\nkind: List\nitems:\n")
+        for i in range(count):
+            out.write(f"- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: tenant-{i:06d}\n")
+
+
+def report_memory(python: str, env: dict[str, str], workdir: Path, sizes: Sequence[int]) -> bool:
+    """Peak RSS of writing each report format against the model's (the same scan with no finding).
+
+    Prints one row per size and format; returns True when a row exceeds model + 4 x report.
+    """
+    print(f"netpolscan scan report memory: kind: List of N Namespaces, python {sys.version.split()[0]}")
+    print(f"target: peak RSS <= model RSS + {MAX_REPORT_FACTOR:g} x report size (model: --select NPS001)")
+    table = [("N", "format", "report MB", "model MB", "RSS MB", "(RSS - model) / report", "verdict")]
+    failed = False
+    for size in sizes:
+        path = workdir / f"namespaces-{size}.yaml"
+        write_namespace_list(path, size)
+        scan = [python, "-m", "netpolscan", "scan", str(path)]
+        model = run_child([*scan, "--select", "NPS001", "--output", str(workdir / "none")], env)
+        for fmt in REPORT_FORMATS:
+            output = workdir / f"namespaces-{size}.{fmt}"
+            run = run_child([*scan, "--format", fmt, "--output", str(output)], env)
+            problem = tool_failure(run) or tool_failure(model)
+            mib = output.stat().st_size / (1024 * 1024) if output.exists() else 0.0
+            factor = (run.rss_mb - model.rss_mb) / mib if run.rss_mb and model.rss_mb and mib else None
+            bad = problem is not None or factor is None or factor > MAX_REPORT_FACTOR
+            failed = failed or bad
+            log(f"  N={size} {fmt}: {run.seconds:.1f}s, exit {run.returncode}, {_fmt(run.rss_mb, '.0f')} MiB")
+            row = (str(size), fmt, f"{mib:.1f}", _fmt(model.rss_mb, ".0f"), _fmt(run.rss_mb, ".0f"))
+            table.append((*row, _fmt(factor, ".2f"), "ERROR" if problem else ("FAIL" if bad else "PASS")))
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]) - 1)]
+    for line in table:
+        print("  ".join([*(cell.rjust(width) for cell, width in zip(line, widths, strict=False)), line[-1]]))
+    return failed
+
+
+# --------------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------------
 
@@ -351,6 +398,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed or a run fails")
     parser.add_argument(
+        "--report-memory",
+        action="store_true",
+        help="instead: peak RSS of writing JSON, SARIF and text reports for a kind: List of N Namespaces, "
+        "against the model's (target: model + 4 x report)",
+    )
+    parser.add_argument(
         "--python", default=sys.executable, help="interpreter for the children (default: this one)"
     )
     parser.add_argument(
@@ -369,6 +422,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="netpolscan-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.report_memory:
+        try:
+            failed = report_memory(args.python, env, workdir, args.sizes)
+        finally:
+            if args.workdir is None:
+                shutil.rmtree(workdir, ignore_errors=True)
+        return 1 if args.check and failed else 0
     try:
         problem = preflight(args.python, args.command, env)
         if problem:

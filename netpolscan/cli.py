@@ -9,16 +9,16 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO, cast
 
 import click
 
 from netpolscan import __version__
 from netpolscan.engine import count_failing
 from netpolscan.errors import NetpolscanError
-from netpolscan.findings import Report, Rule, Severity
+from netpolscan.findings import Formatter, Report, Rule, Severity
 from netpolscan.plugins import collect_formatters, plugin_manager
 from netpolscan.report import text as text_report
 
@@ -34,6 +34,40 @@ def _write(output: str | None, content: str) -> None:
         return
     try:
         Path(output).write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise NetpolscanError(f"{output}: cannot write output: {exc.strerror or exc}") from None
+
+
+class _Echo:
+    """Standard output as a text stream for the formatters, handed to ``click.echo`` in ~64 KiB pieces."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size >= 65536:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self.parts:
+            click.echo("".join(self.parts), nl=False)
+            self.parts, self.size = [], 0
+
+
+def _write_stream(output: str | None, write: Callable[[TextIO], None]) -> None:
+    """Let ``write`` stream a report to FILE (or stdout): the report is never one string in memory."""
+    if output is None or output == "-":
+        echo = _Echo()
+        write(cast(TextIO, echo))
+        echo.flush()
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as stream:
+            write(stream)
     except OSError as exc:
         raise NetpolscanError(f"{output}: cannot write output: {exc.strerror or exc}") from None
 
@@ -237,16 +271,7 @@ def scan(
     if write_baseline_path:
         write_baseline(write_baseline_path, report.findings)
     for name, target in outputs:
-        if name == "text":
-            to_terminal = target is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-            colour = color if color is not None else to_terminal
-            content = text_report.render(report, colour=colour, group_by=group_by)
-        else:
-            content = formatters[name](report)
-        _write(target, content)
-        if name == "sarif":
-            for warning in sarif_limit_warnings(report, content):
-                click.echo(f"netpolscan: warning: {warning}", err=True)
+        _write_output(report, name, formatters[name], target, color, group_by)
     for note in report.notifications:
         click.echo(f"netpolscan: {note.level.value}: {note.message}", err=True)
     level = fail_on or config.fail_on or "warning"
@@ -254,11 +279,50 @@ def scan(
     return 1 if count_failing(report.findings, threshold) else 0
 
 
-def sarif_limit_warnings(report: Report, content: str) -> list[str]:
-    """GitHub code scanning's upload limits, checked on what was written (one line each)."""
-    from netpolscan.report.sarif import MAX_RESULTS_PER_RUN, check_limits
+def _write_output(
+    report: Report,
+    name: str,
+    formatter: Formatter,
+    target: str | None,
+    color: bool | None,
+    group_by: str | None,
+) -> None:
+    """Write one ``--format``: streamed when the formatter can (the built-in ones), else as its text."""
+    if name == "text":
+        to_terminal = target is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        colour = color if color is not None else to_terminal
+        _write_stream(target, lambda out: text_report.write(report, out, colour=colour, group_by=group_by))
+        return
+    writer = getattr(formatter, "write", None)
+    if writer is None:
+        _write(target, formatter(report))
+        return
+    if name != "sarif":
+        _write_stream(target, lambda out: writer(report, out))
+        return
+    from netpolscan.report.stream import GzipCounter
 
-    warnings = check_limits(content)
+    sizes: list[int] = []
+
+    def write_sarif(out: TextIO) -> None:
+        counter = GzipCounter(out)
+        writer(report, counter)
+        sizes.append(counter.gzip_size())
+
+    _write_stream(target, write_sarif)
+    for warning in sarif_limit_warnings(report, sizes[0]):
+        click.echo(f"netpolscan: warning: {warning}", err=True)
+
+
+def sarif_limit_warnings(report: Report, gzip_size: int) -> list[str]:
+    """GitHub code scanning's upload limits, checked on what was written (one line each).
+
+    The counts GitHub limits (results, rules, tags, locations) are kept within bounds when the log is
+    built; what is left to check is the size, measured while the log was written.
+    """
+    from netpolscan.report.sarif import MAX_RESULTS_PER_RUN, gzip_size_warnings
+
+    warnings = gzip_size_warnings(gzip_size)
     if len(report.findings) > MAX_RESULTS_PER_RUN:
         warnings.append(
             f"{len(report.findings)} findings: the SARIF keeps the first {MAX_RESULTS_PER_RUN}, "

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import io
 from collections import Counter
-from typing import Any
+from typing import Any, TextIO
 
 from netpolscan.findings import Finding, Report
+from netpolscan.report.stream import SLOT, split_at_slot, write_array
 
 SCHEMA_VERSION = 1
 
@@ -41,7 +42,8 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
     return item
 
 
-def to_dict(report: Report) -> dict[str, Any]:
+def to_dict(report: Report, findings: Any = None) -> dict[str, Any]:
+    """The whole document (``findings`` stands in for the list of findings when given)."""
     counts = Counter(f.level.value for f in report.active)
     return {
         "version": SCHEMA_VERSION,
@@ -53,7 +55,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             "note": counts.get("note", 0),
             "suppressed": len(report.findings) - len(report.active),
         },
-        "findings": [finding_to_dict(f) for f in report.findings],
+        "findings": [finding_to_dict(f) for f in report.findings] if findings is None else findings,
         "rules": [
             {"id": r.id, "name": r.name, "level": r.level.value, "plugin": r.plugin} for r in report.rules
         ],
@@ -64,5 +66,15 @@ def to_dict(report: Report) -> dict[str, Any]:
     }
 
 
+def write(report: Report, stream: TextIO) -> None:
+    """Write the document to ``stream``, one finding at a time (never the whole text or list at once)."""
+    head, tail = split_at_slot(to_dict(report, findings=SLOT))
+    stream.write(head)
+    write_array(stream, (finding_to_dict(f) for f in report.findings), 4)
+    stream.write(tail + "\n")
+
+
 def render(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    buffer = io.StringIO()
+    write(report, buffer)
+    return buffer.getvalue()

@@ -14,6 +14,7 @@ import enum
 import functools
 import gzip
 import hashlib
+import io
 import json
 import math
 import os
@@ -22,12 +23,13 @@ import unicodedata
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 import attr
 import sarif_om  # type: ignore[import-untyped]
 
 from netpolscan.findings import Finding, Location, Notification, Report, Rule, Severity
+from netpolscan.report import stream
 from netpolscan.sources.files import checkout_path
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "artifact_uri",
     "check_limits",
     "render",
+    "write",
 ]
 
 SARIF_SCHEMA_URI: Final = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -459,8 +462,11 @@ def _tool_version(report: Report) -> str:
     return __version__
 
 
-def build_log(report: Report) -> sarif_om.SarifLog:
-    """The sarif_om object tree for ``report`` (see :func:`render` for what it contains)."""
+def build_log(report: Report, results_slot: bool = False) -> sarif_om.SarifLog:
+    """The sarif_om object tree for ``report`` (see :func:`render` for what it contains).
+
+    With ``results_slot``, the run's results are :data:`stream.SLOT`, for :func:`write` to stream.
+    """
     descriptors: list[sarif_om.ReportingDescriptor] = []
     rule_indexes: dict[str, int] = {}
     for rule in report.rules:
@@ -498,7 +504,8 @@ def build_log(report: Report) -> sarif_om.SarifLog:
         if finding.rule_id not in rule_indexes:
             rule_indexes[finding.rule_id] = len(descriptors)
             descriptors.append(_stand_in_descriptor(finding))
-        results.append(_result(finding, rule_indexes[finding.rule_id], uris))
+        if not results_slot:
+            results.append(_result(finding, rule_indexes[finding.rule_id], uris))
 
     version = _tool_version(report)
     driver = sarif_om.ToolComponent(
@@ -518,7 +525,7 @@ def build_log(report: Report) -> sarif_om.SarifLog:
         tool=sarif_om.Tool(driver=driver),
         automation_details=sarif_om.RunAutomationDetails(id=_category(report.category)),
         invocations=[invocation],
-        results=results,  # present even when empty: GitHub requires the array
+        results=stream.SLOT if results_slot else results,  # present even when empty: GitHub requires it
         column_kind="utf16CodeUnits",  # SARIF 2.1.0 3.14.27: results carry columns, counted this way
         language=None,
         newline_sequences=None,
@@ -539,7 +546,26 @@ def render(report: Report) -> str:
     explicit level, one location relative to ``%SRCROOT%`` and a ``netpolscan/v1`` partial fingerprint.
     At most 25,000 results are written; a tool notification tells how many were dropped.
     """
-    return json.dumps(to_document(report), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    buffer = io.StringIO()
+    write(report, buffer)
+    return buffer.getvalue()
+
+
+def write(report: Report, target: TextIO) -> None:
+    """Write :func:`render`'s text to ``target``, one result at a time (never the whole log at once)."""
+    log = build_log(report, results_slot=True)
+    head, tail = stream.split_at_slot(_to_json(log))
+    rule_indexes: dict[str, int] = {}
+    for index, descriptor in enumerate(log.runs[0].tool.driver.rules):
+        rule_indexes.setdefault(descriptor.id, index)
+    uris: dict[str, str] = {}
+    results = (
+        _to_json(_result(finding, rule_indexes[finding.rule_id], uris))
+        for finding in report.findings[:MAX_RESULTS_PER_RUN]
+    )
+    target.write(head)
+    stream.write_array(target, results, 8)
+    target.write(tail + "\n")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -550,15 +576,19 @@ def _count(items: Any) -> int:
     return len(items) if isinstance(items, list) else 0
 
 
+def gzip_size_warnings(size: int) -> list[str]:
+    """The warning for a SARIF file of ``size`` bytes gzipped, if GitHub would reject it."""
+    if size <= MAX_GZIP_BYTES:
+        return []
+    return [
+        f"SARIF output is {size} bytes gzipped; GitHub code scanning rejects uploads over "
+        f"{MAX_GZIP_BYTES} bytes (10 MB) gzipped: scan fewer inputs or select fewer rules."
+    ]
+
+
 def check_limits(text: str) -> list[str]:
     """Warnings for a SARIF text that GitHub code scanning would reject (size and count hard limits)."""
-    warnings: list[str] = []
-    size = len(gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0))
-    if size > MAX_GZIP_BYTES:
-        warnings.append(
-            f"SARIF output is {size} bytes gzipped; GitHub code scanning rejects uploads over "
-            f"{MAX_GZIP_BYTES} bytes (10 MB) gzipped: scan fewer inputs or select fewer rules."
-        )
+    warnings = gzip_size_warnings(len(gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)))
     try:
         document = json.loads(text)
     except ValueError as error:
