@@ -230,6 +230,7 @@ def cluster_policy_priority_tie(ctx: ScanContext) -> Iterator[Violation]:
                     ("spec", "priority"),
                     later.ref,
                     key=f"{earlier.kind}/{earlier.name}",
+                    related=((f"{earlier.kind} {earlier.name}", earlier.document, ("spec", "priority")),),
                 )
 
 

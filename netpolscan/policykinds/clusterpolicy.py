@@ -22,8 +22,9 @@ What the CRD's schema and CEL rules reject is reported as NPS002 at the field (`
 The object is still evaluated the way the API asks an implementation to treat what it cannot read
 (*fail closed*): a part of an Accept rule that cannot be read matches nothing (a peer, a port entry;
 the rule matches nothing when none is left), and a Deny or Pass rule with such a part, or a rule whose
-action cannot be read, becomes "Deny all". A policy whose tier, priority, subject or name cannot be
-read is left out. v1alpha1 objects are also reported as NPS003 (``KindSink.deprecated``) with the
+action cannot be read, becomes "Deny all". A ``pods`` selector that the CRD requires but the object
+omits is read as Go reads it, the empty selector (earlier v1alpha1 CRDs accepted that). A policy whose
+tier, priority, subject or name cannot be read is left out. v1alpha1 objects are also reported as NPS003 (``KindSink.deprecated``) with the
 changes that migrate them to ClusterNetworkPolicy.
 """
 
