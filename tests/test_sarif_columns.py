@@ -75,3 +75,15 @@ def test_accented_letters_are_one_unit_each(tmp_path: Path, capsys: pytest.Captu
     region = result["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (2, _utf16_column(line, "{ipBlock"))
     assert region["startColumn"] == line.index("{ipBlock") + 1
+
+
+def test_a_yaml_error_after_an_emoji_counts_utf16_code_units(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flags, annotations: {status: "🚦🚦", x: [a: }\n'
+    (tmp_path / "broken.yaml").write_text(text, encoding="utf-8")
+    main(["scan", str(tmp_path / "broken.yaml"), "--format", "sarif", "--select", "NPS001"])
+    doc = json.loads(capsys.readouterr().out)
+    [result] = doc["runs"][0]["results"]
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (3, _utf16_column(text.splitlines()[2], "}"))

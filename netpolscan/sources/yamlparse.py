@@ -319,6 +319,8 @@ def _parse_chunk(chunk: str, line_offset: int, path: str, index: int) -> Documen
         last = _last_content_line(chunk, line_offset)
         if line is not None and line > last:  # errors found at the end point at the last content line
             line, column = last, None
+        if line is not None and column is not None and not chunk.isascii():
+            column = utf16_column(chunk.split("\n")[line - line_offset - 1], column)
         return Document(
             path=path,
             index=index,
