@@ -356,7 +356,7 @@ def test_malformed_fields_of_every_type_are_nps002_not_exceptions(text: str) -> 
             "HostEndpoint",
         ),
         (
-            "apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: kns.a}\nspec: {ingress: [{action: Allow}]}\n",
+            "apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: kns.a}\nspec: {ingress: [{action: Deny}]}\n",
             "Profile ingress rules",
         ),
         (
@@ -395,3 +395,12 @@ spec: {selector: app == 'b', ingress: [{action: Allow, protocol: TCP, destinatio
     b = next(w for w in inv.workloads if w.name == "b")
     assert allowed(inv, "a", "b") == "TCP 8080"
     assert str(connectivity(inv).allowed(ipaddress.ip_address("192.0.2.1"), b)) == "TCP 8080"
+
+
+def test_default_allow_all_profiles_are_what_is_assumed() -> None:
+    inv = inventory(
+        "apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: kns.a}\n"
+        "spec: {ingress: [{action: Allow}], egress: [{action: Allow}]}\n",
+        with_pods=False,
+    )
+    assert not inv.parsed.not_evaluated and not invalid(inv)

@@ -695,7 +695,8 @@ def _parse_profile(data: dict[str, Any], check: _Checker) -> ProfileDef | None:
     spec = check.mapping(data.get("spec"), ("spec",), "spec") or {}
     labels = check.labels(spec.get("labelsToApply"), ("spec", "labelsToApply"))
     for key in ("ingress", "egress"):
-        if spec.get(key):
+        rules = spec.get(key)
+        if rules and rules != [{"action": "Allow"}]:  # allow-all (Kubernetes' kns.* profiles) is assumed
             check.not_evaluated(
                 f"Profile {key} rules are not evaluated: an endpoint that no policy decides is assumed "
                 "allowed, as Kubernetes' default profiles do",
