@@ -130,12 +130,19 @@ def _json_view(rows: Sequence[Row], exposure: Exposure | None, focus: Focus) -> 
     return json.dumps(document, indent=2) + "\n"
 
 
-def _dot_view(rows: Sequence[Row], exposure: Exposure | None, workloads: Sequence[tuple[str, str]]) -> str:
+def _dot_view(
+    rows: Sequence[Row], exposure: Exposure | None, workloads: Sequence[tuple[str, str]], focus: Focus
+) -> str:
+    """The graph; with ``--focus-conn`` edges carry that connection (an egress exposure to every
+    connection keeps ``All Connections``, as netpol-analyzer draws it)."""
     nodes: dict[str, tuple[str | None, str]] = {name: (namespace, "blue") for name, namespace in workloads}
     for row in rows:
         for name, namespace in ((row.src, row.src_namespace), (row.dst, row.dst_namespace)):
             nodes[name] = (namespace, "red2" if name.endswith("[External]") else "blue")
-    edges = [(row.src, row.dst, dot_edge(row.src, row.dst, row.conn, "gold2", "darkgreen")) for row in rows]
+    edges = [
+        (row.src, row.dst, dot_edge(row.src, row.dst, focus.conn_text or row.conn, "gold2", "darkgreen"))
+        for row in rows
+    ]
     reps: dict[str, dict[str, str]] = {}  # namespace part -> node id -> pod part
     entire = False
     for lines, ingress in (
@@ -153,6 +160,9 @@ def _dot_view(rows: Sequence[Row], exposure: Exposure | None, workloads: Sequenc
                 entire = True
             else:
                 continue  # an external line: already an edge of the connectivity list
+            label = str(line.conn)
+            if focus.conn is not None and (ingress or not line.conn.ports.is_all):
+                label = focus.conn_text
             src, dst = (peer, line.workload) if ingress else (line.workload, peer)
             colour = "darkorange2" if ingress else "darkorange4"
             weight = "1" if ingress else "0.5"
@@ -160,7 +170,7 @@ def _dot_view(rows: Sequence[Row], exposure: Exposure | None, workloads: Sequenc
                 (
                     src,
                     dst,
-                    f'\t{_quote(src)} -> {_quote(dst)} [label={_quote(str(line.conn))} color="{colour}" '
+                    f'\t{_quote(src)} -> {_quote(dst)} [label={_quote(label)} color="{colour}" '
                     f'fontcolor="darkgreen" weight={weight} style=dashed]',
                 )
             )
@@ -204,7 +214,7 @@ def format_connlist_view(
     if fmt == "json":
         return _json_view(rows, exposure, focus)
     if fmt == "dot":
-        return _dot_view(rows, exposure, workloads)
+        return _dot_view(rows, exposure, workloads, focus)
     raise ValueError(
         f"unknown format {fmt!r} with --exposure or --focus-conn (expected {', '.join(VIEW_FORMATS)})"
     )
