@@ -415,12 +415,12 @@ def _parse_policy(
     ingress = tuple(
         r
         for i, raw in enumerate(raw_ingress)
-        if (r := _parse_rule(raw, ("spec", "ingress", i), i + 1, check)) is not None
+        if (r := _parse_rule_memo(raw, ("spec", "ingress", i), i + 1, check)) is not None
     )
     egress = tuple(
         r
         for i, raw in enumerate(raw_egress)
-        if (r := _parse_rule(raw, ("spec", "egress", i), i + 1, check)) is not None
+        if (r := _parse_rule_memo(raw, ("spec", "egress", i), i + 1, check)) is not None
     )
     if check.failed or name is None:
         return None
@@ -484,6 +484,31 @@ def _protocol(value: Any, pointer: Pointer, check: _Checker) -> str | int | None
         return None
     check.invalid(f"protocol must be a name or a number, not {_type(value)}", pointer)
     return None
+
+
+_RULES: dict[
+    tuple[Pointer, str], tuple[Rule | None, list[tuple[str, Pointer]], list[tuple[str, Pointer]]]
+] = {}
+
+
+def _parse_rule_memo(raw: Any, pointer: Pointer, number: int, check: _Checker) -> Rule | None:
+    """``_parse_rule``, once per (position, content): policies written from one template (the same rule at
+    the same place in every namespace) are parsed once, their problems reported for each."""
+    key = (pointer, repr(raw))
+    found = _RULES.get(key)
+    if found is None:
+        sub = _Checker(KindSink())
+        rule = _parse_rule(raw, pointer, number, sub)
+        found = (rule, sub.sink.invalid, sub.sink.not_evaluated)
+        if len(_RULES) > 50_000:
+            _RULES.clear()
+        _RULES[key] = found
+    rule, invalid, not_evaluated = found
+    if invalid:
+        check.failed = True
+        check.sink.invalid.extend(invalid)
+    check.sink.not_evaluated.extend(not_evaluated)
+    return rule
 
 
 def _parse_rule(raw: Any, pointer: Pointer, number: int, check: _Checker) -> Rule | None:
