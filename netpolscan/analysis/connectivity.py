@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 from netpolscan.analysis.addresses import AddressSpace, Segment, iter_bits
 from netpolscan.analysis.ports import ALL_PORTS, NO_PORTS, PortSet
-from netpolscan.analysis.tiers import Decision, TieredEngine
+from netpolscan.analysis.tiers import Decision, TieredEngine, node_addresses
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import ContainerPort, IPBlock, NetworkPolicy, Peer, PolicyRule, Workload
 from netpolscan.model.selectors import LabelSelector
-from netpolscan.model.tiers import ALLOW, Named, Network, walk_expression
+from netpolscan.model.tiers import ALLOW, Named, Network, Nodes, walk_expression
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Endpoint = Workload | IPAddress
@@ -197,6 +197,9 @@ class Connectivity:
                 for expr in walk_expression(tier_rule.peers):
                     if isinstance(expr, Network):
                         yield expr.block
+                    elif isinstance(expr, Nodes):  # a node's address is an endpoint of its own
+                        for address in node_addresses(self.inventory.nodes, expr):
+                            yield IPBlock(ipaddress.ip_network(address))
 
     def _names(self, direction: str) -> Iterator[str]:
         for tier_policy in self.inventory.tier_policies:
@@ -560,7 +563,7 @@ class Connectivity:
             decisions = self.tiered.decisions(direction, owner, self.class_of(peer).index, None)
         else:
             space = self.ingress_space if direction == "ingress" else self.egress_space
-            decisions = self.tiered.decisions(direction, owner, None, space.index_of(peer))
+            decisions = self.tiered.decisions(direction, owner, None, space.index_of(peer), peer)
         grant_of = {id(grant.rule): grant for grant in self.grants[direction]}
         allowing: list[tuple[Grant, PortSet]] = []
         total = NO_PORTS
