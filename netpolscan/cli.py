@@ -451,8 +451,9 @@ _strict_option = click.option(
 def _inventory(paths: Sequence[str], namespace: str, strict: bool, side: str = "") -> Inventory:
     """The inventory of ``paths``; each document it leaves out is named on stderr (an error with --strict)."""
     from netpolscan.analysis.inputs import left_out, load_inventory
+    from netpolscan.scan import available_kinds
 
-    inventory = load_inventory(paths, namespace, side, strict)
+    inventory = load_inventory(paths, namespace, side, strict, available_kinds())
     for missing in left_out(inventory, side):
         click.echo(f"netpolscan: warning: {missing}", err=True)
     return inventory

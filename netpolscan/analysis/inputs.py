@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from netpolscan.errors import NetpolscanError
 from netpolscan.model.inventory import Inventory
+from netpolscan.model.tiers import PolicyKind
 from netpolscan.model.kinds import object_identity
 from netpolscan.model.not_evaluated import not_evaluated_effect
 from netpolscan.sources import load_documents
@@ -35,12 +36,17 @@ class LeftOut:
 
 
 def load_inventory(
-    paths: Sequence[str], namespace: str = "default", side: str = "", strict: bool = False
+    paths: Sequence[str],
+    namespace: str = "default",
+    side: str = "",
+    strict: bool = False,
+    kinds: Sequence[PolicyKind] = (),
 ) -> Inventory:
     """The Inventory of ``paths``; with ``strict``, a document it leaves out stops the run (naming
-    ``side``), else the other documents are analysed and :func:`left_out` says which were not."""
+    ``side``), else the other documents are analysed and :func:`left_out` says which were not.
+    ``kinds``: the policy kinds beyond NetworkPolicy v1 to evaluate (from the plugins)."""
     with paused_gc(freeze=True):
-        inventory = Inventory.from_documents(load_documents(list(paths)), namespace)
+        inventory = Inventory.from_documents(load_documents(list(paths)), namespace, kinds)
     if strict:
         missing = left_out(inventory, side)
         if missing:
