@@ -158,6 +158,16 @@ def _queries() -> list[Any]:
     return params
 
 
+_SCHEMES: dict[Path, Scheme] = {}
+
+
+def _scheme(path: Path) -> Scheme:
+    """One Scheme per file for the session: its configs and their connection tables are shared by queries."""
+    if path not in _SCHEMES:
+        _SCHEMES[path] = Scheme(path)
+    return _SCHEMES[path]
+
+
 def _skip_unless_comparable(configs: list[Config]) -> None:
     for config in configs:
         if config.expected_error:
@@ -174,7 +184,7 @@ def test_nca_calico_query(scheme_file: str | None, index: int | None) -> None:
     assert scheme_file is not None and index is not None
     root = corpus_path()
     assert root is not None
-    scheme = Scheme(root / NCA / scheme_file)
+    scheme = _scheme(root / NCA / scheme_file)
     query = scheme.data["queries"][index]
     qtype = next(
         k
