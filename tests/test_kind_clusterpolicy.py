@@ -543,3 +543,27 @@ def test_v1alpha1_deprecation_is_a_warning_and_v1alpha2_findings_keep_their_leve
     legacy = "apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata:\n  name: p\nspec:\n  podSelector: {}\n"
     report = scan_documents(list(parse_text(legacy, "t.yaml")), ScanOptions(select=("NPS003",)))
     assert [f.level for f in report.findings] == [Severity.ERROR]
+
+
+def test_domain_names_outside_accept_and_unknown_v1alpha1_protocols_are_not_evaluated() -> None:
+    text = cnp(SUBJECT_ALL + "  egress:\n  - action: Deny\n    to:\n    - domainNames: [example.com]\n")
+    inv = inventory(text)
+    assert inv.parsed.invalid == []
+    assert [p for _, _, p in inv.parsed.not_evaluated] == [("spec", "egress", 0, "to", 0, "domainNames")]
+    assert inv.tier_policies[0].egress[0].peers == Named("fqdn:example.com")  # evaluated as written
+    anp = (
+        f"{ANP_HEADER}metadata:\n  name: a\nspec:\n  priority: 1\n{SUBJECT_ALL}  ingress:\n  - action: Deny\n"
+        "    from:\n    - namespaces: {}\n    ports:\n    - portNumber: {protocol: ICMP, port: 1}\n"
+    )
+    inv = inventory(anp)
+    assert inv.parsed.invalid == [] and len(inv.parsed.not_evaluated) == 1
+    assert inv.tier_policies[0].ingress[0].peers == NOTHING  # its only port entry matches no traffic
+
+
+def test_the_kind_is_built_in() -> None:
+    assert any(isinstance(kind, ClusterPolicyKind) for kind in builtin_kinds())
+    kind = ClusterPolicyKind()
+    assert kind.handles("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
+    assert kind.handles("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy")
+    assert not kind.handles("networking.k8s.io/v1", "NetworkPolicy")
+    assert not kind.handles("crd.antrea.io/v1beta1", "ClusterNetworkPolicy")
