@@ -212,3 +212,16 @@ def test_nps804_pass_to_nothing_and_baseline_pass() -> None:
     assert findings("NPS804", WORKLOADS + egress_cnp("p", 1, passing) + baseline_deny) == []
     (message,) = findings("NPS804", WORKLOADS + egress_cnp("b", 1, passing, tier="Baseline"))
     assert "ClusterNetworkPolicy b egress rule 1 (Pass)" in message
+
+
+def test_nps803_baseline_rules_are_judged_where_no_network_policy_decides_first() -> None:
+    to_shop = (
+        "  - action: Accept\n    to:\n    - namespaces: {matchLabels: {kubernetes.io/metadata.name: shop}}\n"
+    )
+    deny_all = "  - action: Deny\n    to:\n    - namespaces: {}\n"
+    baseline = egress_cnp("b", 1, deny_all + to_shop, tier="Baseline", subject="ops")
+    (message,) = findings("NPS803", WORKLOADS + baseline)
+    assert message.startswith("ClusterNetworkPolicy b egress rule 2 (Accept) decides no connection")
+    # the same rules for shop, whose NetworkPolicy isolates egress: by design, the NetworkPolicy decides
+    shop_baseline = egress_cnp("b", 1, deny_all + to_shop, tier="Baseline", subject="shop")
+    assert findings("NPS803", WORKLOADS + SHOP_EGRESS_DENY + shop_baseline) == []

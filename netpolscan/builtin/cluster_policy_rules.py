@@ -417,9 +417,10 @@ def cluster_rule_shadowed(ctx: ScanContext) -> Iterator[Violation]:
                 continue
             if policy.api_version.partition("/")[0] not in ORDERED_GROUPS:
                 continue
-            if not _upper(step.tier) and step.selected & conn.np_isolated(direction):
-                continue  # NetworkPolicies decide for some of its pods first: by design, not shadowing
-            shadow = _shadowing(tiered, walk_of, step)
+            owners = step.selected
+            if not _upper(step.tier):  # where NetworkPolicies select the pod they decide first, by design
+                owners &= ~conn.np_isolated(direction)
+            shadow = _shadowing(tiered, walk_of, step, owners)
             if shadow is None:
                 continue  # it matches nothing at all (no pod, peer or port of the input): not shadowed
             yield Violation(
@@ -433,10 +434,13 @@ def cluster_rule_shadowed(ctx: ScanContext) -> Iterator[Violation]:
             )
 
 
-def _shadowing(tiered: TieredEngine, walk_of: dict[tuple[str, bool, int], Walk], step: Step) -> str | None:
-    """What took the traffic of ``step`` for the first owner and peer it matches (None: it matches none)."""
+def _shadowing(
+    tiered: TieredEngine, walk_of: dict[tuple[str, bool, int], Walk], step: Step, owners: int
+) -> str | None:
+    """What took the traffic of ``step`` for the first of ``owners`` and peer it matches (None: it matches
+    none)."""
     conn = tiered.conn
-    for owner in iter_bits(step.selected):
+    for owner in iter_bits(owners):
         for external in (False, True):
             walk = walk_of.get((step.direction, external, owner))
             for bits, ports in tiered._pieces(step, step.direction, owner, external):
