@@ -44,10 +44,16 @@ def cnp(
 
 
 def only_policy(text: str) -> TierPolicy:
+    """The policy of ``text`` (the agent's allow-localhost policy left aside)."""
     inv = inventory(text)
     assert not inv.parsed.invalid, inv.parsed.invalid
-    (policy,) = inv.tier_policies
+    (policy,) = written(inv)
     return policy
+
+
+def written(inv: Inventory) -> list[TierPolicy]:
+    """The policies of the input's Cilium objects (the agent's allow-localhost policy left aside)."""
+    return [p for p in inv.tier_policies if p.kind != "Cilium agent"]
 
 
 # --- what the kind handles ---------------------------------------------------------------------------------
@@ -229,7 +235,7 @@ def test_any_malformed_field_is_a_finding_never_an_exception() -> None:
             sink = KindSink()
             kept = kind.parse(data, doc, "shop", sink)  # must not raise
             if kept is not None:
-                assert len(list(kind.build([kept], cluster))) == 1
+                assert 1 <= len(list(kind.build([kept], cluster))) <= 2
             else:
                 assert sink.invalid
 
@@ -268,12 +274,22 @@ def test_default_deny_per_direction(spec: str, isolates: set[str]) -> None:
     assert policy.isolates == frozenset(isolates)
 
 
-def test_allow_localhost_rule_for_isolated_ingress() -> None:
+def test_one_allow_localhost_policy_for_the_pods_cilium_isolates() -> None:
     text = "apiVersion: v1\nkind: Node\nmetadata: {name: n1, labels: {kubernetes.io/hostname: n1}}\n---\n"
-    policy = only_policy(text + cnp("endpointSelector: {}\ningress: [{}]"))
-    names = [rule.name for rule in policy.ingress]
-    assert names[0] == "" and set(names[1:]) == {"allow-localhost"}
-    assert {rule.subject for rule in policy.ingress[1:]} == {
+    text += cnp("endpointSelector: {matchLabels: {a: '1'}}\ningress: [{}]") + "---\n"
+    text += cnp("endpointSelector: {matchLabels: {b: '1'}}\negress: [{}]").replace("name: p", "name: q")
+    inv = inventory(text)
+    first, second = written(inv)
+    (agent,) = [p for p in inv.tier_policies if p not in (first, second)]
+    assert (agent.kind, agent.name, agent.isolates, agent.egress) == (
+        "Cilium agent",
+        "allow-localhost",
+        frozenset(),
+        (),
+    )
+    assert agent.subject == first.subject  # only the pods a Cilium policy isolates for ingress
+    assert [rule.name for rule in first.ingress] == [""]
+    assert {rule.subject for rule in agent.ingress} == {
         Pods(node_names=frozenset({"n1"})),
         Pods(node_names=frozenset({""})),
     }
@@ -324,9 +340,7 @@ def test_deny_rules_win_by_precedence() -> None:
     policy = only_policy(
         cnp("endpointSelector: {}\ningress: [{fromEndpoints: [{}]}]\ningressDeny: [{fromEntities: [world]}]")
     )
-    actions = [
-        (rule.action, rule.precedence, rule.name) for rule in policy.ingress if rule.name != "allow-localhost"
-    ]
+    actions = [(rule.action, rule.precedence, rule.name) for rule in policy.ingress]
     assert actions == [("allow", 0, ""), (DENY, -1, "ingressDeny")]
 
 
@@ -348,7 +362,7 @@ def test_specs_make_one_policy_each() -> None:
         "specs:\n- endpointSelector: {matchLabels: {a: '1'}}\n  ingress: [{}]\n"
         "- endpointSelector: {matchLabels: {b: '1'}}\n  egress: [{}]\n"
     )
-    policies = inventory(text).tier_policies
+    policies = written(inventory(text))
     assert [(p.name, p.isolates, p.subject_pointer) for p in policies] == [
         ("p", frozenset({"ingress"}), ("specs", 0, "endpointSelector")),
         ("p", frozenset({"egress"}), ("specs", 1, "endpointSelector")),
@@ -372,7 +386,7 @@ def test_requires_is_deprecated_and_narrows_rules_with_the_same_selector() -> No
         ).replace("name: p", "name: q")
     )
     assert [p for _, _, p in inv.parsed.deprecated_kinds] == [("spec", "ingress", 0, "fromRequires")]
-    allow = [p.ingress[0] for p in inv.tier_policies]
+    allow = [p.ingress[0] for p in written(inv)]
     assert all(type(rule.peers).__name__ == "AllOf" for rule in allow)
 
 
@@ -383,7 +397,7 @@ def test_namespace_labels_are_ignored_in_a_namespaced_policy() -> None:
         )
     )
     assert len(inv.parsed.not_evaluated) == 1
-    rule = inv.tier_policies[0].ingress[0]
+    rule = written(inv)[0].ingress[0]
     assert isinstance(rule.peers, Pods) and rule.peers.namespace_names == frozenset({"shop"})
     ccnp = only_policy(
         cnp(

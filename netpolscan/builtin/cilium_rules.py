@@ -6,8 +6,9 @@ the ``toFQDNs`` entry or the ``rules`` section itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
+from netpolscan.analysis.addresses import iter_bits
 from netpolscan.analysis.connectivity import Connectivity, connectivity
 from netpolscan.builtin.helpers import document_ref
 from netpolscan.builtin.registry import check
@@ -52,6 +53,14 @@ def _covers(wider: PeerExpr, subject: PeerExpr) -> bool:
     return subject.namespace_names is not None and subject.namespace_names <= wider.namespace_names
 
 
+def _names_unseen(rule: CiliumRule, known: Mapping[str, object]) -> bool:
+    """Whether a rule names pods of a namespace the input does not hold (their DNS pods are real)."""
+    return any(
+        isinstance(part, Pods) and (part.namespace_names is None or not part.namespace_names <= set(known))
+        for part in rule.parts
+    )
+
+
 def _reaches_dns(conn: Connectivity, workload: Workload) -> bool:
     """Whether the effective egress of ``workload`` allows 53/UDP to some destination."""
     reachable = conn.external_ports(workload, "egress") | conn.unnamed_peer_ports(workload, "egress")
@@ -60,17 +69,62 @@ def _reaches_dns(conn: Connectivity, workload: Workload) -> bool:
     return reachable.contains("UDP", 53)
 
 
-def _subject_workloads(conn: Connectivity, spec: CiliumSpec) -> list[Workload]:
-    if conn.tiered is None:
-        return []
-    bits, _ = conn.tiered.bits(spec.subject, "egress")
-    return [w for cls in conn.classes if bits >> cls.index & 1 for w in cls.members]
-
-
-def _names(workloads: list[Workload]) -> str:
+def _names(conn: Connectivity, bits: int) -> str:
+    workloads = [w for index in iter_bits(bits) for w in conn.classes[index].members]
     shown = [f"{w.kind} {w.namespace}/{w.name}" for w in workloads[:3]]
     more = f" and {len(workloads) - 3} more" if len(workloads) > 3 else ""
     return ", ".join(shown) + more
+
+
+class _DnsView:
+    """Which pod classes a DNS proxy rule selects, and which may reach DNS at all (computed once)."""
+
+    def __init__(self, conn: Connectivity, proxies: list[CiliumSpec]) -> None:
+        self.conn = conn
+        self.proxies = proxies
+        self.proxied = 0
+        self.unseen = 0  # pods whose DNS proxy rule names pods the input lacks (kube-system unscanned)
+        known = conn.inventory.namespaces
+        for spec in proxies:
+            bits = self.subject_bits(spec)
+            self.proxied |= bits
+            if any(
+                _names_unseen(rule, known) for rule in spec.rules if any(s.kind == "dns" for s in rule.l7)
+            ):
+                self.unseen |= bits
+        self._reach: dict[int, bool] = {}
+
+    def subject_bits(self, spec: CiliumSpec) -> int:
+        engine = self.conn.tiered
+        return engine.bits(spec.subject, "egress")[0] if engine is not None else 0
+
+    def blocked(self, bits: int) -> int:
+        """The classes of ``bits`` that may reach 53/UDP nowhere (DNS the input lacks given the benefit)."""
+        found = 0
+        for index in iter_bits(bits & ~self.unseen):
+            members = self.conn.classes[index].members
+            reach = self._reach.get(index)
+            if reach is None:
+                reach = self._reach[index] = not members or _reaches_dns(self.conn, members[0])
+            if not reach:
+                found |= 1 << index
+        return found
+
+    def problem(self, spec: CiliumSpec) -> str | None:
+        """Why the domain names of ``spec`` cannot resolve (None: they can, as far as the input shows)."""
+        bits = self.subject_bits(spec)
+        if not bits:  # no pod of the input: judge by the policies alone
+            if any(_covers(other.subject, spec.subject) for other in self.proxies):
+                return None
+            return "no Cilium egress rule with `rules: dns` (the DNS proxy) selects its pods"
+        without_proxy = bits & ~self.proxied
+        if without_proxy:
+            names = _names(self.conn, without_proxy)
+            return f"no Cilium egress rule with `rules: dns` (the DNS proxy) selects {names}"
+        blocked = self.blocked(bits)
+        if blocked:
+            return f"{_names(self.conn, blocked)} may not reach DNS (53/UDP) at all"
+        return None
 
 
 @check("NPS805")
@@ -79,41 +133,21 @@ def fqdn_rule_without_dns(ctx: ScanContext) -> Iterator[Violation]:
     with_fqdns = [(spec, rule) for spec in specs for rule in spec.rules if rule.fqdns]
     if not with_fqdns:
         return
-    conn = connectivity(ctx.inventory)
-    proxies = [spec for spec in specs if _has_dns_proxy(spec)]
+    view = _DnsView(connectivity(ctx.inventory), [spec for spec in specs if _has_dns_proxy(spec)])
     for spec, rule in with_fqdns:
-        problem = _fqdn_problem(conn, spec, proxies)
+        problem = view.problem(spec)
         if problem is None:
             continue
         names = ", ".join(name for name, _ in rule.fqdns[:3]) + (" ..." if len(rule.fqdns) > 3 else "")
         yield Violation(
-            f"{_where(spec)} egress rule {rule.number} allows domain names ({names}) but {problem}: Cilium learns "
-            "the addresses of a name only from the DNS answers its proxy sees, so the rule never matches; "
-            + DNS_PROXY_HINT,
+            f"{_where(spec)} egress rule {rule.number} allows domain names ({names}) but {problem}: Cilium "
+            "learns the addresses of a name only from the DNS answers its proxy sees, so the rule never "
+            "matches; " + DNS_PROXY_HINT,
             spec.document,
             (*rule.pointer, "toFQDNs"),
             document_ref(spec.document, ctx.inventory.default_namespace),
             key=f"{spec.index}:{rule.number}",
         )
-
-
-def _fqdn_problem(conn: Connectivity, spec: CiliumSpec, proxies: list[CiliumSpec]) -> str | None:
-    """Why the domain names of ``spec`` cannot resolve (None: they can, as far as the input shows)."""
-    workloads = _subject_workloads(conn, spec)
-    if not workloads:  # no pod of the input: judge by the policies alone
-        if any(_covers(other.subject, spec.subject) for other in proxies):
-            return None
-        return "no Cilium egress rule with `rules: dns` (the DNS proxy) selects its pods"
-    proxied: list[Workload] = []
-    for other in proxies:
-        proxied += _subject_workloads(conn, other)
-    without_proxy = [w for w in workloads if not any(w is p for p in proxied)]
-    if without_proxy:
-        return f"no Cilium egress rule with `rules: dns` (the DNS proxy) selects {_names(without_proxy)}"
-    blocked = [w for w in workloads if not _reaches_dns(conn, w)]
-    if blocked:
-        return f"{_names(blocked)} may not reach DNS (53/UDP) at all"
-    return None
 
 
 @check("NPS806")

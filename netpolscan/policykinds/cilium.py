@@ -149,6 +149,8 @@ RULE_FIELDS = {
     "egressDeny": (*COMMON_EGRESS, "toGroups", "toPorts", "icmps"),
 }
 PORT_RULE_FIELDS = ("ports", "rules", "serverNames", "listener", "terminatingTLS", "originatingTLS")
+AGENT_KIND = "Cilium agent"  # the kind of the policy standing for the agent's own allow-localhost
+LOCALHOST = "allow-localhost"
 L7_NOTE = "L7 rules"  # the start of the note of a rule whose port carries L7 rules (NPS806)
 
 
@@ -1036,9 +1038,14 @@ class _Builder:
 
     def policies(self) -> list[TierPolicy]:
         result: list[TierPolicy] = []
+        isolated: list[CiliumSpec] = []
         for policy in self.policies_read:
             for spec in policy.specs:
                 result.append(self.tier_policy(spec))
+                if "ingress" in spec.isolates:
+                    isolated.append(spec)
+        if isolated:
+            result.append(self.localhost(isolated))
         return result
 
     def tier_policy(self, spec: CiliumSpec) -> TierPolicy:
@@ -1046,9 +1053,6 @@ class _Builder:
         for rule in spec.rules:
             requires = self.requires.get((spec.namespace, spec.selector_key, rule.direction), [])
             rules[rule.direction].extend(self.tier_rules(rule, requires))
-        if "ingress" in spec.isolates:
-            number = sum(1 for r in spec.rules if r.direction == "ingress") + 1
-            rules["ingress"].extend(self.localhost(number, spec.pointer))
         return TierPolicy(
             kind=spec.kind,
             api_version=spec.api_version,
@@ -1136,21 +1140,34 @@ class _Builder:
             )
         )
 
-    def localhost(self, number: int, pointer: Pointer) -> list[TierRule]:
-        """Isolated pods still accept connections from their own node (``--allow-localhost``)."""
+    def localhost(self, isolated: list[CiliumSpec]) -> TierPolicy:
+        """Pods that Cilium isolates for ingress still accept connections from their own node
+        (``--allow-localhost``, on by default): one policy of the agent's, isolating nothing."""
+        first = isolated[0]
         note = "Cilium lets the local host reach its pods unless the agent runs with --allow-localhost=policy"
-        return [
+        rules = tuple(
             TierRule(
                 action=ALLOW,
                 peers=peers,
                 number=number,
-                name="allow-localhost",
-                pointer=pointer,
+                name=LOCALHOST,
                 subject=Pods(node_names=frozenset({node})),
                 notes=(note,),
             )
-            for node, peers in self.per_node(True, False)
-        ]
+            for number, (node, peers) in enumerate(self.per_node(True, False), start=1)
+        )
+        subjects = tuple(dict.fromkeys(spec.subject for spec in isolated))
+        return TierPolicy(
+            kind=AGENT_KIND,
+            api_version=first.api_version,
+            namespace="",
+            name=LOCALHOST,
+            document=first.document,
+            tier=NAMESPACE,
+            order=(NETWORK_POLICY_ORDER, 0),
+            subject=subjects[0] if len(subjects) == 1 else AnyOf(subjects),
+            ingress=rules,
+        )
 
     def resolve(self, part: Part, notes: list[str]) -> PeerExpr:
         if isinstance(part, ServiceRef):
