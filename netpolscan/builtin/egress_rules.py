@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
+from netpolscan.builtin import tiered_peer_rules
 from netpolscan.builtin.helpers import covers, policy_label
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
@@ -16,6 +17,7 @@ METADATA_ADDRESSES = (ipaddress.ip_address("169.254.169.254"), ipaddress.ip_addr
 
 @check("NPS301")
 def egress_to_anywhere(ctx: ScanContext) -> Iterator[Violation]:
+    yield from tiered_peer_rules.anywhere(ctx, "egress")
     for policy in ctx.inventory.policies:
         for rule in policy.rules("egress"):
             if rule.all_peers and rule.all_ports:
@@ -32,6 +34,7 @@ def egress_to_anywhere(ctx: ScanContext) -> Iterator[Violation]:
 
 @check("NPS302")
 def egress_to_internet_cidr(ctx: ScanContext) -> Iterator[Violation]:
+    yield from tiered_peer_rules.internet(ctx, "egress")
     for policy in ctx.inventory.policies:
         for rule in policy.rules("egress"):
             for peer in rule.peers:
@@ -53,6 +56,7 @@ def _metadata_ports_open(rule: PolicyRule) -> bool:
 
 @check("NPS303")
 def egress_to_cloud_metadata(ctx: ScanContext) -> Iterator[Violation]:
+    yield from tiered_peer_rules.metadata(ctx)
     for policy in ctx.inventory.policies:
         for rule in policy.rules("egress"):
             if not _metadata_ports_open(rule) or (rule.all_peers and rule.all_ports):
@@ -86,6 +90,7 @@ def egress_to_cloud_metadata(ctx: ScanContext) -> Iterator[Violation]:
 
 @check("NPS304")
 def egress_to_all_namespaces(ctx: ScanContext) -> Iterator[Violation]:
+    yield from tiered_peer_rules.all_namespaces(ctx, "egress")
     for policy in ctx.inventory.policies:
         for rule in policy.rules("egress"):
             for peer in rule.peers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
+from netpolscan.builtin import tiered_peer_rules
 from netpolscan.builtin.helpers import describe_ports, policy_label
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
@@ -103,6 +104,7 @@ def _is_all_namespaces(peer: Peer) -> bool:
 
 @check("NPS201")
 def ingress_from_anywhere(ctx: ScanContext) -> Iterator[Violation]:
+    yield from tiered_peer_rules.anywhere(ctx, "ingress")
     for policy in ctx.inventory.policies:
         for rule in policy.rules("ingress"):
             if not rule.all_peers:
@@ -119,6 +121,7 @@ def ingress_from_anywhere(ctx: ScanContext) -> Iterator[Violation]:
 
 @check("NPS202")
 def ingress_from_all_namespaces(ctx: ScanContext) -> Iterator[Violation]:
+    yield from tiered_peer_rules.all_namespaces(ctx, "ingress")
     for policy in ctx.inventory.policies:
         for rule in policy.rules("ingress"):
             for peer in rule.peers:
@@ -138,6 +141,7 @@ def ingress_from_all_namespaces(ctx: ScanContext) -> Iterator[Violation]:
 
 @check("NPS203")
 def ingress_from_internet_cidr(ctx: ScanContext) -> Iterator[Violation]:
+    yield from tiered_peer_rules.internet(ctx, "ingress")
     for policy in ctx.inventory.policies:
         for rule in policy.rules("ingress"):
             for peer in rule.peers:
