@@ -567,3 +567,14 @@ def test_the_kind_is_built_in() -> None:
     assert kind.handles("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy")
     assert not kind.handles("networking.k8s.io/v1", "NetworkPolicy")
     assert not kind.handles("crd.antrea.io/v1beta1", "ClusterNetworkPolicy")
+
+
+def test_an_unknown_rule_field_fails_closed() -> None:
+    """`ports` in v1alpha2 would narrow the rule: an Accept matches nothing, a Deny denies all."""
+    ports = "    ports:\n    - portNumber: {port: 80}\n"
+    accept = cnp(SUBJECT_ALL + "  ingress:\n  - action: Accept\n    from:\n    - namespaces: {}\n" + ports)
+    (rule,) = only_policy(accept).ingress
+    assert (rule.action, rule.peers) == (ALLOW, NOTHING)
+    deny = accept.replace("action: Accept", "action: Deny")
+    (rule,) = only_policy(deny).ingress
+    assert (rule.action, rule.peers) == (DENY, EVERYTHING)

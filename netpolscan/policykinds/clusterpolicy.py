@@ -246,6 +246,7 @@ class _Rule:
     unreadable: list[str] = field(default_factory=list)  # why a part cannot be read
     notes: list[str] = field(default_factory=list)
     ports_given: bool = False  # the rule has ports/protocols (none of them read: it matches nothing)
+    whole: bool = False  # the rule as a whole cannot be read (an Accept then matches nothing)
     named_port: Pointer | None = None  # the first named-port entry
     address_peer: bool = False  # a networks / nodes / domainNames peer
     domain_peer: Pointer | None = None
@@ -281,7 +282,7 @@ class _Reader:
     def read(self, data: dict[str, Any], doc: Document) -> ClusterPolicyObject | None:
         start = len(self.sink.invalid)
         policy = self.read_object(data, doc)
-        if policy is None:  # say so where the reason is
+        if policy is None:  # say so in each of its messages
             self.sink.invalid[start:] = [
                 (f"{message}; the {self.schema.kind} is left out of the analysis", pointer)
                 for message, pointer in self.sink.invalid[start:]
@@ -440,6 +441,10 @@ class _Reader:
                 self.bad(f"unknown field {key!r} in {direction} rule{hint}", (*pointer, key))
         name = self.rule_name(raw, pointer)
         found = _Rule(action=self.action(raw, pointer))
+        unknown = [key for key in raw if key not in known]
+        if unknown:  # it may narrow the rule (a `ports` in v1alpha2): the whole rule cannot be read
+            found.unreadable.append(f"unknown field {unknown[0]!r}")
+            found.whole = True
         self.peers(raw, direction, pointer, found)
         if schema.ports_key in raw:
             reader = self.protocols if schema.ports_key == "protocols" else self.v1alpha1_ports
@@ -469,7 +474,7 @@ class _Reader:
         if found.unreadable:
             notes.append(f"fail closed ({'; '.join(found.unreadable)}): those parts match nothing")
         peers: PeerExpr = found.peers[0] if len(found.peers) == 1 else AnyOf(tuple(found.peers))
-        if found.ports_given and not found.ports:  # no port entry matches anything: nor does the rule
+        if found.whole or (found.ports_given and not found.ports):  # nothing matches: nor does the rule
             peers = NOTHING
         return TierRule(
             found.action, peers, tuple(found.ports), (), number, name, pointer, notes=tuple(notes)
