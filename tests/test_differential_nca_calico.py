@@ -42,6 +42,8 @@ from netpolscan.policykinds import builtin_kinds
 from netpolscan.sources.yamlparse import parse_text
 from tests.nca_calico import parse_conn, representatives
 
+pytestmark = pytest.mark.slow  # one NCA run over 300 generated clusters (about a minute)
+
 CLUSTERS = 3000 if os.environ.get("NETPOLSCAN_DIFFERENTIAL") == "thorough" else 300
 SEED = 20261203
 NCA_VENV = Path(os.environ.get("NETPOLSCAN_NCA_VENV", Path.home() / ".cache" / "netpolscan-nca" / "venv"))
