@@ -404,3 +404,44 @@ def test_default_allow_all_profiles_are_what_is_assumed() -> None:
         with_pods=False,
     )
     assert not inv.parsed.not_evaluated and not invalid(inv)
+
+
+def test_calicoctl_json_list_of_workload_endpoints() -> None:
+    text = (
+        '{"kind": "WorkloadEndpointList", "apiVersion": "projectcalico.org/v3", "items": ['
+        '{"metadata": {"name": "n1-k8s-a-eth0", "namespace": "shop", "labels": {"app": "a"}},'
+        ' "spec": {"pod": "a-1", "ports": [{"name": "http", "protocol": "TCP", "port": 80}]}},'
+        '{"metadata": {"name": "n1-k8s-b-eth0", "namespace": "bank", "labels": {"app": "b"}},'
+        ' "spec": {"pod": "b-1"}}]}'
+    )
+    docs = list(parse_text(text, "weps.json", json_hint=True))
+    inv = Inventory.from_documents(docs, kinds=builtin_kinds())
+    assert sorted((w.namespace, w.name) for w in inv.workloads) == [("bank", "b-1"), ("shop", "a-1")]
+    assert inv.in_scope("shop") and inv.in_scope("bank")
+    assert not invalid(inv)
+
+
+def test_calico_labels_of_pods_and_namespaces() -> None:
+    inv = inventory(
+        """apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: g}
+spec:
+  selector: projectcalico.org/namespace == 'ns1' && projectcalico.org/orchestrator == 'k8s'
+  ingress:
+  - action: Allow
+    source: {namespaceSelector: projectcalico.org/name == 'ns2'}
+"""
+    )
+    assert allowed(inv, "c", "a") == "All Connections"  # ns2 -> ns1: the rule
+    assert allowed(inv, "b", "a") == "No Connections"  # ns1 -> ns1: no rule, end of tier
+    assert allowed(inv, "a", "c") == "All Connections"  # c (ns2) is not selected
+
+
+def test_policy_in_a_tier_the_input_does_not_define_comes_last() -> None:
+    inv = inventory(
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: x.p}\n"
+        "spec: {tier: x, ingress: [{action: Allow}]}\n"
+    )
+    (policy,) = inv.tier_policies
+    assert policy.tier.rank == math.inf and policy.tier.end == DENY
