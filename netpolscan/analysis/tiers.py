@@ -142,6 +142,7 @@ class TieredEngine:
         self._memo: dict[tuple[str, int, bool], list[tuple[int, PortSet]]] = {}
         self._port_cache: dict[object, PortSet] = {}
         self._default_cache: dict[tuple[str, int], PortSet] = {}
+        self._plans: dict[tuple[str, int], list[tuple[Tier, list[Step], str]]] = {}
         self._owner_index: dict[str, dict[int, list[Step]]] = {}
         self._compile()
 
@@ -293,6 +294,13 @@ class TieredEngine:
 
     def _tier_plan(self, direction: str, owner: int) -> list[tuple[Tier, list[Step], str]]:
         """The tiers that take part for ``owner``: (tier, its steps in order, its end action)."""
+        key = (direction, owner)
+        found = self._plans.get(key)
+        if found is None:
+            found = self._plans[key] = self._compute_plan(direction, owner)
+        return found
+
+    def _compute_plan(self, direction: str, owner: int) -> list[tuple[Tier, list[Step], str]]:
         by_tier: dict[str, list[Step]] = defaultdict(list)
         for step in self.owner_steps(direction, owner):
             by_tier[step.tier.name].append(step)
