@@ -277,3 +277,45 @@ def test_a_network_policy_written_with_yaml_1_1_values_is_analysed(
     )
     findings = json.loads(run_cli("scan", str(path), "--format", "json").stdout)["findings"]
     assert [f["ruleId"] for f in findings if f["ruleId"].startswith("NPS00")] == []
+
+
+def test_the_probe_plan_quotes_strings_kubernetes_would_read_as_booleans(
+    run_cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    manifests = tmp_path / "shop.yaml"
+    manifests.write_text(
+        textwrap.dedent("""\
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: web, namespace: shop}
+            spec:
+              template:
+                metadata: {labels: {app: web, canary: "y", tier: "on"}}
+                spec: {containers: [{name: web, image: nginx}]}
+            ---
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: api, namespace: shop}
+            spec:
+              template:
+                metadata: {labels: {app: api}}
+                spec: {containers: [{name: api, image: api, ports: [{containerPort: 8080}]}]}
+        """)
+    )
+    expectations = tmp_path / "expectations.yaml"
+    expectations.write_text(
+        textwrap.dedent("""\
+            apiVersion: netpolscan.io/v1
+            kind: ConnectivityExpectations
+            expectations:
+            - from: {namespace: shop, workload: web}
+              to: {namespace: shop, workload: api}
+              ports: ["8080/TCP"]
+              expect: allow
+        """)
+    )
+    result = run_cli("probe-plan", str(manifests), "--expectations", str(expectations))
+    assert result.exit_code == 0, result.stderr
+    jobs = [d.data for d in parse_text(result.stdout, "plan.yaml") if d.kind == "Job"]
+    [labels] = [job["spec"]["template"]["metadata"]["labels"] for job in jobs]
+    assert labels["canary"] == "y" and labels["tier"] == "on"

@@ -29,6 +29,7 @@ from netpolscan.expectations.evaluate import resolve, resolve_workloads
 from netpolscan.expectations.model import EndpointSpec, Expectation, ExpectationsFile
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import Service, Workload
+from netpolscan.sources.goyaml import is_plain_string
 
 DEFAULT_IMAGE = "busybox:1.36"
 DEFAULT_TIMEOUT = 2
@@ -278,11 +279,13 @@ def manifests(
 
 
 class _Dumper(yaml.SafeDumper):
-    """Multi-line strings (the script) as literal blocks, so the plan stays readable."""
+    """Multi-line strings (the script) as literal blocks, so the plan stays readable; strings that
+    Kubernetes's YAML 1.1 reader would take for something else (``y``, ``on``) quoted."""
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+    style = "|" if "\n" in value else None if is_plain_string(value) else '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
 _Dumper.add_representer(str, _str)

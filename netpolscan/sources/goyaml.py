@@ -154,6 +154,13 @@ def _tagged(tag: str, text: str) -> Any:
     return value
 
 
+def is_plain_string(text: str) -> bool:
+    """Whether ``text``, written unquoted, reads back as the same string (else a writer must quote it:
+    ``y``, ``on``, ``0777``, ``~``, ``<<``)."""
+    tag = resolve(text, True)
+    return tag == STR_TAG or (tag == PLAIN_TAG and _raw(text).__class__ is str)
+
+
 def plain_value(text: str) -> Any:
     """The JSON value of a plain (unquoted, untagged) scalar resolved to :data:`PLAIN_TAG`."""
     return _json(_raw(text))
