@@ -264,9 +264,12 @@ def test_a_network_policy_written_with_yaml_1_1_values_is_analysed(
             metadata:
               name: api
               namespace: shop
-              annotations: {reviewed: yes, since: 2024-05-01}
+              labels: &api {app: api, team: payments}
+              annotations: {reviewed: 2024-05-01}
             spec:
-              podSelector: {matchLabels: {app: api}}
+              podSelector:
+                matchLabels:
+                  <<: *api
               policyTypes: [Ingress]
               ingress:
               - ports:
@@ -277,6 +280,9 @@ def test_a_network_policy_written_with_yaml_1_1_values_is_analysed(
     )
     findings = json.loads(run_cli("scan", str(path), "--format", "json").stdout)["findings"]
     assert [f["ruleId"] for f in findings if f["ruleId"].startswith("NPS00")] == []
+    [policy] = list(parse_text(path.read_text(), "policy.yaml"))
+    assert policy.data["spec"]["podSelector"]["matchLabels"] == {"app": "api", "team": "payments"}
+    assert policy.data["spec"]["ingress"][0]["ports"] == [{"port": 8080, "protocol": "TCP"}]
 
 
 def test_the_probe_plan_quotes_strings_kubernetes_would_read_as_booleans(
