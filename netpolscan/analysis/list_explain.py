@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from netpolscan.analysis.addresses import Segment
-from netpolscan.analysis.connectivity import Connectivity, Endpoint, connectivity, rule_ports
+from netpolscan.analysis.connectivity import Connectivity, Endpoint, Verdict, connectivity, rule_ports
 from netpolscan.analysis.endpoints import workload_label
 from netpolscan.analysis.exposure import is_entire_cluster
 from netpolscan.analysis.focus import Focus
@@ -30,6 +30,7 @@ from netpolscan.analysis.ports import ALL_PORTS, NO_PORTS, PortSet
 from netpolscan.analysis.selection import selection
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import NetworkPolicy, PolicyRule, Workload
+from netpolscan.model.tiers import ALLOW, NAMESPACE, PASS, TierPolicy, TierRule
 
 
 @dataclass(frozen=True, order=True)
@@ -75,10 +76,68 @@ def _policy_name(namespace: str, name: str) -> str:
 def direction_regions(conn: Connectivity, src: Endpoint, dst: Endpoint, direction: str) -> list[Region]:
     """The regions of one direction of ``src`` -> ``dst`` (NetworkPolicy v1 decisions)."""
     verdict = conn.verdict(src, dst, direction)
+    if verdict.decisions:
+        return tiered_regions(verdict, direction)
     if not verdict.isolated:
         return [(ALL_PORTS, True, ())]
     matches = [(grant.policy, grant.rule, ports) for grant, ports in verdict.allowing]
     return policy_regions(verdict.policies, matches, direction)
+
+
+def tiered_regions(verdict: Verdict, direction: str) -> list[Region]:
+    """Regions of a direction that policy tiers decide: each port's chain of cluster-policy items (a Pass
+    hands on to the next tier), the NetworkPolicy items of the namespace tier where the ports get there,
+    and nothing more where the system default allows them."""
+    parts: list[tuple[PortSet, list[Decision], bool | None]] = [(ALL_PORTS, [], None)]
+    namespace_ports = NO_PORTS
+    for step_decision in verdict.decisions:
+        step = step_decision.step
+        policy = step.policy if step is not None else None
+        if isinstance(policy, NetworkPolicy) or (step is None and step_decision.tier is NAMESPACE):
+            namespace_ports = namespace_ports | step_decision.ports
+            continue
+        item: Decision | None = None
+        if step is not None and isinstance(policy, TierPolicy):
+            rule = step.rule
+            label = rule.name if isinstance(rule, TierRule) and rule.name else step.number
+            name = f"{policy.namespace}/{policy.name}" if policy.namespace else policy.name
+            item = Decision(policy.kind, name, label, step_decision.action)
+        elif step is not None:
+            continue
+        final = None if step_decision.action == PASS else step_decision.action == ALLOW
+        updated: list[tuple[PortSet, list[Decision], bool | None]] = []
+        for ports, items, decided in parts:
+            inter = ports & step_decision.ports if decided is None else NO_PORTS
+            if not inter:
+                updated.append((ports, items, decided))
+                continue
+            updated.append((inter, [*items, item] if item is not None else items, final))
+            rest = ports - inter
+            if rest:
+                updated.append((rest, items, decided))
+        parts = updated
+    if namespace_ports:
+        matches = [(grant.policy, grant.rule, ports) for grant, ports in verdict.allowing]
+        np_regions = policy_regions(verdict.policies, matches, direction) if verdict.policies else []
+        updated = []
+        for ports, items, decided in parts:
+            inter = ports & namespace_ports if decided is None else NO_PORTS
+            if not inter:
+                updated.append((ports, items, decided))
+                continue
+            for np_ports, np_allowed, np_items in np_regions:
+                piece = inter & np_ports
+                if piece:
+                    updated.append((piece, [*items, *np_items], np_allowed))
+            rest = ports - inter
+            if rest:
+                updated.append((rest, items, decided))
+        parts = updated
+    merged: dict[tuple[tuple[Decision, ...], bool], PortSet] = {}
+    for ports, items, decided in parts:
+        key = (tuple(items), decided is not False)
+        merged[key] = merged.get(key, NO_PORTS) | ports
+    return [(ports, allowed, items) for (items, allowed), ports in merged.items()]
 
 
 def policy_regions(
@@ -267,7 +326,9 @@ def explain_pairs(inventory: Inventory, focus: Focus) -> Iterator[PairExplanatio
 
 
 def _isolated(conn: Connectivity, endpoint: Endpoint, direction: str) -> bool:
-    return isinstance(endpoint, Workload) and conn.is_isolated(endpoint, direction)
+    return isinstance(endpoint, Workload) and (
+        conn.is_isolated(endpoint, direction) or conn.decided_by_tiers(endpoint, direction)
+    )
 
 
 def _focused(regions: Sequence[PairRegion], focus: Focus) -> tuple[PairRegion, ...]:
