@@ -24,8 +24,8 @@ def _pairs(rows: Sequence[Row], focus: Focus) -> list[tuple[str, ...]]:
     return [(row.src, row.dst, row.conn) for row in rows]
 
 
-def _lines(lines: Sequence[ExposureLine], focus: Focus, ingress: bool) -> list[tuple[str, ...]]:
-    """Records of exposure lines: (workload, peer[, conn]); src first for egress, dst first for ingress."""
+def _lines(lines: Sequence[ExposureLine], focus: Focus) -> list[tuple[str, ...]]:
+    """Records of exposure lines: (workload, peer[, conn]), the workload first in either direction."""
     if focus.conn is not None:
         return [(line.workload, line.peer) for line in lines]
     return [(line.workload, line.peer, str(line.conn)) for line in lines]
@@ -57,7 +57,7 @@ def exposure_txt(exposure: Exposure, focus: Focus = NO_FOCUS) -> str:
         if lines:
             body = "".join(
                 f"{record[0].ljust(width)} \t{arrow} \t{record[1]}{_tail(record)}\n"
-                for record in _lines(lines, focus, arrow == "<=")
+                for record in _lines(lines, focus)
             )
             sections.append(f"{title}\n{body}")
     if exposure.unprotected:
@@ -84,11 +84,9 @@ def _csv_view(rows: Sequence[Row], exposure: Exposure | None, focus: Focus) -> s
     pad = "," * (len(_header(focus)) - 1)
     text += f"{_title(focus)}{pad}\n"
     if exposure.egress:
-        text += f"Egress Exposure:{pad}\n" + _csv(_header(focus), _lines(exposure.egress, focus, False))
+        text += f"Egress Exposure:{pad}\n" + _csv(_header(focus), _lines(exposure.egress, focus))
     if exposure.ingress:
-        text += f"Ingress Exposure:{pad}\n" + _csv(
-            _header(focus, True), _lines(exposure.ingress, focus, True)
-        )
+        text += f"Ingress Exposure:{pad}\n" + _csv(_header(focus, True), _lines(exposure.ingress, focus))
     return text
 
 
@@ -98,10 +96,10 @@ def _md_view(rows: Sequence[Row], exposure: Exposure | None, focus: Focus) -> st
         return text
     egress = ""
     if exposure.egress:
-        egress = "### Egress Exposure:\n" + _md(_header(focus), _lines(exposure.egress, focus, False))
+        egress = "### Egress Exposure:\n" + _md(_header(focus), _lines(exposure.egress, focus))
     ingress = ""
     if exposure.ingress:
-        ingress = "### Ingress Exposure:\n" + _md(_header(focus, True), _lines(exposure.ingress, focus, True))
+        ingress = "### Ingress Exposure:\n" + _md(_header(focus, True), _lines(exposure.ingress, focus))
     return text + f"## {_title(focus)}\n{egress}\n{ingress}"
 
 
@@ -115,7 +113,7 @@ def _json_view(rows: Sequence[Row], exposure: Exposure | None, focus: Focus) -> 
         if not lines:
             return None
         found = []
-        for record in _lines(lines, focus, ingress):
+        for record in _lines(lines, focus):
             src, dst = (record[1], record[0]) if ingress else (record[0], record[1])
             found.append(dict(zip(keys, (src, dst, *record[2:]), strict=False)))
         return found
