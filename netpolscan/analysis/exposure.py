@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netpolscan.analysis.connectivity import rule_ports
+from netpolscan.analysis.connectivity import connectivity, rule_ports
 from netpolscan.analysis.connlist import Row
 from netpolscan.analysis.endpoints import workload_label
 from netpolscan.analysis.focus import NO_FOCUS, Focus
@@ -226,7 +226,7 @@ def _same(a: Representative, b: Representative) -> bool:
 
 def representatives(inventory: Inventory) -> list[Representative]:
     """Every representative peer of the effective rules of the input's policies, first met first."""
-    found: list[Representative] = []
+    found: list[Representative] = _tier_representatives(inventory)
     for policy in inventory.policies:
         for direction in DIRECTIONS:
             for rule in policy.rules(direction):
@@ -238,6 +238,38 @@ def representatives(inventory: Inventory) -> list[Representative]:
                     ):
                         continue
                     candidate = representative(policy, peer)
+                    if not any(_same(candidate, known) for known in found):
+                        found.append(candidate)
+    return found
+
+
+def _tier_representatives(inventory: Inventory) -> list[Representative]:
+    """The representative peers of the cluster policies' ``namespaces``/``pods`` peers."""
+    from netpolscan.analysis.tiered_exposure import raw_peers
+
+    found: list[Representative] = []
+    for policy in inventory.tier_policies:
+        for direction in DIRECTIONS:
+            for rule in policy.rules(direction):
+                for ns, pods, raw_ns, raw_pods in raw_peers(policy, rule, direction):
+                    if ns.is_empty and pods.is_empty:
+                        continue  # entire-cluster
+                    if pods.match_labels and not pods.match_expressions and not ns.is_empty:
+                        if any(
+                            pods.matches(w.labels) and ns.matches(inventory.namespaces[w.namespace].labels)
+                            for w in inventory.workloads
+                            if w.namespace in inventory.namespaces
+                        ):
+                            continue  # a real workload stands for it
+                    pod_text = "[all pods]" if pods.is_empty else f"[pod with {selector_text(raw_pods)}]"
+                    pinned = _pinned(ns)
+                    if pinned is not None:
+                        candidate = Representative(pinned, None, pods, pinned, pod_text)
+                    elif ns.is_empty:
+                        candidate = Representative(None, None, pods, "[all namespaces]", pod_text)
+                    else:
+                        text = f"[namespace with {selector_text(raw_ns)}]"
+                        candidate = Representative(None, ns, pods, text, pod_text)
                     if not any(_same(candidate, known) for known in found):
                         found.append(candidate)
     return found
@@ -304,9 +336,12 @@ def _workload_exposure(
     direction: str,
     reps: Sequence[Representative],
     memo: dict[int, tuple[int, ...]],
+    focus_conn: tuple[str, int] | None = None,
 ) -> tuple[Conn, list[tuple[Representative, Conn]]] | None:
     """(entire-cluster conn, [(representative, conn)]) of an isolated workload; None when not isolated."""
     policies = selection(inventory).policies_for(workload, direction)
+    if inventory.tier_policies and connectivity(inventory).decided_by_tiers(workload, direction):
+        return _tiered_exposure(inventory, workload, direction, reps, memo, bool(policies), focus_conn)
     if not policies:
         return None
     entire = Conn()
@@ -323,6 +358,64 @@ def _workload_exposure(
     return entire, [
         (rep, conn) for rep, conn in zip(reps, per_rep, strict=True) if conn and not conn.within(entire)
     ]
+
+
+def _tiered_exposure(
+    inventory: Inventory,
+    workload: Workload,
+    direction: str,
+    reps: Sequence[Representative],
+    memo: dict[int, tuple[int, ...]],
+    np_isolated: bool,
+    focus_conn: tuple[str, int] | None,
+) -> tuple[Conn, list[tuple[Representative, Conn]]]:
+    """The exposure of a workload that cluster policies decide (see :mod:`tiered_exposure`)."""
+    from netpolscan.analysis.tiered_exposure import tiered_conn
+
+    conn = connectivity(inventory)
+    np_entire, np_reps = Conn(), {id(rep): Conn() for rep in reps}
+    if np_isolated:
+        np_found = _np_exposure(inventory, workload, direction, reps, memo)
+        np_entire = np_found[0]
+        for rep, found in np_found[1]:
+            np_reps[id(rep)] = found
+    entire_ports, entire_named = tiered_conn(
+        conn, workload, direction, None, None, _EMPTY, np_entire.ports if np_isolated else None
+    )
+    entire = Conn(entire_ports, entire_named)
+    seen = PortSet.single(*focus_conn) if focus_conn is not None else ALL_PORTS
+    exposed = []
+    for rep in reps:
+        np_ports = (np_entire | np_reps[id(rep)]).ports if np_isolated else None
+        ports, named = tiered_conn(
+            conn, workload, direction, rep.namespace, rep.namespace_selector, rep.pod_selector, np_ports
+        )
+        # a Deny of the cluster tiers can take from entire-cluster too: any difference is shown
+        if ports & seen != entire.ports & seen or (focus_conn is None and named != entire.named):
+            exposed.append((rep, Conn(ports, named)))
+    return entire, exposed
+
+
+def _np_exposure(
+    inventory: Inventory,
+    workload: Workload,
+    direction: str,
+    reps: Sequence[Representative],
+    memo: dict[int, tuple[int, ...]],
+) -> tuple[Conn, list[tuple[Representative, Conn]]]:
+    """The NetworkPolicy part of an exposure: (entire-cluster conn, every representative's conn)."""
+    entire = Conn()
+    per_rep = [Conn() for _ in reps]
+    for policy in selection(inventory).policies_for(workload, direction):
+        for rule in policy.rules(direction):
+            conn = rule_conn(rule, workload)
+            if not conn:
+                continue
+            if rule.all_peers or any(is_entire_cluster(peer) for peer in rule.peers):
+                entire = entire | conn
+            for index in _rule_reps(policy, rule, reps, memo):
+                per_rep[index] = per_rep[index] | conn
+    return entire, list(zip(reps, per_rep, strict=True))
 
 
 def exposure(inventory: Inventory, rows: Iterable[Row], focus: Focus = NO_FOCUS) -> Exposure:
@@ -342,7 +435,7 @@ def exposure(inventory: Inventory, rows: Iterable[Row], focus: Focus = NO_FOCUS)
             # workloads no selector tells apart (namespace, labels, ports) have one exposure
             key = (direction, workload.namespace, tuple(sorted(workload.labels.items())), workload.ports)
             if key not in memo:
-                memo[key] = _workload_exposure(inventory, workload, direction, reps, rule_memo)
+                memo[key] = _workload_exposure(inventory, workload, direction, reps, rule_memo, focus.conn)
             found = memo[key]
             if found is None:
                 unprotected.add((label, direction.capitalize()))
