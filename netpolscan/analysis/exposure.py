@@ -66,8 +66,9 @@ class Conn:
         if not self.named or self.ports.is_all:
             return str(self.ports)
         chunks = []
-        for protocol in PROTOCOL_ORDER:
-            items = [str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in self.ports.intervals(protocol)]
+        for protocol in ("", *PROTOCOL_ORDER):  # "": a named port of any protocol (cluster policies)
+            intervals = self.ports.intervals(protocol) if protocol else ()
+            items = [str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in intervals]
             items += sorted(name for proto, name in self.named if proto == protocol)
             if items:
                 chunks.append(f"{protocol} {','.join(items)}")

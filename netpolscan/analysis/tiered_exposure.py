@@ -128,7 +128,7 @@ def tiered_conn(
             if step.action == ALLOW:
                 allowed = allowed | matched
                 if direction == "egress" and undecided:
-                    named.update((spec.protocol, str(spec.port)) for spec in rule.ports if spec.is_named)
+                    named.update(_named_ports(rule))
             elif step.action == PASS:
                 passed = passed | matched
         if (namespace_tier or end == DENY) and np_ports is not None:
@@ -138,6 +138,22 @@ def tiered_conn(
             undecided = NO_PORTS
         undecided = undecided | passed
     return allowed | undecided, frozenset(named)
+
+
+def _named_ports(rule: TierRule) -> set[tuple[str, str]]:
+    """(protocol, name) of a rule's named ports; a name given for every protocol (a cluster policy's
+    ``namedPort``, which does not say one) has the protocol ``""``."""
+    by_name: dict[str, set[str]] = {}
+    for spec in rule.ports:
+        if spec.is_named:
+            by_name.setdefault(str(spec.port), set()).add(spec.protocol)
+    found: set[tuple[str, str]] = set()
+    for name, protocols in by_name.items():
+        if protocols >= {"TCP", "UDP", "SCTP"}:
+            found.add(("", name))
+        else:
+            found.update((protocol, name) for protocol in protocols)
+    return found
 
 
 def tiered_reps(
