@@ -48,6 +48,7 @@ class Decision:
     reason: str = ""
 
 
+SYSTEM_DEFAULT = Decision("(system default)", "", None, "allow")  # after items that passed the ports on
 Region = tuple[PortSet, bool, tuple[Decision, ...]]  # ports, allowed, the items deciding them
 
 
@@ -135,6 +136,8 @@ def tiered_regions(verdict: Verdict, direction: str) -> list[Region]:
         parts = updated
     merged: dict[tuple[tuple[Decision, ...], bool], PortSet] = {}
     for ports, items, decided in parts:
+        if decided is None and items:  # passed on by every tier: the system default allows it
+            items = [*items, SYSTEM_DEFAULT]
         key = (tuple(items), decided is not False)
         merged[key] = merged.get(key, NO_PORTS) | ports
     return [(ports, allowed, items) for (items, allowed), ports in merged.items()]

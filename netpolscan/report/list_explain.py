@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from netpolscan.analysis.focus import Focus
-from netpolscan.analysis.list_explain import Decision, PairExplanation, PairRegion, explain_pairs
+from netpolscan.analysis.list_explain import (
+    SYSTEM_DEFAULT,
+    Decision,
+    PairExplanation,
+    PairRegion,
+    explain_pairs,
+)
 from netpolscan.analysis.ports import PortSet
 from netpolscan.model.inventory import Inventory
 
@@ -69,18 +75,23 @@ def _direction(direction: str, decided: tuple[bool, tuple[Decision, ...]], src: 
         return f"{head} due to the system default (Allow all)\n"
     by_kind: dict[str, list[str]] = {}
     for item in items:
-        by_kind.setdefault(item.kind, []).append(decision_text(item, direction, src, dst))
+        if item != SYSTEM_DEFAULT:
+            by_kind.setdefault(item.kind, []).append(decision_text(item, direction, src, dst))
     text = f"{head}\n"
     for kind, texts in sorted(by_kind.items()):  # kinds in name order, as netpol-analyzer prints them
         if len(texts) == 1:
             text += f"\t\t\t{texts[0]}\n"
         else:
             text += f"\t\t\t{kind} list:\n" + "".join(f"\t\t\t\t- {line}\n" for line in texts) + "\n"
+    if SYSTEM_DEFAULT in items:
+        text += "\t\t\tthe system default (Allow all)\n"
     return text
 
 
 def _region(region: PairRegion, src: str, dst: str) -> str:
     state = "Allowed" if region.allowed else "Denied"
+    if region.allowed and not region.egress[1] and not region.ingress[1]:
+        return f"\t{state} {ports_text(region.ports)} due to the system default (Allow all)\n\n"
     return (
         f"\t{state} {ports_text(region.ports)} due to the following policies and rules:\n"
         + _direction("egress", region.egress, src, dst)
