@@ -112,7 +112,11 @@ def tiered_regions(verdict: Verdict, direction: str) -> list[Region]:
             if not inter:
                 updated.append((ports, items, decided))
                 continue
-            updated.append((inter, [*items, item] if item is not None else items, final))
+            if item is None and step_decision.tier is None and items:  # passed on to the default
+                item_list = [*items, SYSTEM_DEFAULT]
+            else:
+                item_list = [*items, item] if item is not None else items
+            updated.append((inter, item_list, final))
             rest = ports - inter
             if rest:
                 updated.append((rest, items, decided))
@@ -136,8 +140,6 @@ def tiered_regions(verdict: Verdict, direction: str) -> list[Region]:
         parts = updated
     merged: dict[tuple[tuple[Decision, ...], bool], PortSet] = {}
     for ports, items, decided in parts:
-        if decided is None and items:  # passed on by every tier: the system default allows it
-            items = [*items, SYSTEM_DEFAULT]
         key = (tuple(items), decided is not False)
         merged[key] = merged.get(key, NO_PORTS) | ports
     return [(ports, allowed, items) for (items, allowed), ports in merged.items()]
