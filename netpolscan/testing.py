@@ -109,11 +109,13 @@ def _diff_example(documents: list[Document], omitted: Any, options: ScanOptions)
     from netpolscan.builtin.diff_findings import diff_findings
     from netpolscan.engine import select_rules
     from netpolscan.model.inventory import Inventory
-    from netpolscan.scan import available_rules
+    from netpolscan.scan import available_kinds, available_rules
 
     numbers = {int(n) for n in omitted} if isinstance(omitted, list) else {int(omitted)}
-    base = Inventory.from_documents([d for d in documents if d.index + 1 not in numbers], options.namespace)
-    head = Inventory.from_documents(documents, options.namespace)
+    kinds = available_kinds()
+    kept = [d for d in documents if d.index + 1 not in numbers]
+    base = Inventory.from_documents(kept, options.namespace, kinds)
+    head = Inventory.from_documents(documents, options.namespace, kinds)
     wanted = {r.id for r in select_rules(available_rules(), options.select, options.ignore)}
     return [f for f in diff_findings(head, diff_rows(base, head)) if f.rule_id in wanted]
 

@@ -64,8 +64,8 @@ TIERED = (
     if "NETPOLSCAN_REFERENCE_EXAMPLES" in os.environ
     else settings(DIFFERENTIAL, max_examples=1500 if _THOROUGH else 40)
 )
-NODE_IP = "10.0.0.5"
-CNP_CIDRS = ("0.0.0.0/0", "10.0.0.0/24", "10.0.0.5/32", "8.8.8.0/24", "::/0", "fd00::/64")
+NODE_IP = "10.0.9.9"  # no generated pod has it: only host-network pods carry a node's address
+CNP_CIDRS = ("0.0.0.0/0", "10.0.0.0/24", "10.0.0.5/32", "10.0.9.9/32", "8.8.8.0/24", "::/0", "fd00::/64")
 
 
 # --- the reference ---------------------------------------------------------------------------------------
