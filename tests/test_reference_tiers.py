@@ -99,6 +99,8 @@ def ref_cnp_peer(cluster: Cluster, peer: dict[str, Any], endpoint: Any, nodes: l
         return isinstance(endpoint, dict) and ref_cnp_subject(cluster, peer, endpoint)
     if "networks" in peer:
         nets = [ipaddress.ip_network(c) for c in peer["networks"]]
+        if isinstance(endpoint, dict) and any(n.prefixlen == 0 for n in nets):
+            return True  # a whole address family holds every pod's address, known or not
         return any(a.version == n.version and a in n for a in _addresses(endpoint) for n in nets)
     if "nodes" in peer:
         ips = {

@@ -165,7 +165,11 @@ class TieredEngine:
         if isinstance(expr, Pods):
             return self._pod_bits(expr), 0
         if isinstance(expr, Network):
-            pods = conn.block_classes(expr.block) if expr.in_cluster else 0
+            pods = 0
+            if expr.in_cluster and expr.block.cidr.prefixlen == 0 and not expr.block.excepts:
+                pods = conn.all_classes  # every pod has an address of the family, known or not
+            elif expr.in_cluster:
+                pods = conn.block_classes(expr.block)
             return pods, space.bits(expr.block)
         if isinstance(expr, Nodes):
             ext = 0
@@ -369,11 +373,13 @@ class TieredEngine:
         universe: int | None = None,
         record: Callable[[Decision, int], None] | None = None,
         ip: IPAddress | None = None,
+        ports: PortSet = ALL_PORTS,
     ) -> list[tuple[int, PortSet]]:
-        """Partition of the peers of class ``owner`` (classes, or external segments) by allowed ports."""
+        """Partition of the peers of class ``owner`` (classes, or external segments) by allowed ports;
+        ``ports``: only these ports are decided (a question about a few ports walks small port sets)."""
         if universe is None:
             universe = self.space(direction).all_bits if external else self.conn.all_classes
-        parts = [_Part(universe, ALL_PORTS, NO_PORTS, NO_PORTS)]
+        parts = [_Part(universe, ports, NO_PORTS, NO_PORTS)]
         for tier, steps, end in self._tier_plan(direction, owner):
             for step in steps:
                 for bits, ports in self._pieces(step, direction, owner, external, ip):
@@ -414,6 +420,15 @@ class TieredEngine:
             if found is None:
                 found = self._parts[plan_key] = self.walk(direction, owner, external)
             self._memo[key] = found
+        return found
+
+    def reaches(self, direction: str, owner: int, ports: PortSet) -> PortSet:
+        """Which of ``ports`` class ``owner`` has with some peer in ``direction`` (a pod class, an
+        external endpoint, or a peer no rule names)."""
+        found = self.default_ports(direction, owner) & ports
+        for external in (False, True):
+            for _bits, allowed in self.walk(direction, owner, external, ports=ports):
+                found = found | allowed
         return found
 
     def default_ports(self, direction: str, owner: int) -> PortSet:

@@ -6,12 +6,15 @@ import ipaddress
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from netpolscan.analysis.connectivity import Connectivity, connectivity, rule_ports
+from netpolscan.analysis.ports import PortSet
+from netpolscan.analysis.tiers import Step, spec_ports
 from netpolscan.builtin.helpers import close_label, missing_labels, policy_label, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
 from netpolscan.findings import Violation
 from netpolscan.model.objects import NetworkPolicy, Peer, PolicyRule, Service, ServicePort, Workload
 from netpolscan.model.selectors import LabelSelector
+from netpolscan.model.tiers import ALLOW, Pods, TierRule, walk_expression
 
 DNS_PORT = 53
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -141,17 +144,29 @@ def egress_isolation_blocks_dns(ctx: ScanContext) -> Iterator[Violation]:
         )
 
 
+_UDP_DNS = PortSet.single("UDP", 53)
+
+
+def _may_reach_absent_dns(step: Step) -> bool:
+    """An allow rule of a cluster or CNI policy, open on 53/UDP, whose peers name pods by labels."""
+    rule = step.rule
+    if step.action != ALLOW or not isinstance(rule, TierRule):
+        return False
+    if not spec_ports(rule.ports, None).contains("UDP", 53):
+        return False
+    return any(isinstance(expr, Pods) for expr in walk_expression(rule.peers))
+
+
 def _tiered_dns(conn: Connectivity, workload: Workload) -> Iterator[Violation]:
     """NPS501 where cluster-wide or CNI policies take part: can the pods reach 53/UDP anywhere?"""
     if not conn.default_denied(workload, "egress"):
         return
-    reachable = conn.unnamed_peer_ports(workload, "egress") | conn.external_ports(workload, "egress")
-    for _bits, ports in conn.peer_parts(workload, "egress"):
-        reachable = reachable | ports
-    if reachable.contains("UDP", 53):
-        return
     assert conn.tiered is not None
     index = conn.class_of(workload).index
+    if conn.tiered.reaches("egress", index, _UDP_DNS):
+        return
+    if any(_may_reach_absent_dns(step) for step in conn.tiered.owner_steps("egress", index)):
+        return  # an allow rule towards pods the input may lack (the cluster DNS is often not in it)
     kinds = sorted({f"{p.kind} {p.name}" for p in conn.tiered.isolating_policies("egress", index)})
     yield Violation(
         f"{_workload_name(workload)} may not reach port 53/UDP anywhere after every policy tier "

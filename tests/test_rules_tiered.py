@@ -1,0 +1,105 @@
+"""The built-in rules read the effective, tiered verdict: cluster policies isolate, open and break DNS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from conftest import CliResult
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080, name: http}]}]}
+"""
+
+LOCKDOWN = """\
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: lockdown}
+spec:
+  tier: Baseline
+  priority: 5
+  subject:
+    namespaces: {}
+  ingress:
+  - name: deny-from-pods
+    action: Deny
+    from:
+    - namespaces: {}
+  egress:%s
+  - name: deny-all
+    action: Deny
+    to:
+    - networks: ["0.0.0.0/0", "::/0"]
+"""
+
+DNS_RULE = """
+  - name: dns
+    action: Accept
+    to:
+    - pods:
+        namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+        podSelector: {matchLabels: {k8s-app: kube-dns}}
+    protocols:
+    - udp: {destinationPort: {number: 53}}"""
+
+
+def _ids(result: CliResult) -> list[str]:
+    return sorted({line.split()[1] for line in result.stdout.splitlines() if " NPS" in line})
+
+
+def test_baseline_default_deny_silences_isolation_findings_and_breaks_dns(
+    tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    (tmp_path / "m.yaml").write_text(POD + LOCKDOWN % "")
+    result = run_cli("scan", str(tmp_path))
+    assert result.exit_code == 1
+    ids = _ids(result)
+    assert "NPS102" not in ids and "NPS104" not in ids  # the Baseline tier denies egress by default
+    assert "NPS103" not in ids and "NPS101" not in ids  # and ingress from every pod
+    assert "NPS501" in ids
+    assert "ClusterNetworkPolicy lockdown" in result.stdout
+
+
+def test_dns_accepted_before_the_deny_is_no_nps501(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    (tmp_path / "m.yaml").write_text(POD + LOCKDOWN % DNS_RULE)
+    result = run_cli("scan", str(tmp_path))
+    assert "NPS501" not in _ids(result)
+
+
+def test_cluster_policy_peers_are_judged(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    (tmp_path / "m.yaml").write_text(
+        POD
+        + """\
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: open}
+spec:
+  tier: Admin
+  priority: 5
+  subject: {namespaces: {}}
+  ingress:
+  - {name: everyone, action: Accept, from: [{namespaces: {}}]}
+  egress:
+  - {name: internet, action: Accept, to: [{networks: ["0.0.0.0/0"]}]}
+  - {name: blocked, action: Deny, to: [{networks: ["10.0.0.0/8"]}]}
+"""
+    )
+    result = run_cli("scan", str(tmp_path))
+    lines = {line.split()[1]: line for line in result.stdout.splitlines() if " NPS" in line}
+    assert "ingress rule 1 (everyone)" in lines["NPS202"]
+    assert "egress rule 1 (internet)" in lines["NPS302"]
+    assert "169.254.169.254" in lines["NPS303"]
+    assert ":14:3" in lines["NPS202"]  # the rule's line
+
+
+def test_explain_names_tier_policy_rule_and_action(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    (tmp_path / "m.yaml").write_text(POD + LOCKDOWN % DNS_RULE)
+    result = run_cli("explain", str(tmp_path), "--src", "shop/web", "--dst", "8.8.8.8", "--port", "443/TCP")
+    assert result.exit_code == 0, result.stderr
+    assert "TCP 443: DENIED" in result.stdout
+    assert "Baseline tier: ClusterNetworkPolicy lockdown egress rule 2 (deny-all): deny" in result.stdout
