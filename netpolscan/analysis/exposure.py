@@ -457,7 +457,7 @@ def exposure(inventory: Inventory, rows: Iterable[Row], focus: Focus = NO_FOCUS)
             line = ExposureLine(row.dst, row.src, "ingress", Conn(row.ports), row.dst_namespace)
             _add(lines["ingress"], line)
     egress, ingress = (tuple(_kept(lines[d].values(), focus)) for d in ("egress", "ingress"))
-    return Exposure(egress, ingress, tuple(sorted(unprotected)) if focus.conn is None else ())
+    return Exposure(egress, ingress, tuple(sorted(unprotected)))
 
 
 def _add(target: dict[tuple[str, str], ExposureLine], line: ExposureLine) -> None:

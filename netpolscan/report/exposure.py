@@ -60,7 +60,7 @@ def exposure_txt(exposure: Exposure, focus: Focus = NO_FOCUS) -> str:
                 for record in _lines(lines, focus)
             )
             sections.append(f"{title}\n{body}")
-    if exposure.unprotected:
+    if exposure.unprotected and focus.conn is None:  # one connection: the section is left out
         body = "".join(
             f"{name} is not protected on {direction}\n" for name, direction in exposure.unprotected
         )
@@ -81,7 +81,7 @@ def _csv_view(rows: Sequence[Row], exposure: Exposure | None, focus: Focus) -> s
     text = _csv(_header(focus), _pairs(rows, focus))
     if exposure is None:
         return text
-    pad = "," * (len(_header(focus)) - 1)
+    pad = ",,"
     text += f"{_title(focus)}{pad}\n"
     if exposure.egress:
         text += f"Egress Exposure:{pad}\n" + _csv(_header(focus), _lines(exposure.egress, focus))
@@ -110,8 +110,8 @@ def _json_view(rows: Sequence[Row], exposure: Exposure | None, focus: Focus) -> 
         return json.dumps(connlist, indent=2) + "\n"
 
     def items(lines: Sequence[ExposureLine], ingress: bool) -> list[dict[str, str]] | None:
-        if not lines:
-            return None
+        if not lines:  # nothing exposed: null, or [] with --focus-conn (as netpol-analyzer writes it)
+            return None if focus.conn is None else []
         found = []
         for record in _lines(lines, focus):
             src, dst = (record[1], record[0]) if ingress else (record[0], record[1])
@@ -120,7 +120,7 @@ def _json_view(rows: Sequence[Row], exposure: Exposure | None, focus: Focus) -> 
 
     document = {
         "connlist_conn_focus_results" if focus.conn is not None else "connlist_results": connlist,
-        "exposure_results": {
+        "exposure_conn_focus_results" if focus.conn is not None else "exposure_results": {
             "egress_exposure": items(exposure.egress, False),
             "ingress_exposure": items(exposure.ingress, True),
         },
@@ -131,8 +131,8 @@ def _json_view(rows: Sequence[Row], exposure: Exposure | None, focus: Focus) -> 
 def _dot_view(
     rows: Sequence[Row], exposure: Exposure | None, workloads: Sequence[tuple[str, str]], focus: Focus
 ) -> str:
-    """The graph; with ``--focus-conn`` edges carry that connection (an egress exposure to every
-    connection keeps ``All Connections``, as netpol-analyzer draws it)."""
+    """The graph; with ``--focus-conn`` edges carry that connection (the exposure of a direction no
+    policy protects keeps ``All Connections``, as netpol-analyzer draws it)."""
     nodes: dict[str, tuple[str | None, str]] = {name: (namespace, "blue") for name, namespace in workloads}
     for row in rows:
         for name, namespace in ((row.src, row.src_namespace), (row.dst, row.dst_namespace)):
@@ -142,6 +142,7 @@ def _dot_view(
         for row in rows
     ]
     reps: dict[str, dict[str, str]] = {}  # namespace part -> node id -> pod part
+    exposure_unprotected = set(exposure.unprotected) if exposure else set()
     entire = False
     for lines, ingress in (
         ((exposure.egress if exposure else ()), False),
@@ -159,7 +160,8 @@ def _dot_view(
             else:
                 continue  # an external line: already an edge of the connectivity list
             label = str(line.conn)
-            if focus.conn is not None and (ingress or not line.conn.ports.is_all):
+            unprotected = (line.workload, "Ingress" if ingress else "Egress") in exposure_unprotected
+            if focus.conn is not None and not unprotected:  # an unprotected side keeps All Connections
                 label = focus.conn_text
             src, dst = (peer, line.workload) if ingress else (line.workload, peer)
             colour = "darkorange2" if ingress else "darkorange4"
