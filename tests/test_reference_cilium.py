@@ -28,35 +28,22 @@ import json
 import os
 from typing import Any
 
+import test_reference_semantics as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_reference_semantics import (
-    _THOROUGH,
-    DENSE,
-    DIFFERENTIAL,
-    NAMESPACES,
-    PROTOCOLS,
-    WIDE,
-    Cluster,
-    Universe,
-    cluster,
-    pod_labels,
-    probe_ips,
-    probe_ports,
-    ref_selector_matches,
-    selector,
-)
-from test_reference_tiers import ref_np
+from test_reference_semantics import Cluster, Universe
+from test_reference_tiers import TIERED, ref_np
 
 from netpolscan.analysis.connectivity import connectivity
 from netpolscan.model.inventory import Inventory
 from netpolscan.policykinds import builtin_kinds
 from netpolscan.sources.yamlparse import parse_text
 
+# a slower reference than the tiers': fewer examples in CI, as many in the thorough profile
 CILIUM = (
-    DIFFERENTIAL
-    if "NETPOLSCAN_REFERENCE_EXAMPLES" in os.environ
-    else settings(DIFFERENTIAL, max_examples=1500 if _THOROUGH else 10)
+    TIERED
+    if ref._THOROUGH or "NETPOLSCAN_REFERENCE_EXAMPLES" in os.environ
+    else settings(TIERED, max_examples=10)
 )
 CNP, CCNP = "CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"
 NAMESPACE_KEY = "io.kubernetes.pod.namespace"
@@ -69,7 +56,7 @@ HOST_IP = "10.0.0.5"
 
 def cilium_labels(cluster: Cluster, pod: dict[str, Any], clusterwide: bool) -> dict[str, str]:
     namespace = pod["metadata"]["namespace"]
-    labels = {**pod_labels(pod), NAMESPACE_KEY: namespace}
+    labels = {**ref.pod_labels(pod), NAMESPACE_KEY: namespace}
     if clusterwide:
         labels.update({NS_LABEL_PREFIX + k: v for k, v in cluster.ns_labels[namespace].items()})
     return labels
@@ -102,7 +89,7 @@ def ref_endpoint(
     if not clusterwide and (subject or not _names_namespace(selector)):
         if pod["metadata"]["namespace"] != policy["metadata"]["namespace"]:
             return False
-    return ref_selector_matches(_unprefixed(selector), cilium_labels(cluster, pod, clusterwide))
+    return ref.ref_selector_matches(_unprefixed(selector), cilium_labels(cluster, pod, clusterwide))
 
 
 def _in_cidr(cidr: str, excepts: list[str], endpoint: Any) -> bool:
@@ -195,7 +182,7 @@ def ref_allowed(documents: list[dict[str, Any]], cluster: Cluster, src: Any, dst
 
 @st.composite
 def endpoint_selector(draw: st.DrawFn, u: Universe) -> dict[str, Any]:
-    chosen = draw(selector(u.pod_labels))
+    chosen = draw(ref.selector(u.pod_labels))
     if draw(st.booleans()):  # the k8s: source on some keys
         chosen = {
             "matchLabels": {f"k8s:{k}": v for k, v in (chosen.get("matchLabels") or {}).items()},
@@ -203,9 +190,9 @@ def endpoint_selector(draw: st.DrawFn, u: Universe) -> dict[str, Any]:
         }
     form = draw(st.integers(0, 5))
     if form == 0:
-        chosen.setdefault("matchLabels", {})["k8s:" + NAMESPACE_KEY] = draw(st.sampled_from(NAMESPACES))
+        chosen.setdefault("matchLabels", {})["k8s:" + NAMESPACE_KEY] = draw(st.sampled_from(ref.NAMESPACES))
     elif form == 1:
-        values = draw(st.lists(st.sampled_from(NAMESPACES), min_size=1, max_size=2, unique=True))
+        values = draw(st.lists(st.sampled_from(ref.NAMESPACES), min_size=1, max_size=2, unique=True))
         op = draw(st.sampled_from(["In", "NotIn"]))
         chosen.setdefault("matchExpressions", []).append(
             {"key": NAMESPACE_KEY, "operator": op, "values": values}
@@ -249,7 +236,7 @@ def cilium_rule(
                     entry["endPort"] = min(number + 100, 65535)
             elif form == "name":
                 entry["port"] = draw(st.sampled_from(u.port_names))
-            protocol = draw(st.sampled_from([None, "ANY", *PROTOCOLS]))
+            protocol = draw(st.sampled_from([None, "ANY", *ref.PROTOCOLS]))
             if protocol is not None:
                 entry["protocol"] = protocol
             ports.append(entry)
@@ -272,7 +259,7 @@ def cilium_policy(draw: st.DrawFn, u: Universe, name: str) -> dict[str, Any]:
         spec["enableDefaultDeny"] = {draw(st.sampled_from(["ingress", "egress"])): False}
     metadata: dict[str, Any] = {"name": name}
     if not clusterwide:
-        metadata["namespace"] = draw(st.sampled_from(NAMESPACES[:2]))
+        metadata["namespace"] = draw(st.sampled_from(ref.NAMESPACES[:2]))
     return {
         "apiVersion": "cilium.io/v2",
         "kind": CCNP if clusterwide else CNP,
@@ -283,10 +270,10 @@ def cilium_policy(draw: st.DrawFn, u: Universe, name: str) -> dict[str, Any]:
 
 @st.composite
 def cilium_cluster(draw: st.DrawFn, u: Universe) -> list[dict[str, Any]]:
-    documents = draw(cluster(u))
+    documents = draw(ref.cluster(u))
     if draw(st.booleans()):  # a host-network pod: the host, never a Cilium endpoint
         documents.append({"apiVersion": "v1", "kind": "Pod",
-                          "metadata": {"name": "hostpod", "namespace": NAMESPACES[0], "labels": {"app": "a"}},
+                          "metadata": {"name": "hostpod", "namespace": ref.NAMESPACES[0], "labels": {"app": "a"}},
                           "spec": {"hostNetwork": True, "containers": [{"name": "c", "image": "i"}]},
                           "status": {"podIP": HOST_IP}})  # fmt: skip
     documents += [draw(cilium_policy(u, f"cilium{i}")) for i in range(draw(st.integers(1, 4)))]
@@ -307,8 +294,8 @@ def check(documents: list[dict[str, Any]]) -> None:
     cilium = [d for d in documents if d["kind"] in (CNP, CCNP)]
     probes_of = Cluster(documents)  # the probe ports and addresses of the Cilium rules too
     probes_of.policies = [*probes_of.policies, *_probe_hints(cilium)]
-    probes = [(proto, port) for proto in PROTOCOLS for port in probe_ports(probes_of)]
-    addresses = probe_ips(probes_of)
+    probes = [(proto, port) for proto in ref.PROTOCOLS for port in ref.probe_ports(probes_of)]
+    addresses = ref.probe_ips(probes_of)
     wrong: list[str] = []
     for src_pod, src in pods:
         pairs = [(src_pod, src, dst_pod, dst) for dst_pod, dst in pods]
@@ -342,12 +329,12 @@ def _probe_hints(policies: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @CILIUM
-@given(cilium_cluster(WIDE))
+@given(cilium_cluster(ref.WIDE))
 def test_engine_matches_cilium_reference(documents: list[dict[str, Any]]) -> None:
     check(documents)
 
 
 @CILIUM
-@given(cilium_cluster(DENSE))
+@given(cilium_cluster(ref.DENSE))
 def test_engine_matches_cilium_reference_dense(documents: list[dict[str, Any]]) -> None:
     check(documents)
