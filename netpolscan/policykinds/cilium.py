@@ -18,8 +18,9 @@ allow, of any policy. Decisions, each following the docs:
 - default deny per direction (``TierPolicy.isolates``): when the rule has a non-empty ``ingress`` or
   ``ingressDeny`` list (``egress``/``egressDeny``); an empty list means "does not apply" (the Rule
   type's field doc); ``enableDefaultDeny: {ingress: false}`` keeps the direction open (its rules only
-  add). An empty rule (``egress: [{}]``) selects no peer. Isolated pods still accept their own node
-  (``--allow-localhost``, on by default): an ``allow-localhost`` rule says so.
+  add). An empty rule (``egress: [{}]``) selects no peer. Pods a Cilium policy isolates for ingress
+  still accept their own node (``--allow-localhost``, on by default): one more policy, of kind
+  ``Cilium agent`` and named ``allow-localhost``, says so (it isolates nothing).
 - peers of one rule add up (``fromEndpoints``, ``fromCIDR``, ``fromCIDRSet``, ``fromEntities``,
   ``fromNodes``, ``toServices``, ``toFQDNs``); a rule without any but with ``toPorts`` matches every
   peer; an empty list (``fromEndpoints: []``) matches none. ``fromEndpoints``/``toEndpoints`` in a
