@@ -38,6 +38,19 @@ WAITING = {
 }
 
 
+# Rows that run but differ for a reason of their own (by expected-output name without the extension).
+ROW_REASONS = {
+    "exposure_test_with_anp_14_exposure_output": (
+        "ANP exposure: netpol-analyzer leaves out the workloads no policy selects when the input holds "
+        "cluster policies but no NetworkPolicy (not modelled)"
+    ),
+    "exposure_test_with_anp_4_entire_cluster_example_explain_exposure_output": (
+        "explain: netpol-analyzer's output drops the egress denial of one region (a quirk of its printer, "
+        "not API semantics)"
+    ),
+}
+
+
 def _id(row: dict[str, str]) -> str:
     return Path(row["expected_output"]).name
 
@@ -113,7 +126,8 @@ def status_of(row: dict[str, str]) -> tuple[str, str]:
     passed, problem = run(row)
     if passed:
         return "pass", ""
-    return "fail", waiting_reason(row) or f"core: {problem}"
+    own = ROW_REASONS.get(Path(row["expected_output"]).stem)
+    return "fail", own or waiting_reason(row) or f"core: {problem}"
 
 
 TABLE = _table()
