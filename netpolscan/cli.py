@@ -113,7 +113,7 @@ def parse_outputs(
     "formats",
     multiple=True,
     metavar="NAME[:FILE]",
-    help="Output format: text (default), json, sarif, github, gitlab, junit, markdown, or a plugin's; "
+    help="Output format: text (default), json, sarif, github, gitlab, junit, markdown, html, or a plugin's; "
     "repeat as NAME:FILE to write several outputs in one run.",
 )
 @click.option(
@@ -465,11 +465,12 @@ def _inventory(paths: Sequence[str], namespace: str, strict: bool, side: str = "
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(["txt", "csv", "md", "json", "dot", "mermaid", "expectations"]),
+    type=click.Choice(["txt", "csv", "md", "json", "dot", "mermaid", "html", "expectations"]),
     default="txt",
     show_default=True,
-    help="Output format (txt/csv/md/json/dot as netpol-analyzer; expectations: an expectations file "
-    "stating today's connectivity, for scan --expectations).",
+    help="Output format (txt/csv/md/json/dot as netpol-analyzer; html: one self-contained page with the "
+    "isolation matrix and the graph; expectations: an expectations file stating today's connectivity, "
+    "for scan --expectations).",
 )
 @click.option("-o", "--output", type=str, default=None, help="Write the list to FILE instead of stdout.")
 @click.option(
@@ -544,7 +545,7 @@ def connectivity_command(
         raise NetpolscanError("--explain-only applies only with --explain")
     if explain and fmt != "txt":
         raise NetpolscanError(f"--explain writes txt only, not {fmt}")
-    if (exposure or focus.conn is not None) and fmt == "mermaid":
+    if (exposure or focus.conn is not None) and fmt in ("mermaid", "html"):
         raise NetpolscanError(f"--exposure and --focus-conn write txt, csv, md, json or dot, not {fmt}")
     inventory = _inventory(paths, namespace, strict)
     if explain:
@@ -553,6 +554,11 @@ def connectivity_command(
         _write(output, format_list_explanation(inventory, focus, explain_only, exposure))
         return 0
     rows = focused(connection_rows(inventory), focus)
+    if fmt == "html":
+        from netpolscan.report.html import connectivity_page
+
+        _write(output, connectivity_page(inventory, rows, workload_nodes(inventory, focus), paths))
+        return 0
     if exposure or focus.conn is not None:
         from netpolscan.analysis.exposure import exposure as exposure_of
         from netpolscan.report.exposure import format_connlist_view
@@ -604,10 +610,10 @@ def explain_command(
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(["txt", "csv", "md", "json", "dot", "sarif"]),
+    type=click.Choice(["txt", "csv", "md", "json", "dot", "sarif", "html"]),
     default="txt",
     show_default=True,
-    help="Output format (txt as netpol-analyzer's diff).",
+    help="Output format (txt as netpol-analyzer's diff; html: a page with the changes and their graph).",
 )
 @click.option("-o", "--output", type=str, default=None, help="Write the diff to FILE instead of stdout.")
 @click.option("--fail-on-new", is_flag=True, help="Exit 1 when HEAD allows a connection BASE did not.")
@@ -629,6 +635,10 @@ def diff_command(
     rows = diff_rows(base_inventory, head_inventory)
     if fmt == "sarif":
         _write(output, sarif.render(diff_report(head_inventory, rows, __version__, (base, head))))
+    elif fmt == "html":
+        from netpolscan.report.html import diff_page
+
+        _write(output, diff_page(rows, base, head))
     else:
         _write(output, format_diff(rows, fmt))
     return 1 if fail_on_new and any(row.newly_allowed for row in rows) else 0

@@ -12,6 +12,7 @@ from netpolscan.sources.document import Location
 
 if TYPE_CHECKING:
     from netpolscan.context import ScanContext
+    from netpolscan.model.inventory import Inventory
     from netpolscan.sources.document import Document, Pointer
 
 __all__ = [
@@ -134,6 +135,8 @@ class Report:
     category: str | None = None  # SARIF automationDetails.id
     inputs: tuple[str, ...] = ()  # display paths of the scanned inputs
     show_suppressed: bool = False
+    # the analysed inventory (None when several renderings were analysed): for views that draw the cluster
+    inventory: Inventory | None = field(default=None, compare=False, repr=False)
 
     @property
     def active(self) -> tuple[Finding, ...]:

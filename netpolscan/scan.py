@@ -137,17 +137,26 @@ def scan_documents(
     """Analyse already-loaded documents with the selected rules."""
     if rules is None:
         rules = chosen_rules(options)
-    findings, notifications = _analyse(documents, options, rules)
-    return _report(findings, notifications, options, rules)
+    inventory = _inventory(documents, options)
+    findings, notifications = _check(inventory, options, rules)
+    return dataclasses.replace(_report(findings, notifications, options, rules), inventory=inventory)
+
+
+def _inventory(documents: list[Document], options: ScanOptions) -> Inventory:
+    return Inventory.from_documents(documents, options.namespace, available_kinds(options.blocked_plugins))
 
 
 def _analyse(
     documents: list[Document], options: ScanOptions, rules: Sequence[Rule]
 ) -> tuple[list[Finding], list[Notification]]:
     """The findings (config suppressions applied) and tool notifications of one input."""
-    inventory = Inventory.from_documents(
-        documents, options.namespace, available_kinds(options.blocked_plugins)
-    )
+    return _check(_inventory(documents, options), options, rules)
+
+
+def _check(
+    inventory: Inventory, options: ScanOptions, rules: Sequence[Rule]
+) -> tuple[list[Finding], list[Notification]]:
+    """The findings (config suppressions applied) and tool notifications of one inventory."""
     ctx = ScanContext(
         inventory,
         today=options.today or dt.date.today(),

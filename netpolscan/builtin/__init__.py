@@ -75,6 +75,7 @@ BUILTIN_FORMATS = {
     "gitlab": "gitlab",
     "junit": "junit",
     "markdown": "markdown",
+    "html": "html",
 }
 
 

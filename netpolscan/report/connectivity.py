@@ -169,30 +169,95 @@ def format_dot(rows: Sequence[Row], workloads: Sequence[tuple[str, str]] = ()) -
     return "".join(iter_dot(rows, workloads))
 
 
-def iter_mermaid(rows: Sequence[Row]) -> Iterator[str]:
-    """A Mermaid flowchart: one subgraph per namespace, edges labelled with the connections."""
-    ids: dict[str, str] = {}
+# GitHub renders a Mermaid block only within Mermaid's default limits: at most 500 edges and 50,000
+# characters of diagram text. A longer list is summarised per namespace, and the diagram says so.
+MERMAID_MAX_EDGES = 500
+MERMAID_MAX_CHARS = 50_000
+
+
+def _mermaid_text(text: str) -> str:
+    return text.replace('"', "#quot;")
+
+
+def _mermaid_lines(
+    nodes: dict[str, str | None], edges: Sequence[tuple[str, str, str]], comment: str = ""
+) -> Iterator[str]:
+    """A flowchart: one subgraph per namespace (nodes of namespace None outside), labelled edges.
+
+    Node ids are ``n<number>`` and subgraph ids ``ns_<number>``: only ``[A-Za-z0-9_]``, whatever the names.
+    """
+    ids = {name: f"n{index}" for index, name in enumerate(nodes)}
     by_namespace: dict[str | None, list[str]] = {}
-    for row in rows:
-        for name, namespace in ((row.src, row.src_namespace), (row.dst, row.dst_namespace)):
-            if name not in ids:
-                ids[name] = f"n{len(ids)}"
-                by_namespace.setdefault(namespace, []).append(name)
+    for name, namespace in nodes.items():
+        by_namespace.setdefault(namespace, []).append(name)
     lines = ["flowchart LR"]
-    for namespace in sorted(by_namespace, key=lambda ns: (ns is None, ns or "")):
-        names = by_namespace[namespace]
+    if comment:
+        lines.append(f"    %% {comment}")
+    for number, namespace in enumerate(sorted(by_namespace, key=lambda ns: (ns is None, ns or ""))):
         indent = "    "
         if namespace is not None:
-            lines.append(f'    subgraph ns_{len(lines)}["{namespace}"]')
+            lines.append(f'    subgraph ns_{number}["{_mermaid_text(namespace)}"]')
             indent = "        "
-        for name in names:
+        for name in by_namespace[namespace]:
             label = name.split("/", 1)[1] if namespace is not None else name
-            lines.append(f'{indent}{ids[name]}["{label.replace(chr(34), "#quot;")}"]')
+            lines.append(f'{indent}{ids[name]}["{_mermaid_text(label)}"]')
         if namespace is not None:
             lines.append("    end")
     yield "".join(line + "\n" for line in lines)
-    for batch in _batches(rows):
-        yield "".join(f'    {ids[row.src]} -->|"{row.conn}"| {ids[row.dst]}\n' for row in batch)
+    for start in range(0, len(edges), _BATCH):
+        yield "".join(
+            f'    {ids[src]} -->|"{_mermaid_text(label)}"| {ids[dst]}\n'
+            for src, dst, label in edges[start : start + _BATCH]
+        )
+
+
+def _mermaid_nodes(rows: Sequence[Row]) -> dict[str, str | None]:
+    nodes: dict[str, str | None] = {}
+    for row in rows:
+        nodes.setdefault(row.src, row.src_namespace)
+        nodes.setdefault(row.dst, row.dst_namespace)
+    return nodes
+
+
+def _mermaid_summary(rows: Sequence[Row]) -> Iterator[str]:
+    """The list past GitHub's Mermaid limits: one node per namespace, one edge per namespace pair (the
+    union of their connections), cut to the limits if still too long; a comment line says so."""
+    merged: dict[tuple[str, str], PortSet] = {}
+    for row in rows:
+        key = (
+            row.src if row.src_namespace is None else f"{row.src_namespace}[namespace]",
+            row.dst if row.dst_namespace is None else f"{row.dst_namespace}[namespace]",
+        )
+        found = merged.get(key)
+        merged[key] = row.ports if found is None else found | row.ports
+    edges: list[tuple[str, str, str]] = []
+    size = 0
+    for (src, dst), ports in sorted(merged.items()):
+        line = len(src) + len(dst) + len(str(ports)) + 40  # an upper bound of the edge's line and nodes
+        if len(edges) >= MERMAID_MAX_EDGES or size + line > MERMAID_MAX_CHARS - 2000:
+            break
+        edges.append((src, dst, str(ports)))
+        size += line
+    nodes = dict.fromkeys(sorted({name for src, dst, _ in edges for name in (src, dst)}))
+    shown = f"{len(edges)} of {len(merged)} namespace pairs" if len(edges) < len(merged) else "every pair"
+    comment = (
+        f"netpolscan: {len(rows)} connections exceed GitHub's Mermaid limits ({MERMAID_MAX_EDGES} edges, "
+        f"{MERMAID_MAX_CHARS} characters): summarised per namespace ({shown}); the full list: "
+        "--format txt, dot or html"
+    )
+    return _mermaid_lines(nodes, edges, comment)
+
+
+def iter_mermaid(rows: Sequence[Row]) -> Iterator[str]:
+    """A Mermaid flowchart: one subgraph per namespace, edges labelled with the connections; past GitHub's
+    Mermaid limits, a summary per namespace (see :func:`_mermaid_summary`)."""
+    if len(rows) <= MERMAID_MAX_EDGES:
+        edges = [(row.src, row.dst, row.conn) for row in rows]
+        text = "".join(_mermaid_lines(_mermaid_nodes(rows), edges))
+        if len(text) <= MERMAID_MAX_CHARS:
+            yield text
+            return
+    yield from _mermaid_summary(rows)
 
 
 def format_mermaid(rows: Sequence[Row]) -> str:
