@@ -79,8 +79,8 @@ SOURCE_PORTS = (
 )
 POD_ADDRESSES = (
     "Calico matches nets/notNets against every address, pod IPs included; a pod whose IP the input does not "
-    "give is in no CIDR (a notNets rule keeps it, a nets rule drops it, even 0.0.0.0/0), while NCA lets CIDR "
-    "rules match external addresses only"
+    "give is in 0.0.0.0/0 but in no smaller CIDR (so 0.0.0.0/1 plus 128.0.0.0/1 does not cover it, and a "
+    "notNets rule keeps it), while NCA lets CIDR rules match external addresses only"
 )
 IPV6 = "the external address space is IPv4: IPv6 CIDRs are not compared"
 STRAY_QUOTE = (

@@ -11,7 +11,8 @@ The generator stays inside what both tools define alike (see tests/test_conforma
 the deliberate disagreements): no ICMP, no source ports, no HostEndpoints, no tiers (NCA has none), no
 policy order ties except in name order (Calico sorts ties by name, NCA keeps the input order: the input is
 written in name order), every pod declares every named port and none is named in ``notPorts`` (NCA 2.1.0
-resolves a named port on pods that do not declare it, and does not resolve it in ``notPorts``), no ``notNets`` or namespaced ``notSelector`` without a positive part, and pods
+resolves a named port on pods that do not declare it, and does not resolve it in ``notPorts``), no ``notNets`` or namespaced ``notSelector`` without a positive part, no
+``nets: [0.0.0.0/0]`` (it holds every pod's address in Calico, only external ones in NCA), and pods
 without IP addresses.
 
 NCA is an optional test dependency: ``.ci/install`` puts it in its own virtualenv (its pins conflict with
@@ -50,7 +51,7 @@ NCA_VENV = Path(os.environ.get("NETPOLSCAN_NCA_VENV", Path.home() / ".cache" / "
 
 APPS = ("web", "db", "api", "cache")
 PORTS = (("http", 80, "TCP"), ("dns", 53, "UDP"), ("metrics", 9090, "TCP"), ("sctp", 3868, "SCTP"))
-NETS = ("10.0.0.0/8", "10.1.0.0/16", "192.168.0.0/16", "0.0.0.0/0", "172.16.0.0/12", "10.1.2.0/24")
+NETS = ("10.0.0.0/8", "10.1.0.0/16", "192.168.0.0/16", "172.16.0.0/12", "10.1.2.0/24", "128.0.0.0/1")
 
 
 def nca_executable() -> str | None:
