@@ -137,7 +137,11 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     unprotected = folder / "app-only"
     unprotected.mkdir()
     shutil.copy(DEMO / "app.yaml", unprotected / "app.yaml")
+    two = folder / "two-namespaces"
+    shutil.copytree(DEMO, two)
+    (two / "other.yaml").write_text(OTHER_NAMESPACE, encoding="utf-8")
     made = {
+        "two": ["connectivity", str(two), "--format", "html", "-o"],
         "scan": ["scan", str(DEMO), "--format", "html", "-o"],
         "connectivity": ["connectivity", str(DEMO), "--format", "html", "-o"],
         "diff": ["diff", str(unprotected), str(DEMO), "--format", "html", "-o"],
@@ -148,6 +152,18 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         paths[name] = folder / f"{name}.html"
         assert main([*argv, str(paths[name])]) in (0, 1)
     return paths
+
+
+OTHER_NAMESPACE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: batch, namespace: other}
+spec:
+  selector: {matchLabels: {app: batch}}
+  template:
+    metadata: {labels: {app: batch}}
+    spec: {containers: [{name: job, image: busybox:1.36}]}
+"""
 
 
 def _rows(dom: str) -> list[str]:
@@ -199,6 +215,20 @@ def test_connectivity_page_draws_the_graph(pages: dict[str, Path], tmp_path: Pat
     assert ">TCP 8080</text>" in dom
     assert len(re.findall(r'<g class="ns[ "]', dom)) == 2  # default, and the box of the outside peers
     assert len(_rows(dom)) == 9
+
+
+def test_namespace_filter_applies_to_the_graph(pages: dict[str, Path], tmp_path: Path) -> None:
+    dom = dump_dom(pages["two"], tmp_path, fragment="#namespace=other")
+    edges = re.findall(
+        r'<g class="edge allowed( off)?" data-src="\w+" data-dst="\w+" data-namespace="([^"]*)"', dom
+    )
+    shown = [namespaces for off, namespaces in edges if not off]
+    assert shown and all("other" in namespaces.split("|") for namespaces in shown)
+    assert len(shown) < len(edges)
+    assert re.search(r'<g class="ns off" data-namespace="default">', dom)
+    assert re.search(r'<g class="ns" data-namespace="other">', dom)
+    rows = _rows(dom)
+    assert all("hidden" not in row for row in rows if "other" in row.split('data-namespace="')[1])
 
 
 def test_diff_page_colours_the_change(pages: dict[str, Path], tmp_path: Path) -> None:

@@ -303,20 +303,24 @@ def _control(start: Point, end: Point, same_column: bool) -> Point:
     return (start[0] + end[0]) / 2 + dy / length * offset, (start[1] + end[1]) / 2 - dx / length * offset
 
 
+def _on_curve(start: Point, control: Point, end: Point, t: float) -> Point:
+    """The point at ``t`` of a quadratic curve: a label sits nearer its edge's source (t < 0.5), so the
+    labels of a -> b and b -> a do not cover each other."""
+    a, b, c = (1 - t) ** 2, 2 * t * (1 - t), t * t
+    return a * start[0] + b * control[0] + c * end[0], a * start[1] + b * control[1] + c * end[1]
+
+
 def _n(value: float) -> str:
     return str(round(value))
 
 
-def graph_svg(
-    nodes: dict[str, str | None], edges: Sequence[Edge], labels: dict[str, str] | None = None
-) -> str:
+def graph_svg(nodes: dict[str, str | None], edges: Sequence[Edge]) -> str:
     """The graph as inline SVG. ``nodes`` maps a name to its namespace (None: outside the cluster)."""
     groups: dict[str, list[str]] = {}
     for name in sorted(nodes):
         groups.setdefault(nodes[name] or OUTSIDE, []).append(name)
     places, boxes, width, height = _layout(groups)
     ids = {name: f"n{index}" for index, name in enumerate(sorted(nodes))}
-    labels = labels or {}
     scale = min(2.0, max(1.0, 1100 / width))  # a small graph is drawn larger
     parts = [
         f'<svg class="graph" role="img" aria-label="connectivity graph" width="{_n(width * scale)}" '
@@ -338,13 +342,12 @@ def graph_svg(
     for edge, (start, end) in zip(edges, _anchors(edges, places), strict=True):
         same_column = abs(places[edge.src].cx - places[edge.dst].cx) < 1
         control = _control(start, end, same_column)
-        mid = (
-            (start[0] + 2 * control[0] + end[0]) / 4,
-            (start[1] + 2 * control[1] + end[1]) / 4,
-        )
+        mid = _on_curve(start, control, end, 0.5 if same_column else 0.35)
+        namespaces = "|".join(dict.fromkeys((nodes[edge.src] or OUTSIDE, nodes[edge.dst] or OUTSIDE)))
         anchor = "start" if same_column else "middle"  # beside the bulge of a curve within a namespace
         parts.append(
-            f'<g class="edge {edge.kind}" data-src="{ids[edge.src]}" data-dst="{ids[edge.dst]}">'
+            f'<g class="edge {edge.kind}" data-src="{ids[edge.src]}" data-dst="{ids[edge.dst]}" '
+            f'data-namespace="{_e(namespaces)}">'
             f"<title>{_e(edge.src)} =&gt; {_e(edge.dst)} : {_e(edge.label)}</title>"
             f'<path d="M{_n(start[0])} {_n(start[1])}Q{_n(control[0])} {_n(control[1])} {_n(end[0])} '
             f'{_n(end[1])}" marker-end="url(#arrow-{edge.kind})"/>'
@@ -353,10 +356,11 @@ def graph_svg(
     for name in sorted(nodes):
         box = places[name]
         external = "" if nodes[name] is not None else " external"
-        shown = labels.get(name) or (name.split("/", 1)[1] if nodes[name] is not None else name)
+        shown = name.split("/", 1)[1] if nodes[name] is not None else name
         shown = shown.removesuffix("[External]")
         parts.append(
-            f'<g class="node{external}" data-node="{ids[name]}"><title>{_e(name)}</title>'
+            f'<g class="node{external}" data-node="{ids[name]}" data-namespace="{_e(nodes[name] or OUTSIDE)}">'
+            f"<title>{_e(name)}</title>"
             f'<rect x="{_n(box.x)}" y="{_n(box.y)}" width="{_n(box.w)}" height="{_n(box.h)}" rx="3"/>'
             f'<text x="{_n(box.x + 5)}" y="{_n(box.y + 14)}">{_e(_short(shown))}</text></g>'
         )
@@ -368,7 +372,7 @@ def graph_section(nodes: dict[str, str | None], edges: Sequence[Edge], legend: s
     body = (
         f"<p>{len(nodes)} peers, {len(edges)} connections. Namespaces are boxes; peers outside the cluster "
         "share their own box. Click a peer to highlight its connections (again to clear); hover an edge "
-        f"for its full label.</p>{legend}"
+        f"for its full label. The namespace filter also applies here.</p>{legend}"
         f'<div class="graph-wrap">{graph_svg(nodes, edges)}</div>'
     )
     return _section("Connectivity graph", body, "graph-section")

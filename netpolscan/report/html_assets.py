@@ -3,7 +3,8 @@
 They are part of netpolscan and under its license (Apache-2.0). The script makes the filter buttons
 hide the table rows that do not match (within a dimension the chosen values are alternatives, across
 dimensions all must hold), keeps the choice in the URL hash (``#level=error&namespace=a,b``, read on
-load) and highlights the edges of a graph node when it is clicked.
+load), applies the namespace filter to the graph too (the edges of other namespaces are hidden) and
+highlights the edges of a graph node when it is clicked.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ svg.graph .edge.removed path { stroke: #c62828; stroke-width: 2; stroke-dasharra
 svg.graph .edge.removed text { fill: #c62828; }
 svg.graph .edge.changed path { stroke: #8e24aa; stroke-width: 2; } svg.graph .edge.changed text { fill: #8e24aa; }
 svg.graph .edge.unchanged path { stroke: #b8bec9; } svg.graph .edge.unchanged text { fill: #8a919c; }
+svg.graph .edge.off { display: none; }
+svg.graph .node.off, svg.graph .ns.off { opacity: 0.3; }
 svg.graph.focus .edge:not(.hl) { opacity: 0.06; }
 svg.graph.focus .node:not(.hl) { opacity: 0.35; }
 svg.graph .node.hl rect { stroke-width: 2.5; }
@@ -76,6 +79,7 @@ SCRIPT = """
   "use strict";
   var rows = Array.prototype.slice.call(document.querySelectorAll("tr[data-row]"));
   var buttons = Array.prototype.slice.call(document.querySelectorAll("button.filter"));
+  var graphParts = Array.prototype.slice.call(document.querySelectorAll("svg.graph g[data-namespace]"));
   var state = {};
 
   function readHash() {
@@ -118,6 +122,12 @@ SCRIPT = """
     buttons.forEach(function (button) {
       var values = state[button.getAttribute("data-dim")] || [];
       button.setAttribute("aria-pressed", values.indexOf(button.getAttribute("data-value")) >= 0);
+    });
+    var namespaces = state.namespace || [];
+    graphParts.forEach(function (part) {
+      var have = (part.getAttribute("data-namespace") || "").split("|");
+      var on = !namespaces.length || have.some(function (value) { return namespaces.indexOf(value) >= 0; });
+      part.classList.toggle("off", !on);
     });
     var count = document.getElementById("shown-count");
     if (count) { count.textContent = String(shown); }
