@@ -287,3 +287,21 @@ def test_size_of_a_100_namespace_cluster(tmp_path: Path) -> None:
         size = page.stat().st_size
         assert 100_000 < size <= 2_000_000, (command, size)
         assert page.read_text(encoding="utf-8").count('<g class="node') >= 300
+
+
+def test_page_without_inventory_escapes_every_text() -> None:
+    from netpolscan.findings import Finding, Location, Report, Severity
+    from netpolscan.report.html import render
+
+    finding = Finding("NPS999", "x", Severity.ERROR, "<script>alert(1)</script>", Location("a<b>.yaml", 3))
+    text = render(Report(findings=(finding,), rules=(), inputs=("<dir>",)))
+    assert "<script>alert" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "a&lt;b&gt;.yaml:3:1" in text and "&lt;dir&gt;" in text
+    assert "Not shown" in text and "<svg" not in text
+    assert 'data-namespace="(none)"' in text
+
+
+def test_html_with_exposure_is_one_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["connectivity", str(DEMO), "--format", "html", "--exposure"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not html" in err

@@ -92,7 +92,7 @@ def _loaded_after(tmp_path: Path, *args: str) -> list[str]:
     return loaded
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "github", "gitlab", "junit", "markdown"])
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "gitlab", "junit", "markdown", "html"])
 def test_scan_without_config_imports_neither_jsonschema_nor_sarif_om(tmp_path: Path, fmt: str) -> None:
     assert _loaded_after(tmp_path, "--format", fmt, "--output", "report.out") == []
 
