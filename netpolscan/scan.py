@@ -20,7 +20,13 @@ from netpolscan.engine import run_rules, select_rules
 from netpolscan.findings import Finding, Notification, Report, Rule, Severity
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.tiers import PolicyKind
-from netpolscan.plugins import collect_config_schemas, collect_rules, plugin_manager, plugin_names
+from netpolscan.plugins import (
+    collect_config_schemas,
+    collect_policy_kinds,
+    collect_rules,
+    plugin_manager,
+    plugin_names,
+)
 from netpolscan.sources import load_documents
 from netpolscan.sources.document import Document
 from netpolscan.sources.files import Skipped, skipped_note
@@ -103,11 +109,16 @@ def source_mapper(options: ScanOptions) -> SourceMapper:
     return SourceMapper(chart_roots=chart_roots, kustomize_root=kustomize_root)
 
 
-def available_kinds(blocked_plugins: tuple[str, ...] = ()) -> list[PolicyKind]:
-    """The policy kinds beyond NetworkPolicy v1 that the analysis evaluates (built-in ones for now)."""
-    from netpolscan.policykinds import builtin_kinds
+_KINDS: dict[tuple[str, ...], list[PolicyKind]] = {}
 
-    return [] if "builtin" in blocked_plugins else builtin_kinds()
+
+def available_kinds(blocked_plugins: tuple[str, ...] = ()) -> list[PolicyKind]:
+    """The policy kinds beyond NetworkPolicy v1 that the plugins register (the built-in plugin's first);
+    loaded once per set of blocked plugins."""
+    found = _KINDS.get(blocked_plugins)
+    if found is None:
+        found = _KINDS[blocked_plugins] = list(collect_policy_kinds(plugin_manager(blocked_plugins)).values())
+    return found
 
 
 def available_rules(blocked_plugins: tuple[str, ...] = ()) -> list[Rule]:

@@ -27,6 +27,7 @@ from netpolscan.builtin import (  # noqa: F401  # noqa: F401
 )
 from netpolscan.builtin.registry import CHECKS
 from netpolscan.findings import Formatter, Report, Rule
+from netpolscan.model.tiers import PolicyKind
 from netpolscan.ruledoc import RuleDoc, load_rule_docs
 
 DOCS_URL = "https://github.com/netpolscan/netpolscan/blob/main/rules/"
@@ -77,6 +78,16 @@ BUILTIN_FORMATS = {
     "markdown": "markdown",
     "html": "html",
 }
+
+
+@hookimpl
+def netpolscan_register_policy_kinds(register: Callable[[PolicyKind], None]) -> None:
+    """The built-in policy kinds (ClusterNetworkPolicy/ANP/BANP, Cilium, Calico), registered the way a
+    third party registers its own."""
+    from netpolscan.policykinds import builtin_kinds
+
+    for kind in builtin_kinds():
+        register(kind)
 
 
 @hookimpl
