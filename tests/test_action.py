@@ -325,7 +325,11 @@ def test_clean_manifest_passes(installed: str, workspace: Path) -> None:
 
 
 def test_fail_on_error_ignores_warnings(installed: str, workspace: Path) -> None:
-    (workspace / "k8s" / "policy.yaml").write_text(BAD_POLICY.replace("0.0.0.0/0", "203.0.113.0/24"))
+    # a Namespace manifest puts `default` under review: NPS101/NPS102 are the warnings
+    namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: default\n---\n"
+    (workspace / "k8s" / "policy.yaml").write_text(
+        namespace + BAD_POLICY.replace("0.0.0.0/0", "203.0.113.0/24")
+    )
     run = run_action({"paths": "k8s", "fail-on": "error"}, workspace, installed)
     assert run.exit_code == 0, "\n".join(run.logs)
     assert run.action_outputs()["errors"] == "0" and int(run.action_outputs()["warnings"]) >= 1
