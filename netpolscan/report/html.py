@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING
 
+from netpolscan.analysis.inputs import paused_gc
 from netpolscan.findings import Finding, Report
 from netpolscan.report.html_assets import LICENSE_NOTE, SCRIPT, STYLE
 
@@ -418,6 +419,11 @@ def _inventory_sections(
 
 def render(report: Report) -> str:
     """``scan --format html``: findings with filters; matrix and graph when the report has the inventory."""
+    with paused_gc():  # many small strings and tuples while the whole inventory is alive
+        return _scan_page(report)
+
+
+def _scan_page(report: Report) -> str:
     sections = [findings_section(report)]
     inventory = report.inventory
     if inventory is not None:
@@ -443,6 +449,13 @@ def connectivity_page(
     inventory: Inventory, rows: Sequence[Row], workloads: Sequence[tuple[str, str]], inputs: Sequence[str]
 ) -> str:
     """``connectivity --format html``: isolation matrix, graph and the list of connections."""
+    with paused_gc():
+        return _connectivity_page(inventory, rows, workloads, inputs)
+
+
+def _connectivity_page(
+    inventory: Inventory, rows: Sequence[Row], workloads: Sequence[tuple[str, str]], inputs: Sequence[str]
+) -> str:
     sections = _inventory_sections(inventory, rows, workloads)
     sections.append(connections_section(rows))
     title = f"netpolscan connectivity: {', '.join(inputs)}"
@@ -457,6 +470,11 @@ def _diff_label(row: DiffRow) -> str:
 
 def diff_page(rows: Sequence[DiffRow], base: str, head: str) -> str:
     """``diff --format html``: the changes as a table with filters and a graph (added green, removed red)."""
+    with paused_gc():
+        return _diff_page(rows, base, head)
+
+
+def _diff_page(rows: Sequence[DiffRow], base: str, head: str) -> str:
     counts = Counter(row.kind for row in rows)
     changes = [row for row in rows if row.kind != "unchanged"]
     table_rows = [
