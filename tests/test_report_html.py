@@ -305,3 +305,18 @@ def test_html_with_exposure_is_one_clear_error(capsys: pytest.CaptureFixture[str
     assert main(["connectivity", str(DEMO), "--format", "html", "--exposure"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not html" in err
+
+
+def test_clicking_a_node_highlights_its_connections(pages: dict[str, Path], tmp_path: Path) -> None:
+    text = pages["connectivity"].read_text(encoding="utf-8")
+    click = (
+        "<script>var node = Array.prototype.find.call(document.querySelectorAll('g.node'),"
+        " function (g) { return g.querySelector('title').textContent === 'default/frontend[Deployment]'; });"
+        " node.querySelector('rect').dispatchEvent(new MouseEvent('click', {bubbles: true}));</script></body>"
+    )
+    clicked = tmp_path / "clicked.html"
+    clicked.write_text(text.replace("</body>", click), encoding="utf-8")
+    dom = dump_dom(clicked, tmp_path)
+    assert re.search(r'<svg class="graph focus"', dom)
+    highlighted = re.findall(r'<g class="edge allowed hl"[^>]*><title>([^<]*)</title>', dom)
+    assert len(highlighted) == 5 and all("default/frontend[Deployment]" in title for title in highlighted)
