@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Install headless Chromium (Debian package `chromium`) for the HTML report tests (tests/test_report_html.py).
 # Idempotent: nothing happens when /usr/bin/chromium exists. `apt-get update` runs only when the package
-# index does not know the package yet. Under CI=true the browser tests fail (instead of skipping) without it.
+# index does not know the package yet. Needs root, or sudo without a password. Without Chromium the browser
+# tests skip with that reason; under CI=true they fail.
 set -euo pipefail
 
 if [[ -x /usr/bin/chromium ]]; then
   echo "install-browser: /usr/bin/chromium already installed"
   exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1 || [[ "$(id -u)" != 0 ]]; then
-  echo "install-browser: install Chromium (Debian package chromium) as root to run the HTML report tests" >&2
+as_root=()
+if [[ "$(id -u)" != 0 ]]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  else
+    echo "install-browser: run as root (or with sudo) to install Chromium, the Debian package chromium" >&2
+    exit 1
+  fi
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-browser: no apt-get here; install Chromium as /usr/bin/chromium for the HTML report tests" >&2
   exit 1
 fi
 if ! apt-cache show chromium >/dev/null 2>&1; then
-  apt-get update -qq
+  "${as_root[@]}" apt-get update -qq
 fi
 echo "install-browser: installing chromium (Debian package)"
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 /usr/bin/chromium --version
