@@ -17,7 +17,6 @@ from tests.cilium_probes import inventory_of, verdict
 DIRECTORY = Path(__file__).resolve().parent / "cilium_scenarios"
 FIXTURE = DIRECTORY / "fixture.yaml"
 LINE = re.compile(r"^(\S+) -> (\S+) (\d+)/(TCP|UDP|SCTP) (allow|deny)( \[node-placement\])?$")
-NODE_PLACEMENT = "engine: pods are not placed on nodes (Pods.node_names)"
 
 
 def _scenarios() -> list[dict[str, Any]]:
@@ -43,10 +42,7 @@ def _probes() -> list[object]:
     params: list[object] = []
     for scenario in SCENARIOS:
         for number, line in enumerate(scenario["expect"], start=1):
-            marks = [pytest.mark.xfail(strict=True, reason=NODE_PLACEMENT)] if line.endswith("]") else []
-            params.append(
-                pytest.param(scenario["name"], line, id=f"{scenario['name']}-{number}", marks=marks)
-            )
+            params.append(pytest.param(scenario["name"], line, id=f"{scenario['name']}-{number}"))
     return params
 
 

@@ -23,13 +23,6 @@ CASES = "cilium", "cases"
 # PROBES.md, "DNS fixture": the names behind the addresses of the toFQDNs cases
 DNS_FIXTURE = {"203.0.113.10": "api.example.com", "203.0.113.11": "other.example.com"}
 DNS_CASES = ("b33-tofqdns-with-dns-proxy-rule",)
-# host-relative entities (`host`, `remote-node`, the implicit local-host allow) need the engine to place
-# pods on nodes (Pods.node_names); until it does, every node counts as a pod's local host
-NODE_PLACEMENT = {
-    ("b25-from-entities-world-ingress", "host:node-a", "prod/backend"),
-    ("b26-to-entities-host-vs-remote-node", "prod/frontend", "host:node-b"),
-    ("b27-local-host-ingress-always-allowed", "host:node-a", "prod/backend"),
-}
 
 
 def _rows() -> list[object]:
@@ -41,12 +34,7 @@ def _rows() -> list[object]:
     for case in sorted(p for p in cases.iterdir() if p.is_dir()):
         with (case / "expected.csv").open(encoding="utf-8") as handle:
             for number, row in enumerate(csv.DictReader(handle), start=1):
-                marks = []
-                if (case.name, row["from"], row["to"]) in NODE_PLACEMENT:
-                    marks.append(
-                        pytest.mark.xfail(strict=True, reason="engine: pods are not placed on nodes")
-                    )
-                params.append(pytest.param(case.name, row, id=f"{case.name[:3]}-{number}", marks=marks))
+                params.append(pytest.param(case.name, row, id=f"{case.name[:3]}-{number}"))
     return params
 
 

@@ -88,7 +88,7 @@ class Connection:
 class PodClass:
     """Workloads that no policy can tell apart: same namespace, labels, container ports and pod IPs."""
 
-    __slots__ = ("index", "namespace", "labels", "ports", "addresses", "members", "host_network")
+    __slots__ = ("index", "namespace", "labels", "ports", "addresses", "members", "host_network", "node_name")
 
     def __init__(self, index: int, workload: Workload):
         self.index = index
@@ -97,6 +97,7 @@ class PodClass:
         self.ports: tuple[ContainerPort, ...] = workload.ports
         self.addresses = tuple(_parse_ips(workload.pod_ips))
         self.host_network = workload.host_network
+        self.node_name = workload.node_name
         self.members: list[Workload] = []
 
 
@@ -146,6 +147,7 @@ class Connectivity:
                 workload.ports,
                 workload.pod_ips,
                 workload.host_network,
+                workload.node_name if inventory.tier_policies else "",
             )
             cls = keys.get(key)
             if cls is None:

@@ -218,6 +218,8 @@ class TieredEngine:
             for cls in conn.classes_in(namespace.name):
                 if cls.host_network and not expr.host_network:
                     continue
+                if expr.node_names is not None and cls.node_name not in expr.node_names:
+                    continue
                 if expr.pod_selector is None or expr.pod_selector.matches(cls.labels):
                     bits |= 1 << cls.index
         return bits
@@ -329,13 +331,15 @@ class TieredEngine:
         specs = rule.ports
         excepts = rule.except_ports if isinstance(rule, TierRule) else ()
         conn = self.conn
+        # ingress: named ports resolve on the owner (the destination); egress to an external peer: nowhere
+        owner_ports = conn.classes[owner].ports if direction == "ingress" else None
         if ip is not None:
             if _rule_matches_address(rule, ip, self.conn.inventory.nodes):
-                yield 1, self._ports(specs, excepts, None)
+                yield 1, self._ports(specs, excepts, owner_ports)
             return
         if external:
             if step.external:
-                yield step.external, self._ports(specs, excepts, None)
+                yield step.external, self._ports(specs, excepts, owner_ports)
             return
         if not step.peers:
             return
@@ -449,7 +453,8 @@ class TieredEngine:
                     continue
                 rule = step.rule
                 excepts = rule.except_ports if isinstance(rule, TierRule) else ()
-                matched = undecided & self._ports(rule.ports, excepts, None)
+                destination = self.conn.classes[owner].ports if direction == "ingress" else None
+                matched = undecided & self._ports(rule.ports, excepts, destination)
                 undecided = undecided - matched
                 if step.action == ALLOW:
                     allowed = allowed | matched
