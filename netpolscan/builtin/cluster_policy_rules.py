@@ -368,6 +368,8 @@ def _overridden(
 
 @check("NPS802")
 def admin_accept_overrides_namespace_policy(ctx: ScanContext) -> Iterator[Violation]:
+    if not any(p.tier.rank < NAMESPACE.rank for p in ctx.inventory.tier_policies):
+        return  # no tier above the namespace tier: nothing can override it
     conn = connectivity(ctx.inventory)
     reported: set[int] = set()
     grants = {direction: grants_by_owner(conn, direction) for direction in DIRECTIONS}
@@ -401,8 +403,15 @@ def admin_accept_overrides_namespace_policy(ctx: ScanContext) -> Iterator[Violat
                 break
 
 
+def _first_match_kind(policy: TierPolicy) -> bool:
+    """Policies whose rules decide in order (cluster policies, Calico), where one can shadow another."""
+    return policy.tier is not NAMESPACE or not policy.kind.startswith("Cilium")
+
+
 @check("NPS803")
 def cluster_rule_shadowed(ctx: ScanContext) -> Iterator[Violation]:
+    if not any(_first_match_kind(p) for p in ctx.inventory.tier_policies):
+        return  # only policies whose rules add up (Cilium): none is shadowed by order
     conn = connectivity(ctx.inventory)
     tiered = conn.tiered
     if tiered is None:
@@ -460,6 +469,8 @@ def _shadowing(
 
 @check("NPS804")
 def pass_falls_through_to_allow(ctx: ScanContext) -> Iterator[Violation]:
+    if not any(r.action == PASS for p in ctx.inventory.tier_policies for d in DIRECTIONS for r in p.rules(d)):
+        return
     conn = connectivity(ctx.inventory)
     reported: set[int] = set()
     for walk in tier_walks(ctx):
