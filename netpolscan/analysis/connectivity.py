@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from netpolscan.analysis.addresses import AddressSpace, Segment, iter_bits
 from netpolscan.analysis.ports import ALL_PORTS, NO_PORTS, PortSet
-from netpolscan.analysis.tiers import Decision, TieredEngine, node_addresses
+from netpolscan.analysis.tiers import Decision, TieredEngine, node_addresses, spec_ports
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import ContainerPort, IPBlock, NetworkPolicy, Peer, PolicyRule, Workload
 from netpolscan.model.selectors import LabelSelector
@@ -115,21 +115,7 @@ def rule_ports(rule: PolicyRule, destination_ports: tuple[ContainerPort, ...] | 
     Ports omitted = everything; a named port resolves on the destination's container ports (name and
     protocol) and matches nothing where it does not resolve.
     """
-    if not rule.ports:
-        return ALL_PORTS
-    parts: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for spec in rule.ports:
-        if spec.port is None:
-            parts[spec.protocol].append((1, 65535))
-        elif isinstance(spec.port, int):
-            parts[spec.protocol].append(
-                (spec.port, spec.end_port if spec.end_port is not None else spec.port)
-            )
-        else:
-            for port in destination_ports or ():
-                if port.name == spec.port and port.protocol == spec.protocol:
-                    parts[spec.protocol].append((port.port, port.port))
-    return PortSet(parts) if parts else NO_PORTS
+    return spec_ports(rule.ports, destination_ports)
 
 
 class Connectivity:

@@ -345,20 +345,8 @@ def _workload_exposure(
         return _tiered_exposure(inventory, workload, direction, reps, memo, bool(policies), focus_conn)
     if not policies:
         return None
-    entire = Conn()
-    per_rep = [Conn() for _ in reps]
-    for policy in policies:
-        for rule in policy.rules(direction):
-            conn = rule_conn(rule, workload)
-            if not conn:
-                continue
-            if rule.all_peers or any(is_entire_cluster(peer) for peer in rule.peers):
-                entire = entire | conn
-            for index in _rule_reps(policy, rule, reps, memo):
-                per_rep[index] = per_rep[index] | conn
-    return entire, [
-        (rep, conn) for rep, conn in zip(reps, per_rep, strict=True) if conn and not conn.within(entire)
-    ]
+    entire, per_rep = _np_exposure(inventory, workload, direction, reps, memo)
+    return entire, [(rep, conn) for rep, conn in per_rep if conn and not conn.within(entire)]
 
 
 def _tiered_exposure(

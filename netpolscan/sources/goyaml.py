@@ -5,7 +5,11 @@ untyped Go values (YAML 1.1 rules, with go-yaml's own choices), then the result 
 PyYAML resolves plain scalars differently (``=`` is a ``!!value`` it cannot construct, ``1:20`` is the
 sexagesimal 80, a timestamp becomes a ``datetime``), so plain scalars are resolved here instead:
 
-- ``y/Y/yes/Yes/YES/true/True/TRUE/on/On/ON`` are true, the ``n``/``no``/``false``/``off`` family false;
+- ``yes/Yes/YES/true/True/TRUE/on/On/ON`` are true, the ``no``/``false``/``off`` family false. One
+  deliberate difference: go-yaml v2 also reads the single letters ``y``/``Y``/``n``/``N`` as booleans,
+  but namespaces and labels named ``x``, ``y``, ``z`` are common (the upstream NetworkPolicy e2e suite
+  uses them), and a manifest that means the letter would not survive ``kubectl apply`` unchanged anyway;
+  netpolscan keeps those four as strings so such inputs are analysed as their authors wrote them;
   ``~``, ``null``, ``Null``, ``NULL`` and the empty scalar are null; everything else starting with a
   letter is a string (``=`` included).
 - A scalar starting with a digit or a sign is an integer when Go's ``ParseInt(s, 0, 64)`` reads it
@@ -38,8 +42,8 @@ _TYPED = {_PREFIX + name: name for name in ("bool", "int", "float", "timestamp")
 
 _CONSTANTS: dict[str, Any] = {}
 for _words, _value in (
-    ("y Y yes Yes YES true True TRUE on On ON", True),
-    ("n N no No NO false False FALSE off Off OFF", False),
+    ("yes Yes YES true True TRUE on On ON", True),
+    ("no No NO false False FALSE off Off OFF", False),
     ("~ null Null NULL", None),
     (".nan .NaN .NAN", float("nan")),
     (".inf .Inf .INF +.inf +.Inf +.INF", float("inf")),
