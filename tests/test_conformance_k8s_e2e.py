@@ -20,9 +20,14 @@ from netpolscan.model import Inventory, Workload
 from netpolscan.report.connectivity import format_txt
 from netpolscan.sources import load_documents
 
+try:
+    from tests.conftest import as_written
+except ImportError:  # pragma: no cover - run from inside tests/
+    from conftest import as_written  # type: ignore[no-redef]
+
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("NETPOLSCAN_CORPUS", REPO.parent / "shared" / "corpus"))
-CASES = CORPUS / "k8s-e2e" / "cases"
+CASES = as_written(CORPUS) / "k8s-e2e" / "cases"  # bare y/n quoted: see tests/conftest.py
 CASE_IDS = sorted(p.name for p in CASES.iterdir()) if CASES.is_dir() else []
 
 pytestmark = pytest.mark.skipif(not CASES.is_dir(), reason=f"k8s-e2e corpus not found at {CASES}")
