@@ -544,6 +544,9 @@ def test_a_wrong_type_in_every_network_policy_field(
             continue
         for kind, value in WRONG.items():
             mutated = _replace(POLICY, pointer, value)
+            metadata = mutated.get("metadata") if isinstance(mutated, dict) else None
+            if isinstance(metadata, dict) and isinstance(metadata.get("name"), str):  # objects, not copies
+                mutated["metadata"] = {**metadata, "name": f"{metadata['name']}-{len(documents)}"}
             documents.append((pointer, kind, mutated))
     assert len(documents) > 300
     path = tmp_path / "wrong-types.yaml"
