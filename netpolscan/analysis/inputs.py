@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from netpolscan.errors import NetpolscanError
 from netpolscan.model.inventory import Inventory
-from netpolscan.model.tiers import PolicyKind
 from netpolscan.model.kinds import object_identity
 from netpolscan.model.not_evaluated import not_evaluated_effect
+from netpolscan.model.tiers import PolicyKind
 from netpolscan.sources import load_documents
 from netpolscan.sources.document import Document
 
