@@ -34,8 +34,34 @@ from netpolscan.model.objects import (
     ServicePort,
     Workload,
 )
-from netpolscan.model.selectors import LabelSelector
-from netpolscan.model.tiers import PolicyKind
+from netpolscan.model.selectors import LabelSelector, parse_selector
+from netpolscan.model.tiers import (
+    ADMIN,
+    ALLOW,
+    BASELINE,
+    DENY,
+    EVERYTHING,
+    NAMESPACE,
+    NOTHING,
+    PASS,
+    AllOf,
+    AnyOf,
+    ClusterView,
+    Everything,
+    KindSink,
+    Named,
+    Network,
+    Node,
+    Nodes,
+    Not,
+    PeerExpr,
+    Pods,
+    PolicyKind,
+    Tier,
+    TierPolicy,
+    TierRule,
+    World,
+)
 from netpolscan.ruledoc import RuleDoc, parse_rule_doc, rule_from_doc
 from netpolscan.sources.document import Document, Location, Pointer
 
@@ -45,6 +71,31 @@ hookimpl = pluggy.HookimplMarker("netpolscan")
 """Decorator for plugin hook implementations (see :mod:`netpolscan.hookspecs`)."""
 
 __all__ = [
+    "ADMIN",
+    "ALLOW",
+    "AllOf",
+    "AnyOf",
+    "BASELINE",
+    "ClusterView",
+    "DENY",
+    "EVERYTHING",
+    "Everything",
+    "KindSink",
+    "NAMESPACE",
+    "NOTHING",
+    "Named",
+    "Network",
+    "Node",
+    "Nodes",
+    "Not",
+    "PASS",
+    "PeerExpr",
+    "Pods",
+    "Tier",
+    "TierPolicy",
+    "TierRule",
+    "World",
+    "parse_selector",
     "CheckFunction",
     "ContainerPort",
     "Document",
