@@ -267,7 +267,10 @@ def scan(
 
         load_expectations(expectations_path)  # a bad file stops the run here (exit 2), not inside a rule
         options.expectations = (expectations_path,)
-    report = run_scan(options)
+    from netpolscan.analysis.inputs import paused_gc
+
+    with paused_gc(freeze=True):  # the report keeps the inventory: later collections would re-walk it
+        report = run_scan(options)
     if write_baseline_path:
         write_baseline(write_baseline_path, report.findings)
     for name, target in outputs:

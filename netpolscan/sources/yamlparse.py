@@ -39,6 +39,7 @@ MAX_NODES = 1_000_000  # expanded nodes allowed per document beyond its own leng
 MAX_DEPTH = 200  # nesting depth allowed per document (real manifests stay far below)
 
 _DOC_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+_CONTENT_START = re.compile(r"^[ \t]*[^#\s-]", re.MULTILINE)
 _SOURCE_COMMENT = re.compile(r"^#\s*Source:\s*(\S.*?)\s*$", re.MULTILINE)
 # libyaml composes recursively in C: a few tens of thousands of levels overflow the C stack (a crash, not
 # an exception). A cheap, sound screen bounds the depth before composing: flow depth <= the number of
@@ -129,7 +130,11 @@ class _Converter:
             self.memo[key] = (value, children, 1)
             text = self.text
             for item in node.value:
-                item_value, item_children = convert(item, depth + 1)
+                if item.__class__ is _ScalarNode and item.tag == _STR:  # convert's first case, inlined
+                    self.count += 1
+                    item_value, item_children = item.value, None
+                else:
+                    item_value, item_children = convert(item, depth + 1)
                 mark = item.start_mark
                 column = mark.column + 1
                 index = mark.index
@@ -153,7 +158,11 @@ class _Converter:
                     continue
                 else:
                     k = self._key(key_node)
-                v, v_children = convert(value_node, depth + 1)
+                if value_node.__class__ is _ScalarNode and value_node.tag == _STR:  # as in convert, inlined
+                    self.count += 1
+                    v, v_children = value_node.value, None
+                else:
+                    v, v_children = convert(value_node, depth + 1)
                 mark = key_node.start_mark
                 if k in value:
                     if k not in merged:
@@ -265,10 +274,8 @@ def _chunks(text: str) -> Iterator[tuple[str, int]]:
 
 def _helm_source(chunk: str) -> str | None:
     # only comments before the document content count (helm puts "# Source:" right after "---")
-    head_end = len(chunk)
-    for m in re.finditer(r"^[ \t]*[^#\s-]", chunk, re.MULTILINE):
-        head_end = m.start()
-        break
+    content = _CONTENT_START.search(chunk)
+    head_end = content.start() if content else len(chunk)
     match = _SOURCE_COMMENT.search(chunk, 0, head_end)
     return match.group(1) if match else None
 
