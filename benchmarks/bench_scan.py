@@ -61,6 +61,8 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+    # user CPU seconds of the child (ru_utime): steadier than wall time on a busy machine
+    user: float | None = None
 
 
 @dataclass
@@ -87,6 +89,22 @@ class Row:
     @property
     def ratio(self) -> float | None:
         base, tool = self.baseline_seconds, self.tool_seconds
+        return tool / base if base and tool is not None else None
+
+    @property
+    def baseline_user(self) -> float | None:
+        values = [r.user for r in self.baseline if r.user is not None]
+        return statistics.median(values) if values else None
+
+    @property
+    def tool_user(self) -> float | None:
+        values = [r.user for r in self.tool if r.user is not None]
+        return statistics.median(values) if values and not self.error else None
+
+    @property
+    def user_ratio(self) -> float | None:
+        """median(tool user CPU) / median(baseline user CPU)."""
+        base, tool = self.baseline_user, self.tool_user
         return tool / base if base and tool is not None else None
 
     @staticmethod
@@ -125,11 +143,13 @@ def run_child(argv: Sequence[str], env: dict[str, str], stdout_path: Path | None
             list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=REPO_ROOT, env=env
         )
         rss: float | None = None
+        user: float | None = None
         if hasattr(os, "wait4"):
             _, status, usage = os.wait4(proc.pid, 0)
             seconds = time.perf_counter() - start
             proc.returncode = os.waitstatus_to_exitcode(status)
             rss = _maxrss_mb(usage.ru_maxrss)
+            user = usage.ru_utime
         else:  # pragma: no cover - no wait4 (Windows): wall time only
             proc.wait()
             seconds = time.perf_counter() - start
@@ -144,6 +164,7 @@ def run_child(argv: Sequence[str], env: dict[str, str], stdout_path: Path | None
             returncode=proc.returncode,
             stdout=stdout.decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
+            user=user,
         )
 
 

@@ -11,15 +11,15 @@ from the frontend with egress to the db and to a partner by domain name (``toFQD
 api with an ``ingressDeny`` of ``world``. One CiliumClusterwideNetworkPolicy without default deny lets a
 monitoring namespace scrape every pod; three Nodes. About 3.7 KB per namespace.
 
-Measure a scan against the CSafeLoader load of the same file (the issue's target: within 2.0x);
-at N=1000 on a loaded 2-CPU machine it measured 2.9-3.1x (NetworkPolicy app shape: 1.9x).
+Measure a scan against the CSafeLoader load of the same file with ``bench_tiers.py`` (the issue's
+target: within 2.0x; the README's table has the numbers).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import generate
 from generate import Doc, Node
@@ -38,7 +38,8 @@ def cnp(name: str, ns: str, app: str | None, **sections: Node) -> dict[str, Node
             "metadata": {"name": name, "namespace": ns}, "spec": spec}  # fmt: skip
 
 
-def cilium_namespace(index: int) -> Iterator[Doc]:
+def three_tier_app(index: int) -> Iterator[Doc]:
+    """Namespace ``team-<index>`` with its frontend, api and db (Deployment and Service each), no policy."""
     ns = f"team-{index:04d}"
     yield ("namespace.yaml", generate.namespace(ns, {"team": generate.TEAMS[index % len(generate.TEAMS)]}))
     for app, port in (("frontend", 8080), ("api", 9000), ("db", 5432)):
@@ -46,6 +47,11 @@ def cilium_namespace(index: int) -> Iterator[Doc]:
                                       "ports": [{"name": "main", "containerPort": port}]}  # fmt: skip
         yield (f"{app}.yaml", generate.deployment(app, ns, {"app": app}, [container], replicas=2))
         yield (f"{app}-svc.yaml", generate.service(app, ns, app, [{"port": port, "targetPort": "main"}]))
+
+
+def cilium_namespace(index: int) -> Iterator[Doc]:
+    ns = f"team-{index:04d}"
+    yield from three_tier_app(index)
     dns: dict[str, Node] = {"toEndpoints": [DNS_PEER],
            "toPorts": [{"ports": [{"port": "53", "protocol": "ANY"}], "rules": {"dns": [{"matchPattern": "*"}]}}]}  # fmt: skip
     yield ("policies.yaml", cnp("default-deny", ns, None, ingress=[{}], egress=[dns]))
@@ -77,11 +83,16 @@ def cluster_documents(namespaces: int) -> Iterator[Doc]:
         yield ("cluster/nodes.yaml", node)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(
+    argv: Sequence[str] | None = None,
+    documents: Callable[[int], Iterator[Doc]] = cluster_documents,
+    description: str = __doc__.splitlines()[0],
+) -> int:
+    """Write the documents of ``--namespaces`` namespaces to stdout (``generate_calico.py`` reuses this)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--namespaces", type=int, default=1000)
     args = parser.parse_args(argv)
-    for source, document in cluster_documents(args.namespaces):
+    for source, document in documents(args.namespaces):
         sys.stdout.write(generate.render(source, document))
     return 0
 
