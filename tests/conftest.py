@@ -78,7 +78,7 @@ def corpus() -> Path:
 
 def _corpus_skip(report: pytest.TestReport) -> str | None:
     """The reason of a skip for want of the corpus (any test module's own wording names the corpus)."""
-    if not report.skipped:
+    if not report.skipped or hasattr(report, "wasxfail"):  # an expected failure is no skip
         return None
     reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
     return reason if "corpus" in reason.lower() else None
