@@ -451,11 +451,15 @@ _strict_option = click.option(
 )
 
 
-def _inventory(paths: Sequence[str], namespace: str, strict: bool, side: str = "") -> Inventory:
+def _inventory(paths: Sequence[str], namespace: str | None, strict: bool, side: str = "") -> Inventory:
     """The inventory of ``paths``; each document it leaves out is named on stderr (an error with --strict)."""
     from netpolscan.analysis.inputs import left_out, load_inventory
     from netpolscan.scan import available_kinds
 
+    if namespace is None:  # like scan: the .netpolscan.yaml found upward from here says it, else default
+        from netpolscan.config import load_config
+
+        namespace = load_config(None).namespace or "default"
     inventory = load_inventory(paths, namespace, side, strict, available_kinds())
     for missing in left_out(inventory, side):
         click.echo(f"netpolscan: warning: {missing}", err=True)
@@ -515,7 +519,10 @@ def _inventory(paths: Sequence[str], namespace: str, strict: bool, side: str = "
     help="With --explain: only the allowed, or only the denied, connections.",
 )
 @click.option(
-    "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."
+    "-n",
+    "--namespace",
+    default=None,
+    help="Namespace of objects that have none [default: the config file's namespace, else default].",
 )
 @_strict_option
 def connectivity_command(
@@ -529,7 +536,7 @@ def connectivity_command(
     exposure: bool,
     explain: bool,
     explain_only: str | None,
-    namespace: str,
+    namespace: str | None,
     strict: bool,
 ) -> int:
     """List the allowed connections between workloads and external addresses."""
@@ -589,11 +596,14 @@ def connectivity_command(
 @click.option("--dst", required=True, help="Destination: NS/NAME of a workload, or an IP address.")
 @click.option("--port", default=None, help="One port to decide, PORT or PORT/PROTOCOL (e.g. 8080/TCP).")
 @click.option(
-    "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."
+    "-n",
+    "--namespace",
+    default=None,
+    help="Namespace of objects that have none [default: the config file's namespace, else default].",
 )
 @_strict_option
 def explain_command(
-    paths: tuple[str, ...], src: str, dst: str, port: str | None, namespace: str, strict: bool
+    paths: tuple[str, ...], src: str, dst: str, port: str | None, namespace: str | None, strict: bool
 ) -> int:
     """Explain why SRC may or may not connect to DST: the deciding policies and rules, with file and line."""
     from netpolscan.analysis.explain import explain, find_endpoint, parse_port
@@ -621,11 +631,14 @@ def explain_command(
 @click.option("-o", "--output", type=str, default=None, help="Write the diff to FILE instead of stdout.")
 @click.option("--fail-on-new", is_flag=True, help="Exit 1 when HEAD allows a connection BASE did not.")
 @click.option(
-    "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."
+    "-n",
+    "--namespace",
+    default=None,
+    help="Namespace of objects that have none [default: the config file's namespace, else default].",
 )
 @_strict_option
 def diff_command(
-    base: str, head: str, fmt: str, output: str | None, fail_on_new: bool, namespace: str, strict: bool
+    base: str, head: str, fmt: str, output: str | None, fail_on_new: bool, namespace: str | None, strict: bool
 ) -> int:
     """Compare the connections BASE and HEAD allow (each a file, a directory or -)."""
     from netpolscan.analysis.diff import diff_rows
@@ -658,7 +671,10 @@ def diff_command(
 )
 @click.option("-o", "--output", type=str, default=None, help="Write the manifests to FILE instead of stdout.")
 @click.option(
-    "-n", "--namespace", default="default", show_default=True, help="Namespace of objects that have none."
+    "-n",
+    "--namespace",
+    default=None,
+    help="Namespace of objects that have none [default: the config file's namespace, else default].",
 )
 @_strict_option
 def probe_plan_command(
@@ -667,7 +683,7 @@ def probe_plan_command(
     image: str | None,
     timeout: int,
     output: str | None,
-    namespace: str,
+    namespace: str | None,
     strict: bool,
 ) -> int:
     """Write Kubernetes Jobs that test the expectations from inside a cluster (PASS/FAIL per probe)."""

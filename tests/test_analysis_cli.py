@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from netpolscan.cli import main
+from tests.conftest import CliResult
 
 MINIMAL = """
 apiVersion: apps/v1
@@ -150,3 +152,26 @@ def test_diff_sarif_rules_are_listed_and_documented(
     repo = Path(__file__).resolve().parent.parent
     assert (repo / "rules" / "NPS790-connection-newly-allowed.md").is_file()
     assert descriptor["shortDescription"]["text"] == listed["NPS790"]["summary"]
+
+
+def test_connectivity_explain_and_diff_read_the_config_namespace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Callable[..., CliResult]
+) -> None:
+    """Like scan, the connectivity commands place objects without a namespace where .netpolscan.yaml says."""
+    (tmp_path / ".netpolscan.yaml").write_text("namespace: shop\n")
+    manifests = tmp_path / "m.yaml"
+    manifests.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, labels: {app: web}}\n"
+        "spec: {containers: [{name: c, image: i}]}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("connectivity", str(manifests))
+    assert result.exit_code == 0, result.stderr
+    assert "shop/web[Pod]" in result.stdout
+    result = run_cli("explain", str(manifests), "--src", "shop/web", "--dst", "8.8.8.8")
+    assert result.exit_code == 0, result.stderr
+    result = run_cli("connectivity", str(manifests), "--namespace", "other")
+    assert "other/web[Pod]" in result.stdout
+    (tmp_path / ".netpolscan.yaml").write_text("namespace: [not, a, name]\n")
+    result = run_cli("connectivity", str(manifests))
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
