@@ -7,6 +7,7 @@ the ``toFQDNs`` entry or the ``rules`` section itself.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from netpolscan.analysis.addresses import iter_bits
 from netpolscan.analysis.connectivity import Connectivity, connectivity
@@ -16,7 +17,11 @@ from netpolscan.context import ScanContext
 from netpolscan.findings import Violation
 from netpolscan.model.objects import Workload
 from netpolscan.model.tiers import PeerExpr, Pods
-from netpolscan.policykinds.cilium import CiliumPolicy, CiliumPolicyKind, CiliumRule, CiliumSpec
+
+if TYPE_CHECKING:  # the kind's module is imported when a scan holds Cilium policies, not at start-up
+    from netpolscan.policykinds.cilium import CiliumRule, CiliumSpec
+
+CILIUM_KIND = "cilium"  # CiliumPolicyKind.name
 
 DNS_PROXY_HINT = (
     "add an egress rule to the cluster DNS on 53 (protocol ANY) with `rules: {dns: [{matchPattern: '*'}]}` "
@@ -26,7 +31,11 @@ DNS_PROXY_HINT = (
 
 def cilium_specs(ctx: ScanContext) -> list[CiliumSpec]:
     """Every evaluated rule (``spec``/``specs`` entry) of the Cilium policies of the input."""
-    found = ctx.inventory.parsed.kind_objects.get(CiliumPolicyKind.name, [])
+    found = ctx.inventory.parsed.kind_objects.get(CILIUM_KIND, [])
+    if not found:
+        return []
+    from netpolscan.policykinds.cilium import CiliumPolicy
+
     return [spec for policy in found if isinstance(policy, CiliumPolicy) for spec in policy.specs]
 
 

@@ -41,7 +41,11 @@ from netpolscan.model.tiers import (
     TierRule,
     World,
 )
-from netpolscan.policykinds.clusterpolicy import ADMIN_NETWORK_POLICY, CLUSTER_NETWORK_POLICY, GROUP
+
+# as in netpolscan.policykinds.clusterpolicy (not imported here: that module loads on first use)
+GROUP = "policy.networking.k8s.io"
+CLUSTER_NETWORK_POLICY = "ClusterNetworkPolicy"
+ADMIN_NETWORK_POLICY = "AdminNetworkPolicy"
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 DIRECTIONS = ("ingress", "egress")

@@ -4,15 +4,63 @@ the ``netpolscan_register_policy_kinds`` hook, as a third party registers its ow
 
 from __future__ import annotations
 
-from netpolscan.model.tiers import PolicyKind
-from netpolscan.policykinds.calico import CalicoKind
-from netpolscan.policykinds.cilium import CiliumPolicyKind
-from netpolscan.policykinds.clusterpolicy import ClusterPolicyKind
+import importlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from netpolscan.model.tiers import ClusterView, KindSink, PolicyKind, TierPolicy
+from netpolscan.sources.document import Document
+
+
+class LazyKind:
+    """A built-in kind whose module is imported the first time the input holds an object of its API
+    groups (a scan of plain NetworkPolicies never pays for Cilium's or Calico's parsers)."""
+
+    def __init__(self, name: str, groups: frozenset[str], module: str, factory: str) -> None:
+        self.name = name
+        self._groups = groups
+        self._module = module
+        self._factory = factory
+        self._kind: PolicyKind | None = None
+
+    def _real(self) -> PolicyKind:
+        if self._kind is None:
+            kind = getattr(importlib.import_module(self._module), self._factory)()
+            assert kind.name == self.name, (kind.name, self.name)
+            self._kind = kind
+        return self._kind
+
+    def handles(self, api_version: str, kind: str) -> bool:
+        if api_version.partition("/")[0] not in self._groups:
+            return False
+        return self._real().handles(api_version, kind)
+
+    def parse(self, data: dict[str, Any], doc: Document, namespace: str, sink: KindSink) -> object | None:
+        return self._real().parse(data, doc, namespace, sink)
+
+    def build(self, objects: Sequence[object], cluster: ClusterView) -> Iterable[TierPolicy]:
+        return self._real().build(objects, cluster)
 
 
 def builtin_kinds() -> list[PolicyKind]:
-    """One instance of every built-in policy kind, in a fixed order."""
-    kinds: list[PolicyKind] = [ClusterPolicyKind()]
-    kinds.append(CalicoKind())
-    kinds.append(CiliumPolicyKind())
-    return kinds
+    """One instance of every built-in policy kind, in a fixed order (each module imported on first use)."""
+    return [
+        LazyKind(
+            "cluster-network-policy",
+            frozenset({"policy.networking.k8s.io"}),
+            "netpolscan.policykinds.clusterpolicy",
+            "ClusterPolicyKind",
+        ),
+        LazyKind(
+            "calico",
+            frozenset({"projectcalico.org", "crd.projectcalico.org"}),
+            "netpolscan.policykinds.calico",
+            "CalicoKind",
+        ),
+        LazyKind(
+            "cilium",
+            frozenset({"cilium.io", "discovery.k8s.io"}),
+            "netpolscan.policykinds.cilium",
+            "CiliumPolicyKind",
+        ),
+    ]
