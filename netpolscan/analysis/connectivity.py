@@ -603,17 +603,6 @@ class Connectivity:
             return bool(self._isolated[direction] >> index & 1)
         return self.tiered.default_ports(direction, index) != ALL_PORTS
 
-    def effectively_isolated(self, workload: Workload, direction: str) -> bool:
-        """Whether the effective verdict of ``direction`` (every tier) does not allow everything: some
-        peer or port is denied to the workload."""
-        index = self.class_of(workload).index
-        if not self._tiered_bits[direction] >> index & 1:
-            return bool(self._isolated[direction] >> index & 1)
-        space = self.ingress_space if direction == "ingress" else self.egress_space
-        return self._peer_parts(direction, index) != [(self.all_classes, ALL_PORTS)] or self._external_parts(
-            direction, index
-        ) != [(space.all_bits, ALL_PORTS)]
-
     def allowed(self, src: Endpoint, dst: Endpoint) -> PortSet:
         """Ports on which ``src`` may open connections to ``dst`` (a workload or an IP address each)."""
         if isinstance(src, Workload) and isinstance(dst, Workload):

@@ -11,7 +11,7 @@ decides is allowed by default.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from netpolscan.analysis.connectivity import Connectivity
@@ -154,14 +154,3 @@ def _named_ports(rule: TierRule) -> set[tuple[str, str]]:
         else:
             found.update((protocol, name) for protocol in protocols)
     return found
-
-
-def tiered_reps(
-    inventory_policies: Sequence[TierPolicy],
-) -> Iterator[tuple[TierPolicy, TierRule, str, Any, Any]]:
-    """Every (policy, rule, direction, raw namespace selector, raw pod selector) of the cluster policies."""
-    for policy in inventory_policies:
-        for direction in ("ingress", "egress"):
-            for rule in policy.rules(direction):
-                for _ns, _pods, raw_ns, raw_pods in raw_peers(policy, rule, direction):
-                    yield policy, rule, direction, raw_ns, raw_pods

@@ -16,7 +16,6 @@ from netpolscan.findings import Violation
 from netpolscan.model.objects import IPBlock
 from netpolscan.model.tiers import (
     ALLOW,
-    AllOf,
     AnyOf,
     Everything,
     Network,
@@ -89,8 +88,6 @@ def _blocks(expr: PeerExpr) -> Iterator[IPBlock]:
     for part in _alternatives(expr):
         if isinstance(part, Network):
             yield part.block
-        elif isinstance(part, AllOf):
-            continue
 
 
 def anywhere(ctx: ScanContext, direction: str) -> Iterator[Violation]:
