@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("report", "expectations"),  # formatters; connectivity expectations
     ("builtin", "policykinds"),  # the built-in plugin: rules, formats, policy kinds
     ("scan", "testing"),  # a whole scan; helpers for rule authors
+    ("generate", "fixes", "flows"),  # write policies, apply fixes, check flow logs (each re-runs the analysis)
     ("cli", "__main__"),  # the command line
 )
 """Lowest first. A module may import from its own layer and the layers before it."""
