@@ -9,17 +9,6 @@ from __future__ import annotations
 import pluggy
 
 from netpolscan.context import ScanContext
-from netpolscan.findings import (
-    CheckFunction,
-    Finding,
-    Formatter,
-    Notification,
-    Report,
-    Rule,
-    Severity,
-    Suppression,
-    Violation,
-)
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import (
     ContainerPort,
@@ -61,6 +50,17 @@ from netpolscan.model.tiers import (
     TierPolicy,
     TierRule,
     World,
+)
+from netpolscan.plugin_api import (
+    CheckFunction,
+    Finding,
+    Formatter,
+    Notification,
+    Report,
+    Rule,
+    Severity,
+    Suppression,
+    Violation,
 )
 from netpolscan.ruledoc import RuleDoc, parse_rule_doc, rule_from_doc
 from netpolscan.sources.document import Document, Location, Pointer

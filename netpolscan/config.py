@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from netpolscan.errors import NetpolscanError
-from netpolscan.findings import Finding, Rule, Severity
+from netpolscan.plugin_api import Finding, Rule, Severity
 from netpolscan.sources.document import Document, Pointer
 from netpolscan.sources.files import decode
 from netpolscan.sources.yamlparse import parse_text

@@ -12,8 +12,8 @@ from typing import Any
 
 import pluggy
 
-from netpolscan.findings import Formatter, Rule
 from netpolscan.model.tiers import PolicyKind
+from netpolscan.plugin_api import Formatter, Rule
 
 hookspec = pluggy.HookspecMarker("netpolscan")
 

@@ -15,8 +15,8 @@ from pluggy import HookCaller
 
 from netpolscan import hookspecs
 from netpolscan.errors import NetpolscanError
-from netpolscan.findings import Formatter, Rule
 from netpolscan.model.tiers import PolicyKind
+from netpolscan.plugin_api import Formatter, Rule
 
 GROUP = "netpolscan"
 BUILTIN = "builtin"

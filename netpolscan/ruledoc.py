@@ -15,24 +15,79 @@ from typing import Any
 
 import yaml
 
-from netpolscan.findings import CheckFunction, Rule, Severity
+from netpolscan.plugin_api import CheckFunction, Rule, Severity
 
 # libyaml when present: the pure-Python loader would cost a tenth of a second per run on 30-odd front matters
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
-_EXPECT = re.compile(r"#\s*expect:\s*([A-Z]{2,4}\d{3}(?:\s*,\s*[A-Z]{2,4}\d{3})*)")
+_IDS = r"([A-Z]{2,4}\d{3}(?:\s*,\s*[A-Z]{2,4}\d{3})*)"
+_EXPECT = re.compile(r"#\s*expect:\s*" + _IDS + r"\s*$")
+_EXPECT_NONE = re.compile(r"^\s*#\s*expect-none:\s*" + _IDS + r"\s*$")
+_MARKER_LIKE = re.compile(r"#\s*expect(?:[-_ ]?none)?\b", re.IGNORECASE)
+_OPTIONS = re.compile(r"^#\s*netpolscan-options:\s*(.+)$")
+_OPTIONS_LIKE = re.compile(r"^#\s*netpolscan-option", re.IGNORECASE)
 _FENCE = re.compile(r"^```(?P<lang>[A-Za-z0-9_-]*)[^\n]*\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
 @dataclass(frozen=True)
 class Example:
-    """A YAML example of a rule doc: its text and the (line, rule id) pairs its markers expect."""
+    """A YAML example (of a rule doc or a case file): its text and what its markers expect.
+
+    ``expected`` holds the (line, rule id) pairs of the ``# expect: ID`` markers, ``expect_none`` the rules
+    an ``# expect-none: ID`` line names (checked, and they must not fire), ``options`` the scan options of a
+    ``# netpolscan-options: {...}`` line and ``path`` the file name the example is scanned as.
+    """
 
     section: str
     text: str
     expected: tuple[tuple[int, str], ...]
     options: dict[str, Any]
+    expect_none: tuple[str, ...] = ()
+    path: str = "example.yaml"
+
+    @property
+    def checked(self) -> frozenset[str]:
+        """The rules whose findings must be exactly the markers: those named by a marker of either kind."""
+        return frozenset({rule_id for _, rule_id in self.expected} | set(self.expect_none))
+
+
+def _ids(text: str) -> list[str]:
+    return [rule_id.strip() for rule_id in text.split(",")]
+
+
+def parse_example(text: str, section: str = "Example", path: str = "example.yaml") -> Example:
+    """The :class:`Example` of YAML ``text``: its markers, read line by line (1-based, as findings count).
+
+    A line that looks like a marker but is not one (``# expect NPS302``, ``# expect: nps302``, an
+    ``# expect-none:`` after YAML, a rule both expected and expected not to fire) raises ``ValueError``
+    naming ``path`` and the line, so that a typo never turns a check into nothing.
+    """
+    expected: list[tuple[int, str]] = []
+    none: list[str] = []
+    options: dict[str, Any] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        where = f"{path} line {number}"
+        marker = _EXPECT.search(line)
+        none_marker = _EXPECT_NONE.match(line)
+        if marker:
+            expected.extend((number, rule_id) for rule_id in _ids(marker.group(1)))
+        elif none_marker:
+            none.extend(_ids(none_marker.group(1)))
+        elif _MARKER_LIKE.search(line):
+            raise ValueError(
+                f"{where}: malformed marker {line.strip()!r} (write `# expect: ID[, ID]` at the end of the "
+                "line a finding must point at, or a whole line `# expect-none: ID[, ID]`)"
+            )
+        option = _OPTIONS.match(line.strip())
+        if option:
+            options.update(yaml.safe_load(option.group(1)) or {})
+        elif _OPTIONS_LIKE.match(line.strip()):
+            raise ValueError(f"{where}: malformed options line (write `# netpolscan-options: {{key: value}}`)")
+    both = sorted({rule_id for _, rule_id in expected} & set(none))
+    if both:
+        raise ValueError(f"{path}: {', '.join(both)} both expected (`# expect:`) and not (`# expect-none:`)")
+    return Example(section, text, tuple(expected), options, tuple(dict.fromkeys(none)), path)
 
 
 @dataclass(frozen=True)
@@ -57,18 +112,10 @@ class RuleDoc:
             for match in _FENCE.finditer(text):
                 if match.group("lang") not in ("yaml", "yml"):
                     continue
-                body = match.group("body")
-                expected: list[tuple[int, str]] = []
-                options: dict[str, Any] = {}
-                for number, line in enumerate(body.splitlines(), start=1):
-                    marker = _EXPECT.search(line)
-                    if marker:
-                        for rule_id in marker.group(1).split(","):
-                            expected.append((number, rule_id.strip()))
-                    option = re.match(r"^#\s*netpolscan-options:\s*(.+)$", line.strip())
-                    if option:
-                        options.update(yaml.safe_load(option.group(1)) or {})
-                found.append(Example(section, body, tuple(expected), options))
+                try:
+                    found.append(parse_example(match.group("body"), section))
+                except ValueError as exc:
+                    raise ValueError(f"{self.path.name} ({section}): {exc}") from None
         return found
 
 

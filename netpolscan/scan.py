@@ -17,9 +17,9 @@ from netpolscan.analysis.inputs import paused_gc
 from netpolscan.config import Config
 from netpolscan.context import ScanContext
 from netpolscan.engine import run_rules, select_rules
-from netpolscan.findings import Finding, Notification, Report, Rule, Severity
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.tiers import PolicyKind
+from netpolscan.plugin_api import Finding, Notification, Report, Rule, Severity
 from netpolscan.plugins import (
     collect_config_schemas,
     collect_policy_kinds,

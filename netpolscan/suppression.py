@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from netpolscan.errors import NetpolscanError
-from netpolscan.findings import Finding, Rule, Suppression, Violation
+from netpolscan.plugin_api import Finding, Rule, Suppression, Violation
 
 IGNORE_ANNOTATION = "netpolscan.io/ignore"
 REASON_ANNOTATION = "netpolscan.io/ignore-reason"

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from netpolscan.config import Config
-from netpolscan.findings import Finding
+from netpolscan.plugin_api import Finding
 from netpolscan.ruledoc import Example, RuleDoc, parse_rule_doc
 from netpolscan.scan import ScanOptions, scan_documents
 from netpolscan.sources.document import Document

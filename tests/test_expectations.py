@@ -11,7 +11,7 @@ import pytest
 
 from netpolscan.errors import NetpolscanError
 from netpolscan.expectations import load_expectations
-from netpolscan.findings import Finding, Report
+from netpolscan.plugin_api import Finding, Report
 from netpolscan.report import json_report, sarif, text
 from netpolscan.scan import ScanOptions, scan_documents
 from netpolscan.sources import load_documents
@@ -126,8 +126,7 @@ def test_deny_names_the_allowing_rule_with_its_line(tmp_path: Path) -> None:
     rule_line = next(i for i, line in enumerate(lines, 1) if line.startswith("  - from:"))
     assert (
         f"default/backend-allow-frontend ingress rule 1 "
-        f"({load_documents([str(policies)])[0].path}:{rule_line})"
-        in message
+        f"({load_documents([str(policies)])[0].path}:{rule_line})" in message
     )
 
 
@@ -388,8 +387,7 @@ def test_scan_cli_rejects_a_bad_file(tmp_path: Path, run_cli: Callable[..., CliR
     result = run_cli("scan", str(DEMO), "--expectations", path)
     assert result.exit_code == 2, result.stderr
     assert (
-        result.stderr
-        == f"netpolscan: error: {path}:6: entry 1: port '80/TCPX': unknown protocol 'TCPX' "
+        result.stderr == f"netpolscan: error: {path}:6: entry 1: port '80/TCPX': unknown protocol 'TCPX' "
         "(expected TCP, UDP or SCTP)\n"
     )
 

@@ -533,7 +533,7 @@ def test_conformance_manifests_are_valid() -> None:
 
 
 def test_v1alpha1_deprecation_is_a_warning_and_v1alpha2_findings_keep_their_level() -> None:
-    from netpolscan.findings import Severity
+    from netpolscan.plugin_api import Severity
     from netpolscan.scan import ScanOptions, scan_documents
 
     text = f"{ANP_HEADER}metadata:\n  name: a\nspec:\n  priority: 2000\n{SUBJECT_ALL}"

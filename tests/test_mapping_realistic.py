@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from netpolscan.findings import Location
+from netpolscan.plugin_api import Location
 from netpolscan.sources import render
 from netpolscan.sources.document import Document
 from netpolscan.sources.mapping import SourceMapper, template_position

@@ -12,8 +12,8 @@ from netpolscan import hookimpl
 from netpolscan.context import ScanContext
 from netpolscan.engine import run_rules, select_rules
 from netpolscan.errors import NetpolscanError
-from netpolscan.findings import ObjectRef, Rule, Severity, Violation
 from netpolscan.model import Inventory
+from netpolscan.plugin_api import ObjectRef, Rule, Severity, Violation
 from netpolscan.plugins import (
     GROUP,
     check_hooks,
@@ -78,7 +78,9 @@ def test_third_party_rule_runs_and_a_raising_rule_is_a_notification() -> None:
         raise RuntimeError("kaput")
 
     pm = plugin_manager()
-    pm.register(_Plugin(_rule("ACME101", "always-fires", fires), _rule("ACME102", "always-raises", boom)), name="acme")
+    pm.register(
+        _Plugin(_rule("ACME101", "always-fires", fires), _rule("ACME102", "always-raises", boom)), name="acme"
+    )
     rules = select_rules(collect_rules(pm), select=["ACME"])
     assert [r.id for r in rules] == ["ACME101", "ACME102"]
     docs = list(parse_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n", "n.yaml"))

@@ -88,7 +88,7 @@ def test_the_prose_of_plugins_md_names_only_public_modules_and_names() -> None:
 
 def test_the_checker_catches_private_imports() -> None:
     source = (
-        "import netpolscan\nfrom netpolscan import Rule, engine\nfrom netpolscan.findings import Report\n"
+        "import netpolscan\nfrom netpolscan import Rule, engine\nfrom netpolscan.plugin_api import Report\n"
         "import netpolscan.model\nx = netpolscan.plugins\n"
     )
     problems = private_uses(source)

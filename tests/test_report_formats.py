@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 
 from netpolscan.cli import main
-from netpolscan.findings import (
+from netpolscan.plugin_api import (
     Finding,
     Location,
     Notification,

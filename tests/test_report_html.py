@@ -290,7 +290,7 @@ def test_size_of_a_100_namespace_cluster(tmp_path: Path) -> None:
 
 
 def test_page_without_inventory_escapes_every_text() -> None:
-    from netpolscan.findings import Finding, Location, Report, Severity
+    from netpolscan.plugin_api import Finding, Location, Report, Severity
     from netpolscan.report.html import render
 
     finding = Finding("NPS999", "x", Severity.ERROR, "<script>alert(1)</script>", Location("a<b>.yaml", 3))

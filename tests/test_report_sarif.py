@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from netpolscan.findings import (
+from netpolscan.plugin_api import (
     Finding,
     Location,
     Notification,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from netpolscan.findings import Finding
+from netpolscan.plugin_api import Finding
 from netpolscan.scan import ScanOptions, scan
 
 try:
@@ -89,9 +89,18 @@ def test_kube_prometheus(with_synthetic: bool) -> None:
 # --- microservices-demo ----------------------------------------------------------------------------------
 
 ONLINE_BOUTIQUE_EGRESS_RULES = {
-    "adservice": 954, "cartservice": 976, "checkoutservice": 1001, "currencyservice": 1023,
-    "emailservice": 1058, "frontend": 1080, "loadgenerator": 1096, "paymentservice": 1109,
-    "productcatalogservice": 1131, "recommendationservice": 1159, "redis-cart": 1181, "shippingservice": 1203,
+    "adservice": 954,
+    "cartservice": 976,
+    "checkoutservice": 1001,
+    "currencyservice": 1023,
+    "emailservice": 1058,
+    "frontend": 1080,
+    "loadgenerator": 1096,
+    "paymentservice": 1109,
+    "productcatalogservice": 1131,
+    "recommendationservice": 1159,
+    "redis-cart": 1181,
+    "shippingservice": 1203,
 }
 
 
@@ -162,16 +171,25 @@ def test_np_recipes_all_policies_together() -> None:
 
 
 SCENARIO_COUNTS = {
-    "r01": {"NPS101": 1, "NPS102": 1}, "r02": {"NPS101": 1, "NPS102": 1},
-    "r02a": {"NPS101": 2, "NPS102": 2}, "r03": {"NPS101": 1, "NPS102": 2},
-    "r04": {"NPS101": 1, "NPS102": 2}, "r05": {"NPS101": 2, "NPS102": 2},
-    "r06": {"NPS101": 3, "NPS102": 3}, "r07": {"NPS101": 2, "NPS102": 2},
-    "r07-or": {"NPS101": 2, "NPS102": 2}, "r08": {"NPS101": 1, "NPS102": 1},
-    "r08-port": {"NPS101": 1, "NPS102": 1}, "r09": {"NPS101": 1, "NPS102": 1},
-    "r09-named": {"NPS101": 1, "NPS102": 1}, "r10": {"NPS101": 1, "NPS102": 1},
+    "r01": {"NPS101": 1, "NPS102": 1},
+    "r02": {"NPS101": 1, "NPS102": 1},
+    "r02a": {"NPS101": 2, "NPS102": 2},
+    "r03": {"NPS101": 1, "NPS102": 2},
+    "r04": {"NPS101": 1, "NPS102": 2},
+    "r05": {"NPS101": 2, "NPS102": 2},
+    "r06": {"NPS101": 3, "NPS102": 3},
+    "r07": {"NPS101": 2, "NPS102": 2},
+    "r07-or": {"NPS101": 2, "NPS102": 2},
+    "r08": {"NPS101": 1, "NPS102": 1},
+    "r08-port": {"NPS101": 1, "NPS102": 1},
+    "r09": {"NPS101": 1, "NPS102": 1},
+    "r09-named": {"NPS101": 1, "NPS102": 1},
+    "r10": {"NPS101": 1, "NPS102": 1},
     # kube-system holds a kube-dns Pod that no policy isolates: NPS401
-    "r11": {"NPS101": 2, "NPS102": 2, "NPS401": 1}, "r11-dns": {"NPS101": 2, "NPS102": 2, "NPS401": 1},
-    "r12": {"NPS101": 3, "NPS102": 2, "NPS401": 1}, "r14": {"NPS101": 2, "NPS102": 2, "NPS401": 1},
+    "r11": {"NPS101": 2, "NPS102": 2, "NPS401": 1},
+    "r11-dns": {"NPS101": 2, "NPS102": 2, "NPS401": 1},
+    "r12": {"NPS101": 3, "NPS102": 2, "NPS401": 1},
+    "r14": {"NPS101": 2, "NPS102": 2, "NPS401": 1},
     "r14-legacy": {"NPS101": 2, "NPS102": 2, "NPS401": 1},
 }
 
@@ -191,8 +209,11 @@ def test_np_recipes_scenario_r12_anchors() -> None:
     findings = _scan(_corpus("np-recipes", "scenarios", "r12", "manifests.yaml"))
     anchors = sorted((f.rule_id, f.obj.name if f.obj else "", f.location.line) for f in findings)
     assert anchors == [
-        ("NPS101", "default", 1), ("NPS101", "foo", 8), ("NPS101", "kube-system", 15),
-        ("NPS102", "foo", 8), ("NPS102", "kube-system", 15),  # default-deny-all-egress covers `default`
+        ("NPS101", "default", 1),
+        ("NPS101", "foo", 8),
+        ("NPS101", "kube-system", 15),
+        ("NPS102", "foo", 8),
+        ("NPS102", "kube-system", 15),  # default-deny-all-egress covers `default`
         ("NPS401", "kube-dns", 85),
     ]
 
@@ -203,15 +224,20 @@ def test_np_recipes_scenario_r12_anchors() -> None:
 E2E_DEFAULT = {"NPS101": 3, "NPS102": 3}
 E2E_COUNTS = {
     # a default deny ingress in x (podSelector {} with policyTypes Ingress)
-    "e2e-001": {"NPS101": 2, "NPS102": 3}, "e2e-004": {"NPS101": 2, "NPS102": 3},
-    "e2e-016": {"NPS101": 2, "NPS102": 3}, "e2e-017": {"NPS101": 2, "NPS102": 3},
-    "e2e-020": {"NPS101": 2, "NPS102": 3}, "e2e-025": {"NPS101": 2, "NPS102": 3},
-    "e2e-034": {"NPS101": 2, "NPS102": 3}, "e2e-035": {"NPS101": 2, "NPS102": 3},
+    "e2e-001": {"NPS101": 2, "NPS102": 3},
+    "e2e-004": {"NPS101": 2, "NPS102": 3},
+    "e2e-016": {"NPS101": 2, "NPS102": 3},
+    "e2e-017": {"NPS101": 2, "NPS102": 3},
+    "e2e-020": {"NPS101": 2, "NPS102": 3},
+    "e2e-025": {"NPS101": 2, "NPS102": 3},
+    "e2e-034": {"NPS101": 2, "NPS102": 3},
+    "e2e-035": {"NPS101": 2, "NPS102": 3},
     "e2e-044": {"NPS101": 2, "NPS102": 3},
     "e2e-002": {"NPS101": 2, "NPS102": 2},  # deny ingress and egress in x
     # egress isolated in x by an empty podSelector; e2e-019's no-`to` rule is on a named port, which the
     # metadata service (not a pod) cannot resolve: no NPS303
-    "e2e-019": {"NPS101": 3, "NPS102": 2}, "e2e-029": {"NPS101": 3, "NPS102": 2},
+    "e2e-019": {"NPS101": 3, "NPS102": 2},
+    "e2e-029": {"NPS101": 3, "NPS102": 2},
     # no-`to` egress rules on TCP 80 (port 80, protocol defaulted): NPS303 at the rule
     "e2e-030": {"NPS101": 3, "NPS102": 3, "NPS303": 1},
     "e2e-036": {"NPS101": 3, "NPS102": 2, "NPS303": 1},
@@ -236,8 +262,11 @@ def test_k8s_e2e_cases() -> None:
 
 def test_k8s_e2e_metadata_findings_point_at_rules() -> None:
     findings = _scan(_corpus("k8s-e2e", "cases", "e2e-037", "manifests.yaml"))
-    located = sorted((f.rule_id, f.obj.name if f.obj else "", f.location.line) for f in findings
-                     if f.rule_id in ("NPS301", "NPS303"))
+    located = sorted(
+        (f.rule_id, f.obj.name if f.obj else "", f.location.line)
+        for f in findings
+        if f.rule_id in ("NPS301", "NPS303")
+    )
     assert located == [
         ("NPS301", "allow-egress", 509),
         ("NPS303", "allow-egress-port-80", 495),

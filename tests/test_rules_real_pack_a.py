@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from netpolscan.findings import Finding
+from netpolscan.plugin_api import Finding
 from netpolscan.scan import ScanOptions, scan
 
 try:
@@ -139,9 +139,9 @@ def test_np_recipes_messages() -> None:
 # NPS103 6, NPS104 9, NPS105 2); (NPS103, NPS104, NPS105, NPS201, NPS202, NPS304), reviewed
 E2E = {
     "e2e-001": (6, 9, 2, 0, 0, 0),
-    "e2e-002": (6, 6, 2, 0, 0, 0),   # default deny both directions in x
-    "e2e-003": (8, 9, 2, 0, 0, 0),   # only x/a selected
-    "e2e-004": (6, 9, 2, 0, 1, 0),   # allow-all-to-a: `namespaceSelector: {}` peer
+    "e2e-002": (6, 6, 2, 0, 0, 0),  # default deny both directions in x
+    "e2e-003": (8, 9, 2, 0, 0, 0),  # only x/a selected
+    "e2e-004": (6, 9, 2, 0, 1, 0),  # allow-all-to-a: `namespaceSelector: {}` peer
     "e2e-005": (8, 9, 2, 0, 1, 0),
     "e2e-006": (8, 9, 2, 0, 0, 0),
     "e2e-007": (8, 9, 2, 0, 0, 0),
@@ -153,38 +153,38 @@ E2E = {
     "e2e-013": (8, 9, 2, 0, 0, 0),
     "e2e-014": (8, 9, 2, 0, 0, 0),
     "e2e-015": (8, 9, 2, 0, 0, 0),
-    "e2e-016": (6, 9, 2, 1, 0, 0),   # allow-all ingress `- {}`
-    "e2e-017": (6, 9, 2, 1, 0, 0),   # no `from`, named port
+    "e2e-016": (6, 9, 2, 1, 0, 0),  # allow-all ingress `- {}`
+    "e2e-017": (6, 9, 2, 1, 0, 0),  # no `from`, named port
     "e2e-018": (8, 9, 2, 0, 0, 0),
-    "e2e-019": (9, 6, 2, 0, 0, 0),   # egress-only policy on all of x
+    "e2e-019": (9, 6, 2, 0, 0, 0),  # egress-only policy on all of x
     "e2e-020": (6, 9, 2, 0, 0, 0),
     "e2e-021": (8, 9, 2, 0, 0, 0),
     "e2e-022": (8, 9, 2, 0, 0, 0),
     "e2e-023": (8, 9, 2, 0, 0, 0),
     "e2e-024": (8, 9, 2, 0, 0, 0),
     "e2e-025": (6, 9, 2, 0, 0, 0),
-    "e2e-026": (9, 9, 2, 0, 0, 0),   # the policy selects no pod: nothing is isolated
+    "e2e-026": (9, 9, 2, 0, 0, 0),  # the policy selects no pod: nothing is isolated
     "e2e-027": (8, 9, 2, 0, 0, 0),
     "e2e-028": (9, 8, 2, 0, 0, 0),
     "e2e-029": (9, 6, 2, 0, 0, 0),
-    "e2e-030": (8, 8, 2, 0, 0, 0),   # both directions on x/a
-    "e2e-031": (7, 8, 1, 0, 0, 0),   # policies in x (x/a egress) and y (y/a, y/b ingress); only z has none
+    "e2e-030": (8, 8, 2, 0, 0, 0),  # both directions on x/a
+    "e2e-031": (7, 8, 1, 0, 0, 0),  # policies in x (x/a egress) and y (y/a, y/b ingress); only z has none
     "e2e-032": (9, 8, 2, 0, 0, 0),
-    "e2e-033": (8, 9, 2, 1, 0, 0),   # protocol-only port, no `from`
+    "e2e-033": (8, 9, 2, 1, 0, 0),  # protocol-only port, no `from`
     "e2e-034": (6, 9, 2, 1, 0, 0),
-    "e2e-035": (6, 9, 2, 2, 0, 0),   # two policies without `from`
+    "e2e-035": (6, 9, 2, 2, 0, 0),  # two policies without `from`
     "e2e-036": (9, 6, 2, 0, 0, 0),
     "e2e-037": (9, 6, 2, 0, 0, 0),
-    "e2e-038": (9, 9, 3, 0, 0, 0),   # no policies at all
-    "e2e-039": (9, 8, 2, 0, 0, 0),   # ipBlock of a pod IP (private): not NPS203
+    "e2e-038": (9, 9, 3, 0, 0, 0),  # no policies at all
+    "e2e-039": (9, 8, 2, 0, 0, 0),  # ipBlock of a pod IP (private): not NPS203
     "e2e-040": (9, 8, 2, 0, 0, 0),
     "e2e-041": (9, 8, 2, 0, 0, 0),
     "e2e-042": (9, 8, 2, 0, 0, 0),
     "e2e-043": (8, 8, 2, 0, 0, 0),
-    "e2e-044": (6, 9, 2, 1, 0, 0),   # SCTP-only, no `from`
+    "e2e-044": (6, 9, 2, 1, 0, 0),  # SCTP-only, no `from`
     "e2e-045": (8, 9, 2, 1, 0, 0),
     "e2e-046": (8, 9, 2, 1, 0, 0),
-    "e2e-047": (9, 8, 2, 0, 0, 0),   # NotIn on the name label: no NPS004
+    "e2e-047": (9, 8, 2, 0, 0, 0),  # NotIn on the name label: no NPS004
     "e2e-048": (8, 9, 2, 0, 0, 0),
     "e2e-049": (8, 9, 2, 0, 0, 0),
 }

@@ -26,8 +26,8 @@ from netpolscan.builtin import (  # noqa: F401  # noqa: F401
     redundancy_rules,
 )
 from netpolscan.builtin.registry import CHECKS
-from netpolscan.findings import Formatter, Report, Rule
 from netpolscan.model.tiers import PolicyKind
+from netpolscan.plugin_api import Formatter, Report, Rule
 from netpolscan.ruledoc import RuleDoc, load_rule_docs
 
 DOCS_URL = "https://github.com/netpolscan/netpolscan/blob/main/rules/"

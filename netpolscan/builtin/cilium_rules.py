@@ -14,9 +14,9 @@ from netpolscan.analysis.connectivity import Connectivity, connectivity
 from netpolscan.builtin.helpers import document_ref
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
-from netpolscan.findings import Violation
 from netpolscan.model.objects import Workload
 from netpolscan.model.tiers import PeerExpr, Pods
+from netpolscan.plugin_api import Violation
 
 if TYPE_CHECKING:  # the kind's module is imported when a scan holds Cilium policies, not at start-up
     from netpolscan.policykinds.cilium import CiliumRule, CiliumSpec

@@ -18,7 +18,6 @@ from netpolscan.analysis.ports import NO_PORTS, PortSet
 from netpolscan.analysis.tiers import Decision, Step, TieredEngine
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
-from netpolscan.findings import Violation
 from netpolscan.model.objects import PortSpec
 from netpolscan.model.selectors import LabelSelector
 from netpolscan.model.tiers import (
@@ -41,6 +40,7 @@ from netpolscan.model.tiers import (
     TierRule,
     World,
 )
+from netpolscan.plugin_api import Violation
 
 # as in netpolscan.policykinds.clusterpolicy (not imported here: that module loads on first use)
 GROUP = "policy.networking.k8s.io"

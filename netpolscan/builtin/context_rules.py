@@ -8,11 +8,11 @@ from netpolscan.analysis.selection import pinned_namespace_names
 from netpolscan.builtin.helpers import policy_label
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
-from netpolscan.findings import Violation
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import NetworkPolicy, Peer, PolicyRule
 from netpolscan.model.parse import NAME_LABEL
 from netpolscan.model.selectors import LabelSelector
+from netpolscan.plugin_api import Violation
 
 _SHOWN = 3
 

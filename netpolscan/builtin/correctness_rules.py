@@ -11,10 +11,10 @@ from netpolscan.analysis.tiers import Step, spec_ports
 from netpolscan.builtin.helpers import close_label, missing_labels, policy_label, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
-from netpolscan.findings import Violation
 from netpolscan.model.objects import NetworkPolicy, Peer, PolicyRule, Service, ServicePort, Workload
 from netpolscan.model.selectors import LabelSelector
 from netpolscan.model.tiers import ALLOW, Pods, TierRule, walk_expression
+from netpolscan.plugin_api import Violation
 
 DNS_PORT = 53
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -1,6 +1,6 @@
 """Newly allowed connections of a semantic diff as findings, located at the HEAD rules that allow them.
 
-The SARIF reporter renders the :class:`~netpolscan.findings.Report` this builds, so a pull request's
+The SARIF reporter renders the :class:`~netpolscan.plugin_api.Report` this builds, so a pull request's
 code-scanning view shows each new connection on the policy rule that opens it. A connection HEAD allows
 without any rule (its endpoints are not isolated) is located at the start of the workload's manifest.
 """
@@ -11,9 +11,9 @@ import hashlib
 from collections.abc import Iterable, Sequence
 
 from netpolscan.analysis.diff import DiffRow, allowing_rules
-from netpolscan.findings import Finding, Location, ObjectRef, Report, Rule
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import Workload
+from netpolscan.plugin_api import Finding, Location, ObjectRef, Report, Rule
 from netpolscan.sources.mapping import SourceMapper
 
 DIFF_RULE_ID = "NPS790"

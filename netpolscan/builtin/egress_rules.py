@@ -9,8 +9,8 @@ from netpolscan.builtin import tiered_peer_rules
 from netpolscan.builtin.helpers import covers, policy_label
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
-from netpolscan.findings import Violation
 from netpolscan.model.objects import PolicyRule
+from netpolscan.plugin_api import Violation
 
 METADATA_ADDRESSES = (ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"))
 

@@ -19,7 +19,7 @@ from netpolscan.expectations.load import (
     load_expectations,
 )
 from netpolscan.expectations.model import ExpectationsFile
-from netpolscan.findings import Violation
+from netpolscan.plugin_api import Violation
 
 CACHE_KEY = "expectations.outcomes"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from netpolscan.findings import ObjectRef
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.kinds import CLUSTER_SCOPED, namespace_of_object, object_namespace
 from netpolscan.model.objects import NetworkPolicy, PolicyRule, PortSpec, Workload
 from netpolscan.model.selectors import LabelSelector
+from netpolscan.plugin_api import ObjectRef
 from netpolscan.sources.document import Document
 
 

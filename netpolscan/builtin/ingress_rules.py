@@ -9,8 +9,8 @@ from netpolscan.builtin import tiered_peer_rules
 from netpolscan.builtin.helpers import describe_ports, policy_label
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
-from netpolscan.findings import Violation
 from netpolscan.model.objects import IPBlock, Peer
+from netpolscan.plugin_api import Violation
 
 # Address space that is not public internet (IANA special-purpose registries). Everything else is public.
 _NOT_PUBLIC_V4 = tuple(

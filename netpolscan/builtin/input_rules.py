@@ -7,9 +7,9 @@ from collections.abc import Iterator, Sequence
 from netpolscan.builtin.helpers import document_ref
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
-from netpolscan.findings import Severity, Violation
 from netpolscan.model.not_evaluated import not_evaluated_effect
 from netpolscan.model.tiers import PolicyKind
+from netpolscan.plugin_api import Severity, Violation
 from netpolscan.policykinds.clusterpolicy import GROUP as CLUSTER_POLICY_GROUP
 from netpolscan.sources.document import Document
 

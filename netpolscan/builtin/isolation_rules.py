@@ -8,8 +8,8 @@ from netpolscan.analysis.connectivity import connectivity
 from netpolscan.builtin.helpers import namespace_anchors, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
-from netpolscan.findings import ObjectRef, Violation
 from netpolscan.model.objects import Workload
+from netpolscan.plugin_api import ObjectRef, Violation
 
 
 def _tiers_isolate(ctx: ScanContext, workload: Workload, direction: str) -> bool:

@@ -9,10 +9,10 @@ from netpolscan.analysis.ports import PortSet
 from netpolscan.builtin.helpers import policy_label, port_numbers, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
-from netpolscan.findings import Violation
 from netpolscan.model.objects import NetworkPolicy, Peer, PolicyRule, PortSpec, Workload
 from netpolscan.model.parse import NAME_LABEL
 from netpolscan.model.selectors import LabelSelector
+from netpolscan.plugin_api import Violation
 
 KUBE_SYSTEM = "kube-system"
 DNS_PORT = 53

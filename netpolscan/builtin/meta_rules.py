@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from netpolscan.builtin.helpers import document_ref
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
-from netpolscan.findings import Violation
+from netpolscan.plugin_api import Violation
 from netpolscan.suppression import IGNORE_ANNOTATION, UNTIL_ANNOTATION, ignore_annotations, parse_until
 
 

@@ -28,9 +28,9 @@ from netpolscan.builtin.correctness_rules import incomplete_namespaces, peer_is_
 from netpolscan.builtin.helpers import policy_label
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
-from netpolscan.findings import Violation
 from netpolscan.model.objects import ContainerPort, NetworkPolicy, Peer, PolicyRule
 from netpolscan.model.selectors import LabelSelector
+from netpolscan.plugin_api import Violation
 
 DIRECTIONS = ("ingress", "egress")
 

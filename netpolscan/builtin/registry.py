@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from netpolscan.findings import CheckFunction
+from netpolscan.plugin_api import CheckFunction
 
 CHECKS: dict[str, CheckFunction] = {}
 

@@ -12,7 +12,6 @@ import ipaddress
 from collections.abc import Iterator
 
 from netpolscan.context import ScanContext
-from netpolscan.findings import Violation
 from netpolscan.model.objects import IPBlock
 from netpolscan.model.tiers import (
     ALLOW,
@@ -25,6 +24,7 @@ from netpolscan.model.tiers import (
     TierRule,
     World,
 )
+from netpolscan.plugin_api import Violation
 
 METADATA = (ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"))
 

@@ -19,6 +19,7 @@ from netpolscan.errors import NetpolscanError
 if TYPE_CHECKING:
     pass
 
+
 @cli.command("connectivity")
 @click.argument("paths", nargs=-1, required=True)
 @click.option(

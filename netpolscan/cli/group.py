@@ -125,5 +125,3 @@ def load_input(paths: Sequence[str], namespace: str | None, strict: bool, side: 
     for missing in left_out(inventory, side):
         click.echo(f"netpolscan: warning: {missing}", err=True)
     return inventory
-
-

@@ -13,11 +13,12 @@ from netpolscan.cli.group import (
     cli,
     split_values,
 )
-from netpolscan.findings import Rule
+from netpolscan.plugin_api import Rule
 from netpolscan.plugins import plugin_manager
 
 if TYPE_CHECKING:
     pass
+
 
 @cli.command("plugins")
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -81,5 +82,3 @@ def rules_markdown(rules: Sequence[Rule]) -> str:
         severity = r.security_severity or "-"
         lines.append(f"| {r.id} | {r.name} | {r.level.value} | {severity} | {r.plugin} | {r.summary} |")
     return "\n".join(lines) + "\n"
-
-

@@ -19,12 +19,13 @@ from netpolscan.cli.group import (
 )
 from netpolscan.engine import count_failing
 from netpolscan.errors import NetpolscanError
-from netpolscan.findings import Formatter, Report, Severity
+from netpolscan.plugin_api import Formatter, Report, Severity
 from netpolscan.plugins import collect_formatters, plugin_manager
 from netpolscan.report import text as text_report
 
 if TYPE_CHECKING:
     pass
+
 
 @cli.command()
 @click.argument("paths", nargs=-1)
@@ -253,5 +254,3 @@ def sarif_limit_warnings(report: Report, gzip_size: int) -> list[str]:
             "the most GitHub code scanning accepts in one run"
         )
     return warnings
-
-

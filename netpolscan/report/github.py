@@ -7,7 +7,7 @@ without a file, and one ``::notice::`` line closes the output with the summary.
 
 from __future__ import annotations
 
-from netpolscan.findings import Finding, Report, Severity
+from netpolscan.plugin_api import Finding, Report, Severity
 from netpolscan.report.text import summary
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}

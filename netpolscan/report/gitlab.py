@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from netpolscan.findings import Finding, Report, Rule, Severity
+from netpolscan.plugin_api import Finding, Report, Rule, Severity
 
 SEVERITIES = ("info", "minor", "major", "critical", "blocker")
 

@@ -18,7 +18,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from netpolscan.analysis.inputs import paused_gc
-from netpolscan.findings import Finding, Report
+from netpolscan.plugin_api import Finding, Report
 from netpolscan.report.html_assets import LICENSE_NOTE, SCRIPT, STYLE
 
 if TYPE_CHECKING:

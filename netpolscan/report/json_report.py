@@ -6,7 +6,7 @@ import io
 from collections import Counter
 from typing import Any, TextIO
 
-from netpolscan.findings import Finding, Report
+from netpolscan.plugin_api import Finding, Report
 from netpolscan.report.stream import SLOT, split_at_slot, write_array
 
 SCHEMA_VERSION = 1

@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from netpolscan.findings import Finding, Notification, Report, Rule
+from netpolscan.plugin_api import Finding, Notification, Report, Rule
 
 SUITE = "netpolscan"
 PASSED = "no findings"

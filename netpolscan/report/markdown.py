@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from netpolscan.findings import Finding, Report, Severity
+from netpolscan.plugin_api import Finding, Report, Severity
 
 MAX_BYTES = 1_000_000  # below GitHub's 1 MiB step-summary limit, with room to spare
 MAX_MESSAGE = 1_000  # characters of one finding's message in the list

@@ -28,7 +28,7 @@ from typing import Any, Final, TextIO
 import attr
 import sarif_om  # type: ignore[import-untyped]
 
-from netpolscan.findings import Finding, Location, Notification, Report, Rule, Severity
+from netpolscan.plugin_api import Finding, Location, Notification, Report, Rule, Severity
 from netpolscan.report import stream
 from netpolscan.sources.files import checkout_path
 

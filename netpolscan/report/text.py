@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
-from netpolscan.findings import Finding, Report
+from netpolscan.plugin_api import Finding, Report
 
 _COLOURS = {"error": "\x1b[31m", "warning": "\x1b[33m", "note": "\x1b[36m"}
 _RESET = "\x1b[0m"
