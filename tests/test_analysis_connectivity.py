@@ -16,7 +16,7 @@ from netpolscan.analysis.ports import PortSet
 from netpolscan.builtin.diff_findings import diff_findings
 from netpolscan.errors import NetpolscanError
 from netpolscan.model import Inventory, IPBlock, Workload
-from netpolscan.report.connectivity import format_connlist, format_diff, format_explanation
+from netpolscan.report.connectivity_formats import format_connlist, format_diff, format_explanation
 from netpolscan.sources import load_documents
 
 PODS = """

@@ -17,7 +17,7 @@ import yaml
 from netpolscan.analysis.connectivity import Endpoint, connectivity
 from netpolscan.analysis.connlist import connection_rows
 from netpolscan.model import Inventory, Workload
-from netpolscan.report.connectivity import format_txt
+from netpolscan.report.connectivity_formats import format_txt
 from netpolscan.sources import load_documents
 
 try:

@@ -15,7 +15,7 @@ import pytest
 from netpolscan.analysis.connectivity import Endpoint, connectivity
 from netpolscan.analysis.connlist import connection_rows
 from netpolscan.model import Inventory
-from netpolscan.report.connectivity import format_txt
+from netpolscan.report.connectivity_formats import format_txt
 from netpolscan.sources import load_documents
 
 REPO = Path(__file__).resolve().parent.parent

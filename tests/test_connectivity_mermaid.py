@@ -7,7 +7,7 @@ import re
 
 from netpolscan.analysis.connlist import Row
 from netpolscan.analysis.ports import PortSet
-from netpolscan.report.connectivity import MERMAID_MAX_CHARS, MERMAID_MAX_EDGES, format_mermaid
+from netpolscan.report.connectivity_formats import MERMAID_MAX_CHARS, MERMAID_MAX_EDGES, format_mermaid
 
 NODE = re.compile(r'^\s+(\S+)\["')
 EDGE = re.compile(r'^\s+(\S+) -->\|"[^"]*"\| (\S+)$')

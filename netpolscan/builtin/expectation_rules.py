@@ -18,7 +18,7 @@ from netpolscan.expectations.load import (
     is_expectations_document,
     load_expectations,
 )
-from netpolscan.expectations.model import ExpectationsFile
+from netpolscan.expectations.spec import ExpectationsFile
 from netpolscan.plugin_api import Violation
 
 CACHE_KEY = "expectations.outcomes"

@@ -96,7 +96,7 @@ def connectivity_command(
     """List the allowed connections between workloads and external addresses."""
     from netpolscan.analysis.connlist import connection_rows
     from netpolscan.analysis.focus import focused, parse_focus, workload_nodes
-    from netpolscan.report.connectivity import iter_connlist
+    from netpolscan.report.connectivity_formats import iter_connlist
 
     if fmt == "expectations":
         from netpolscan.expectations.bootstrap import bootstrap_text
@@ -161,7 +161,7 @@ def explain_command(
 ) -> int:
     """Explain why SRC may or may not connect to DST: the deciding policies and rules, with file and line."""
     from netpolscan.analysis.explain import explain, find_endpoint, parse_port
-    from netpolscan.report.connectivity import format_explanation
+    from netpolscan.report.connectivity_formats import format_explanation
 
     inventory = load_input(paths, namespace, strict)
     wanted = parse_port(port) if port else None
@@ -198,7 +198,7 @@ def diff_command(
     from netpolscan.analysis.diff import diff_rows
     from netpolscan.builtin.diff_findings import diff_report
     from netpolscan.report import sarif
-    from netpolscan.report.connectivity import format_diff
+    from netpolscan.report.connectivity_formats import format_diff
 
     base_inventory = load_input([base], namespace, strict, "BASE")
     head_inventory = load_input([head], namespace, strict, "HEAD")

@@ -14,7 +14,7 @@ from netpolscan.expectations.load import (
     is_expectations_document,
     load_expectations,
 )
-from netpolscan.expectations.model import EndpointSpec, Expectation, ExpectationsFile
+from netpolscan.expectations.spec import EndpointSpec, Expectation, ExpectationsFile
 
 __all__ = [
     "EndpointSpec",

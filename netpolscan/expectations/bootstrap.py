@@ -18,7 +18,7 @@ from netpolscan.analysis.connectivity import connectivity
 from netpolscan.analysis.endpoints import owner_of
 from netpolscan.analysis.ports import ALL_PORTS, NO_PORTS, PROTOCOL_ORDER, PortSet
 from netpolscan.expectations.evaluate import matches_workload
-from netpolscan.expectations.model import API_VERSION, KIND
+from netpolscan.expectations.spec import API_VERSION, KIND
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import Workload
 

@@ -18,7 +18,7 @@ from netpolscan.analysis.connectivity import Connectivity, Endpoint, IPAddress, 
 from netpolscan.analysis.endpoints import owner_of, workload_label
 from netpolscan.analysis.explain import explain
 from netpolscan.analysis.ports import ALL_PORTS, PortSet
-from netpolscan.expectations.model import EndpointSpec, Expectation, IPNetwork
+from netpolscan.expectations.spec import EndpointSpec, Expectation, IPNetwork
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import Workload
 from netpolscan.model.selectors import LabelSelector

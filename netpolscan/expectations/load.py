@@ -15,7 +15,7 @@ from typing import Any
 from netpolscan.analysis.ports import PROTOCOL_ORDER, PortSet
 from netpolscan.config import load_schema
 from netpolscan.errors import NetpolscanError
-from netpolscan.expectations.model import API_VERSION, KIND, EndpointSpec, Expectation, ExpectationsFile
+from netpolscan.expectations.spec import API_VERSION, KIND, EndpointSpec, Expectation, ExpectationsFile
 from netpolscan.sources.document import Document
 from netpolscan.sources.files import decode
 from netpolscan.sources.yamlparse import parse_text

@@ -26,7 +26,7 @@ import yaml
 from netpolscan.analysis.endpoints import owner_of
 from netpolscan.analysis.ports import PortSet
 from netpolscan.expectations.evaluate import resolve, resolve_workloads
-from netpolscan.expectations.model import EndpointSpec, Expectation, ExpectationsFile
+from netpolscan.expectations.spec import EndpointSpec, Expectation, ExpectationsFile
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import Service, Workload
 from netpolscan.sources.goyaml import is_plain_string

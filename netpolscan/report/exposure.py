@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from netpolscan.analysis.connlist import Row
 from netpolscan.analysis.exposure import ENTIRE_CLUSTER, Exposure, ExposureLine
 from netpolscan.analysis.focus import NO_FOCUS, Focus
-from netpolscan.report.connectivity import _csv, _md, _quote, dot_cluster, dot_edge, dot_nodes
+from netpolscan.report.connectivity_formats import _csv, _md, _quote, dot_cluster, dot_edge, dot_nodes
 
 VIEW_FORMATS = ("txt", "csv", "md", "json", "dot")
 
