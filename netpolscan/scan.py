@@ -13,7 +13,6 @@ from typing import Any
 import pluggy
 
 from netpolscan import __version__
-from netpolscan.analysis.inputs import paused_gc
 from netpolscan.config import Config
 from netpolscan.context import ScanContext
 from netpolscan.engine import run_rules, select_rules
@@ -30,6 +29,7 @@ from netpolscan.plugins import (
 from netpolscan.sources import load_documents
 from netpolscan.sources.document import Document
 from netpolscan.sources.files import Skipped, skipped_note
+from netpolscan.sources.gc_pause import paused_gc
 from netpolscan.sources.mapping import SourceMapper
 from netpolscan.sources.yamlparse import parse_text
 from netpolscan.suppression import apply_baseline

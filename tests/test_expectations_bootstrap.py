@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from netpolscan.analysis.inputs import load_inventory
 from netpolscan.analysis.ports import PortSet
 from netpolscan.expectations import load_expectations
 from netpolscan.expectations.bootstrap import bootstrap, bootstrap_text, port_texts
+from netpolscan.model.loading import load_inventory
 from netpolscan.scan import ScanOptions, scan_documents
 from netpolscan.sources import load_documents
 from tests.conftest import REPO, CliResult, corpus_path

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from netpolscan.analysis.inputs import load_inventory
 from netpolscan.expectations import load_expectations
 from netpolscan.expectations.probe import render_plan, resource_name
+from netpolscan.model.loading import load_inventory
 from tests.conftest import REPO, CliResult, corpus_path
 
 DEMO = REPO / "examples" / "demo"

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from netpolscan.analysis.addresses import iter_bits
 from netpolscan.analysis.connectivity import Connection, Connectivity, connectivity
 from netpolscan.analysis.endpoints import endpoint_label, endpoint_namespace, workload_label
-from netpolscan.analysis.inputs import paused_gc
 from netpolscan.analysis.ports import PortSet
 from netpolscan.model.inventory import Inventory
+from netpolscan.sources.gc_pause import paused_gc
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -114,7 +114,7 @@ strict_option = click.option(
 
 def load_input(paths: Sequence[str], namespace: str | None, strict: bool, side: str = "") -> Inventory:
     """The inventory of ``paths``; each document it leaves out is named on stderr (an error with --strict)."""
-    from netpolscan.analysis.inputs import left_out, load_inventory
+    from netpolscan.model.loading import left_out, load_inventory
     from netpolscan.scan import available_kinds
 
     if namespace is None:  # like scan: the .netpolscan.yaml found upward from here says it, else default

@@ -189,7 +189,7 @@ def scan(
 
         load_expectations(expectations_path)  # a bad file stops the run here (exit 2), not inside a rule
         options.expectations = (expectations_path,)
-    from netpolscan.analysis.inputs import paused_gc
+    from netpolscan.sources.gc_pause import paused_gc
 
     with paused_gc(freeze=True):  # the report keeps the inventory: later collections would re-walk it
         report = run_scan(options)

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING
 
-from netpolscan.analysis.inputs import paused_gc
 from netpolscan.plugin_api import Finding, Report
 from netpolscan.report.html_assets import LICENSE_NOTE, SCRIPT, STYLE
+from netpolscan.sources.gc_pause import paused_gc
 
 if TYPE_CHECKING:
     from netpolscan.analysis.connlist import Row

@@ -1,4 +1,4 @@
-"""Inputs of the connectivity commands: paths -> Inventory, and the documents it had to leave out.
+"""Loading an input for the commands: paths -> Inventory, and the documents it had to leave out.
 
 As in ``scan``, a document that cannot be parsed (or that the API server would reject) does not stop the
 analysis of the others: :func:`left_out` lists them so the commands can say so, and ``strict`` makes
@@ -7,9 +7,7 @@ them an error that stops the run.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from netpolscan.errors import NetpolscanError
@@ -19,6 +17,7 @@ from netpolscan.model.not_evaluated import not_evaluated_effect
 from netpolscan.model.tiers import PolicyKind
 from netpolscan.sources import load_documents
 from netpolscan.sources.document import Document
+from netpolscan.sources.gc_pause import paused_gc
 
 
 @dataclass(frozen=True)
@@ -106,23 +105,3 @@ def _is_network_policy_v1_group(doc: Document) -> bool:
         and isinstance(api_version, str)
         and api_version.startswith("networking.k8s.io/")
     )
-
-
-@contextmanager
-def paused_gc(freeze: bool = False) -> Iterator[None]:
-    """Pause the cyclic garbage collector while building large, acyclic, long-lived structures.
-
-    Loading an input allocates millions of containers that all survive; every collection would walk
-    them again for nothing (seconds on big inputs). Reference counting still frees everything.
-    ``freeze``: afterwards, move every object alive to the collector's permanent generation, so later
-    collections skip the loaded input altogether (for the commands, whose inventory lives to the end).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if freeze:
-            gc.freeze()
-        if enabled:
-            gc.enable()
