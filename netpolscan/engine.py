@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from netpolscan.context import ScanContext
 from netpolscan.errors import NetpolscanError
 from netpolscan.plugin_api import Finding, Location, Notification, Rule, Severity, Violation
-from netpolscan.sources.mapping import SourceMapper
+from netpolscan.sourcemap import SourceMapper
 from netpolscan.suppression import annotation_suppression, names_rule
 
 

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "netpolscan"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),  # the one exception type that stops a run
-    ("sources",),  # reading input: files, rendering, YAML with positions, source mapping
+    ("sources", "sourcemap"),  # reading input: files, rendering, YAML with positions; mapping back to sources
     ("model",),  # typed Kubernetes objects parsed from documents, the inventory
     ("analysis",),  # semantics: selection, connectivity, explain, diff
     ("plugin_api", "context", "ruledoc", "hookspecs"),  # what a rule, a formatter and a hook speak

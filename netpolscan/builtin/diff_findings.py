@@ -14,7 +14,7 @@ from netpolscan.analysis.diff import DiffRow, allowing_rules
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import Workload
 from netpolscan.plugin_api import Finding, Location, ObjectRef, Report, Rule
-from netpolscan.sources.mapping import SourceMapper
+from netpolscan.sourcemap import SourceMapper
 
 DIFF_RULE_ID = "NPS790"
 
@@ -98,8 +98,13 @@ def diff_findings(
 
 
 def diff_report(
-    head: Inventory, rows: Sequence[DiffRow], version: str = "", inputs: tuple[str, ...] = ()
+    head: Inventory,
+    rows: Sequence[DiffRow],
+    version: str = "",
+    inputs: tuple[str, ...] = (),
+    mapper: SourceMapper | None = None,
 ) -> Report:
-    """A findings report of the newly allowed connections (for the SARIF reporter)."""
-    findings = tuple(diff_findings(head, rows))
+    """A findings report of the newly allowed connections (for the SARIF and GitLab reporters);
+    ``mapper`` maps HEAD's rendered objects to their sources (default: charts found from here)."""
+    findings = tuple(diff_findings(head, rows, mapper))
     return Report(findings, (diff_rule(),), tool_version=version, inputs=inputs)

@@ -1,4 +1,6 @@
-"""Map a finding's location in rendered output back to the file the user edits.
+"""Where a field of a rendered Helm object is written in its chart template.
+
+Map a finding's location in rendered output back to the file the user edits.
 
 Helm: a rendered document carries ``# Source: <chart>/templates/<file>`` (or ``<chart>/charts/<sub>/...``,
 ``<chart>/crds/...``). The chart directory is found among explicit chart roots, else by searching the
@@ -13,29 +15,16 @@ produced it. A key or list item written in several arms of one block (``if``/``e
 ``with``/``else``, ``range``/``else``) is taken from the arm that rendered: the one whose content fits the
 rendered object best, arms of one block never mixed. Of several ``---``-separated objects, the one whose kind, name pattern (``printf`` formats
 included) and content fit the rendered object is used. When nothing matches, the object's first line.
-
-Kustomize: the ``config.kubernetes.io/origin`` annotation names the source file (relative to the built
-kustomization); the object is the document of that file with the same kind and name, and the field is
-found through that file's own YAML marks.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
-
-from netpolscan.sources.document import Document, Location
-from netpolscan.sources.files import display_path
-from netpolscan.sources.yamlparse import parse_text
-
-__all__ = ["SourceMapper", "template_position"]
 
 SKIPPED_DIRS = frozenset({"node_modules", "__pycache__"})
 MAX_INCLUDE_DEPTH = 4
@@ -52,7 +41,7 @@ _ACTION = re.compile(r"\{\{.*?\}\}")
 
 
 @dataclass(frozen=True)
-class _Entry:
+class Entry:
     """One structural token of a template line.
 
     ``key`` (a mapping key; ``templated`` when the key text holds actions), ``dash`` (a ``- `` list item;
@@ -72,24 +61,18 @@ class _Entry:
 
 
 @dataclass
-class _Template:
+class Template:
     path: Path
     lines: list[str]
-    chunks: list[list[_Entry]]  # one entry list per ``---``-separated part
+    chunks: list[list[Entry]]  # one entry list per ``---``-separated part
 
 
 @dataclass
-class _Chart:
-    directory: Path
-    defines: dict[str, tuple[Path, list[_Entry]]] | None = None
-
-
-@dataclass
-class _Walk:
+class Walk:
     depth: int  # how many pointer parts matched
-    entry: _Entry | None  # the deepest entry matched
+    entry: Entry | None  # the deepest entry matched
     path: Path  # the file that entry is in
-    scope: list[_Entry] = field(default_factory=list)  # where the walk stopped
+    scope: list[Entry] = field(default_factory=list)  # where the walk stopped
 
 
 # ---------------------------------------------------------------------------------------------- scanning
@@ -144,9 +127,9 @@ def _splice_col(action: str, indent: int) -> int:
     return int(match.group(1)) if match else indent
 
 
-def _scan(lines: Sequence[str], first_line: int = 1) -> list[_Entry]:
+def scan_lines(lines: Sequence[str], first_line: int = 1) -> list[Entry]:
     """The structural tokens of template lines (comments and block scalar bodies skipped)."""
-    entries: list[_Entry] = []
+    entries: list[Entry] = []
     open_action = False
     block_indent: int | None = None
     stack: list[_Frame] = []
@@ -174,20 +157,20 @@ def _scan(lines: Sequence[str], first_line: int = 1) -> list[_Entry]:
             outside = _ACTION.sub("", stripped).strip()
             if outside.startswith("- ") or outside == "-" or not outside or ":" not in outside:
                 entries.extend(
-                    _Entry(number, indent, "include", name, repeated=repeated, arms=arms)
+                    Entry(number, indent, "include", name, repeated=repeated, arms=arms)
                     for name in _INCLUDE.findall(line)
                 )
                 outputs = [b for b in _ACTION_BODY.findall(stripped) if _is_output(b)]
                 if outputs and not outside:
                     column = _splice_col(outputs[0], indent)
-                    entries.append(_Entry(number, column, "splice", outputs[0], repeated=True, arms=arms))
+                    entries.append(Entry(number, column, "splice", outputs[0], repeated=True, arms=arms))
                 _update_stack(line, stack, blocks)
                 continue
             # a key whose name is made by actions: {{ $key }}: value, {{ include "x" . }}-client: "true"
             templated = _templated_key(stripped)
             if templated is not None:
                 key, value = templated
-                entries.append(_Entry(number, indent, "key", key, value, repeated, True, arms))
+                entries.append(Entry(number, indent, "key", key, value, repeated, True, arms))
                 if value[:1] in ("|", ">"):
                     block_indent = indent
             _update_stack(line, stack, blocks)
@@ -198,7 +181,7 @@ def _scan(lines: Sequence[str], first_line: int = 1) -> list[_Entry]:
             if rest == "-" or rest.startswith(("- ", "-\t")):
                 after = rest[1:].strip()
                 value = "" if _KEY.match(after) else after
-                entries.append(_Entry(number, position, "dash", value=value, repeated=repeated, arms=arms))
+                entries.append(Entry(number, position, "dash", value=value, repeated=repeated, arms=arms))
                 position += 1
                 while position < len(line) and line[position] in " \t":
                     position += 1
@@ -208,9 +191,9 @@ def _scan(lines: Sequence[str], first_line: int = 1) -> list[_Entry]:
                 break
             name = next(group for group in match.groups() if group is not None)
             value = rest[match.end() :].strip()
-            entries.append(_Entry(number, position, "key", name, value, repeated, arms=arms))
+            entries.append(Entry(number, position, "key", name, value, repeated, arms=arms))
             entries.extend(
-                _Entry(number, position + 1, "include", n, repeated=repeated, arms=arms)
+                Entry(number, position + 1, "include", n, repeated=repeated, arms=arms)
                 for n in _INCLUDE.findall(value)
             )
             if value.startswith("{{") and _ACTION.sub("", value).strip() == "":
@@ -218,7 +201,7 @@ def _scan(lines: Sequence[str], first_line: int = 1) -> list[_Entry]:
                 if outputs:  # key: {{- include "x.labels" . | nindent 4 }}
                     col = _splice_col(outputs[0], position + 1)
                     entries.append(
-                        _Entry(number, max(col, position + 1), "splice", outputs[0], repeated=True, arms=arms)
+                        Entry(number, max(col, position + 1), "splice", outputs[0], repeated=True, arms=arms)
                     )
             if value[:1] in ("|", ">"):
                 block_indent = position
@@ -252,12 +235,12 @@ def _templated_key(stripped: str) -> tuple[str, str] | None:
     return None
 
 
-def _chunks(lines: Sequence[str]) -> list[list[_Entry]]:
-    chunks: list[list[_Entry]] = []
+def split_chunks(lines: Sequence[str]) -> list[list[Entry]]:
+    chunks: list[list[Entry]] = []
     start = 0
     for number, line in enumerate([*lines, "---"]):
         if _DOC_SEPARATOR.match(line):
-            chunks.append(_scan(lines[start:number], start + 1))
+            chunks.append(scan_lines(lines[start:number], start + 1))
             start = number + 1
     return chunks
 
@@ -268,14 +251,14 @@ def _chunks(lines: Sequence[str]) -> list[list[_Entry]]:
 _MISSING = object()
 
 
-def _structural(entries: Iterable[_Entry]) -> list[_Entry]:
+def _structural(entries: Iterable[Entry]) -> list[Entry]:
     return [e for e in entries if e.kind in ("key", "dash")]
 
 
-def _children(scope: list[_Entry], index: int) -> list[_Entry]:
+def _children(scope: list[Entry], index: int) -> list[Entry]:
     """The entries nested under ``scope[index]`` (a key's value or a list item's content)."""
     head = scope[index]
-    out: list[_Entry] = []
+    out: list[Entry] = []
     if head.kind not in ("key", "dash"):
         return out
     list_at_key_column = False
@@ -298,7 +281,7 @@ def _children(scope: list[_Entry], index: int) -> list[_Entry]:
     return out
 
 
-def _top(scope: list[_Entry]) -> list[int]:
+def _top(scope: list[Entry]) -> list[int]:
     """Indices of the entries of ``scope`` at its outermost level (not nested in another entry)."""
     structural = _structural(scope)
     level = min((e.col for e in structural), default=0)
@@ -314,13 +297,13 @@ def _top(scope: list[_Entry]) -> list[int]:
     return indices
 
 
-def _key_matches(entry: _Entry, part: str) -> bool:
+def _key_matches(entry: Entry, part: str) -> bool:
     if entry.name == part:
         return True
     return entry.templated and _name_pattern(entry.name).fullmatch(part) is not None
 
 
-def _similarity(data: Any, scope: list[_Entry], value: str) -> float:
+def _similarity(data: Any, scope: list[Entry], value: str) -> float:
     """How well rendered ``data`` fits the template part ``scope`` (with inline ``value``), in [0, 1]."""
     top = [scope[i] for i in _top(scope)]
     keys = [e for e in top if e.kind == "key"]
@@ -368,7 +351,7 @@ def _similarity(data: Any, scope: list[_Entry], value: str) -> float:
     return 0.0
 
 
-def _align(items: list[Any], candidates: list[tuple[_Entry, list[_Entry]]], wanted: int) -> int:
+def _align(items: list[Any], candidates: list[tuple[Entry, list[Entry]]], wanted: int) -> int:
     """The candidate that rendered ``items[wanted]``: the best in-order assignment of items to candidates.
 
     Candidates are the template's list items and splices, in order; a ``range`` item or a splice may
@@ -378,7 +361,7 @@ def _align(items: list[Any], candidates: list[tuple[_Entry, list[_Entry]]], want
     return max(range(len(candidates)), key=lambda j: (last[j], -j))
 
 
-def _assignments(items: list[Any], candidates: list[tuple[_Entry, list[_Entry]]]) -> list[float]:
+def _assignments(items: list[Any], candidates: list[tuple[Entry, list[Entry]]]) -> list[float]:
     """For each candidate, the best total score of an in-order assignment of ``items`` ending on it."""
     count = len(candidates)
     repeatable = [entry.repeated or entry.kind == "splice" for entry, _ in candidates]
@@ -404,7 +387,7 @@ def _assignments(items: list[Any], candidates: list[tuple[_Entry, list[_Entry]]]
 MAX_ARM_CHOICES = 64
 
 
-def _rendered_arms(scope: list[_Entry], indices: list[int], items: list[Any]) -> list[int]:
+def _rendered_arms(scope: list[Entry], indices: list[int], items: list[Any]) -> list[int]:
     """``indices`` without the entries of ``if``/``else`` arms that did not render ``items``.
 
     Arms of one block exclude each other: of each block whose arms hold several of the candidates, the
@@ -430,7 +413,7 @@ def _rendered_arms(scope: list[_Entry], indices: list[int], items: list[Any]) ->
     return best
 
 
-def _step(scope: list[_Entry], part: str | int, node: Any = _MISSING) -> tuple[_Entry, list[_Entry]] | None:
+def _step(scope: list[Entry], part: str | int, node: Any = _MISSING) -> tuple[Entry, list[Entry]] | None:
     top = _top(scope)
     structural = [scope[i] for i in top if scope[i].kind in ("key", "dash")]
     level = min((e.col for e in structural), default=0)
@@ -470,24 +453,24 @@ def _child_node(node: Any, part: str | int) -> Any:
     return _MISSING
 
 
-def _node_at(data: Any, pointer: Sequence[str | int]) -> Any:
+def node_at(data: Any, pointer: Sequence[str | int]) -> Any:
     for part in pointer:
         data = _child_node(data, part)
     return data
 
 
-def _walk(scope: list[_Entry], pointer: Sequence[str | int], path: Path, node: Any = _MISSING) -> _Walk:
-    result = _Walk(0, None, path, scope)
+def walk_pointer(scope: list[Entry], pointer: Sequence[str | int], path: Path, node: Any = _MISSING) -> Walk:
+    result = Walk(0, None, path, scope)
     for part in pointer:
         step = _step(result.scope, part, node)
         if step is None:
             break
-        result = _Walk(result.depth + 1, step[0], path, step[1])
+        result = Walk(result.depth + 1, step[0], path, step[1])
         node = _child_node(node, part)
     return result
 
 
-def _splice_for(walk: _Walk, pointer: Sequence[str | int]) -> _Walk:
+def splice_for(walk: Walk, pointer: Sequence[str | int]) -> Walk:
     """A walk that stopped short ends on the splice its scope holds (the field comes from that action)."""
     if walk.depth >= len(pointer):
         return walk
@@ -496,7 +479,7 @@ def _splice_for(walk: _Walk, pointer: Sequence[str | int]) -> _Walk:
         return walk
     part = pointer[walk.depth]
     named = [s for s in splices if isinstance(part, str) and re.search(rf"\b{re.escape(part)}\b", s.name)]
-    return _Walk(walk.depth + 1, (named or splices)[0], walk.path, [])
+    return Walk(walk.depth + 1, (named or splices)[0], walk.path, [])
 
 
 def template_position(
@@ -508,14 +491,14 @@ def template_position(
     rendered object's ``data``, when given, chooses which template list item rendered an item.
     """
     lines = text.split("\n")
-    chunk = _choose_chunk(_chunks(lines), kind, name, data)
-    walk = _splice_for(_walk(chunk, pointer, Path(), data), pointer)
+    chunk = choose_chunk(split_chunks(lines), kind, name, data)
+    walk = splice_for(walk_pointer(chunk, pointer, Path(), data), pointer)
     if walk.entry is not None:
         return walk.entry.line, walk.entry.col + 1
-    return _first_line(chunk, lines), 1
+    return chunk_first_line(chunk, lines), 1
 
 
-def _first_line(chunk: list[_Entry], lines: Sequence[str]) -> int:
+def chunk_first_line(chunk: list[Entry], lines: Sequence[str]) -> int:
     structural = _structural(chunk)
     if structural:
         return structural[0].line
@@ -527,9 +510,9 @@ def _first_line(chunk: list[_Entry], lines: Sequence[str]) -> int:
     return 1
 
 
-def _top_value(chunk: list[_Entry], *path: str) -> str | None:
+def _top_value(chunk: list[Entry], *path: str) -> str | None:
     scope = chunk
-    entry: _Entry | None = None
+    entry: Entry | None = None
     for part in path:
         step = _step(scope, part)
         if step is None:
@@ -560,7 +543,7 @@ def _literal_length(value: str) -> int:
     return len(literal) + sum(len(_VERB.sub("", m)) for m in _PRINTF.findall(value))
 
 
-def _choose_chunk(chunks: list[list[_Entry]], kind: str, name: str, data: Any = _MISSING) -> list[_Entry]:
+def choose_chunk(chunks: list[list[Entry]], kind: str, name: str, data: Any = _MISSING) -> list[Entry]:
     candidates = [c for c in chunks if _structural(c)] or [c for c in chunks if c] or [[]]
     if len(candidates) == 1:
         return candidates[0]
@@ -591,336 +574,9 @@ def _choose_chunk(chunks: list[list[_Entry]], kind: str, name: str, data: Any = 
 # ---------------------------------------------------------------------------------------------- mapper
 
 
-class SourceMapper:
-    """Maps locations in rendered Helm/Kustomize output to chart templates and kustomize sources.
-
-    ``chart_roots``: directories given with ``--chart-root`` (a chart directory or a folder holding
-    charts); ``search_root``: the scanned repository, searched for ``Chart.yaml`` files when the chart
-    roots do not have the chart (default: the working directory); ``kustomize_root``: the kustomization
-    directory that was built (origin paths are relative to it). Mapped paths are shown relative to
-    ``display_root`` (default: the working directory). File reads and chart look-ups are cached.
-    """
-
-    def __init__(
-        self,
-        chart_roots: Sequence[str | os.PathLike[str]] = (),
-        search_root: str | os.PathLike[str] | None = None,
-        kustomize_root: str | os.PathLike[str] | None = None,
-        display_root: str | os.PathLike[str] | None = None,
-    ) -> None:
-        self.chart_roots = [Path(root) for root in chart_roots]
-        self.search_root = Path(search_root) if search_root is not None else Path.cwd()
-        self.kustomize_root = Path(kustomize_root) if kustomize_root is not None else None
-        self.display_root = Path(display_root) if display_root is not None else Path.cwd()
-        self._explicit: dict[str, list[Path]] | None = None
-        self._searched: dict[str, list[Path]] | None = None
-        self._charts: dict[Path, _Chart] = {}
-        self._templates: dict[Path, _Template | None] = {}
-        self._yaml: dict[Path, list[Document] | None] = {}
-
-    # -- public
-
-    def map(
-        self, document: Document, pointer: Sequence[str | int], rendered: Location
-    ) -> tuple[Location, str | None]:
-        """The location to report for the field at ``pointer`` of ``document``, and why it was not mapped.
-
-        Returns ``(rendered, None)`` for documents that were not rendered, ``(mapped, None)`` when the
-        source was found (``mapped.rendered`` is ``rendered``), and ``(rendered, reason)`` otherwise;
-        then, when ``rendered`` is no file (``--helm`` output) and the chart is one of ``chart_roots``,
-        the location is its ``Chart.yaml`` (at the dependency's entry for a sub-chart's object).
-        """
-        pointer = _existing(document.data, pointer)  # map the same node the rendered location shows
-        if document.helm_source:
-            location, reason = self._map_helm(document, pointer, rendered)
-            if reason is not None and not os.path.isfile(rendered.path):
-                location = self._chart_file(document.helm_source, rendered) or location
-            return location, reason
-        if document.origin is not None and document.origin.tool == "kustomize":
-            return self._map_kustomize(document, pointer, rendered)
-        return rendered, None
-
-    # -- helm
-
-    def _map_helm(
-        self, document: Document, pointer: Sequence[str | int], rendered: Location
-    ) -> tuple[Location, str | None]:
-        source = (document.helm_source or "").strip()
-        parts = [p for p in source.split("/") if p]
-        if len(parts) < 2:
-            return rendered, f"cannot read the Helm source {source!r}"
-        chart_name, rest = parts[0], parts[1:]
-        candidates = self._chart_dirs(chart_name)
-        if not candidates:
-            return rendered, f"chart {chart_name!r} not found under {self._roots_text()}; use --chart-root"
-        problems: list[str] = []
-        for directory in candidates:
-            resolved = self._resolve_in_chart(directory, rest, problems)
-            if resolved is None:
-                continue
-            kind, name = _kind_name(document)
-            if "crds" in rest[:-1] and "templates" not in rest[:-1]:  # plain YAML, not templates
-                line, column = self._yaml_position(resolved, kind, name, pointer)
-                return self._located(resolved, line, column, rendered), None
-            return self._map_template(directory, resolved, document.data, pointer, rendered)
-        detail = problems[0] if problems else f"{'/'.join(rest)} is not in chart {chart_name!r}"
-        return rendered, detail
-
-    def _chart_file(self, source: str, rendered: Location) -> Location | None:
-        """The ``Chart.yaml`` of the explicit chart root (or of its dependency) ``source`` comes from."""
-        parts = [p for p in source.strip().split("/") if p]
-        self._chart_dirs(parts[0] if parts else "")
-        for directory in (self._explicit or {}).get(parts[0], []) if parts else []:
-            chart_yaml = directory / "Chart.yaml"
-            try:
-                lines = chart_yaml.read_text(encoding="utf-8", errors="replace").split("\n")
-            except OSError:
-                continue
-            line = 1
-            if len(parts) > 2 and parts[1] == "charts":
-                entry = re.compile(rf"^\s*(?:-\s+)?name:\s*[\"']?{re.escape(parts[2])}[\"']?\s*(?:#.*)?$")
-                line = next((n for n, text in enumerate(lines, 1) if entry.match(text)), 1)
-            return self._located(chart_yaml, line, 1, rendered)
-        return None
-
-    def _map_template(
-        self,
-        chart_dir: Path,
-        path: Path,
-        data: Any,
-        pointer: Sequence[str | int],
-        rendered: Location,
-    ) -> tuple[Location, str | None]:
-        template = self._template(path)
-        if template is None:
-            return rendered, f"cannot read {self._display(path)}"
-        kind, name = _kind_name_of(data)
-        chunk = _choose_chunk(template.chunks, kind, name, data)
-        walk = _walk(chunk, pointer, path, data)
-        if walk.depth < len(pointer):
-            deeper = self._through_includes(chart_dir, walk, pointer, data, 0)
-            if deeper is not None:
-                walk = deeper
-            walk = _splice_for(walk, pointer)
-        if walk.entry is not None:
-            return self._located(walk.path, walk.entry.line, walk.entry.col + 1, rendered), None
-        return self._located(path, _first_line(chunk, template.lines), 1, rendered), None
-
-    def _through_includes(
-        self, chart_dir: Path, walk: _Walk, pointer: Sequence[str | int], data: Any, depth: int
-    ) -> _Walk | None:
-        """Continue an unfinished walk inside the named templates included where it stopped."""
-        if depth >= MAX_INCLUDE_DEPTH:
-            return None
-        defines = self._defines(chart_dir)
-        best: _Walk | None = None
-        remaining = pointer[walk.depth :]
-        node = _node_at(data, pointer[: walk.depth])
-        for entry in walk.scope:
-            if entry.kind != "include" or entry.name not in defines:
-                continue
-            path, body = defines[entry.name]
-            inner = _walk(body, remaining, path, node)
-            if inner.depth < len(remaining):
-                deeper = self._through_includes(chart_dir, inner, remaining, node, depth + 1)
-                if deeper is not None:
-                    inner = deeper
-            if inner.entry is None or inner.depth == 0:
-                continue
-            candidate = _Walk(walk.depth + inner.depth, inner.entry, inner.path, inner.scope)
-            if best is None or candidate.depth > best.depth:
-                best = candidate
-        return best
-
-    def _resolve_in_chart(self, directory: Path, rest: list[str], problems: list[str]) -> Path | None:
-        direct = directory.joinpath(*rest)
-        if direct.is_file():
-            return direct
-        if len(rest) > 2 and rest[0] == "charts":
-            sub_name = rest[1]
-            charts = directory / "charts"
-            packaged = False
-            for child in sorted(charts.iterdir()) if charts.is_dir() else []:
-                if child.is_dir() and _chart_name(child) == sub_name:
-                    found = self._resolve_in_chart(child, rest[2:], problems)
-                    if found is not None:
-                        return found
-                elif child.name.startswith(sub_name) and child.name.endswith((".tgz", ".tar.gz")):
-                    packaged = True
-            if packaged:
-                problems.append(
-                    f"sub-chart {sub_name!r} of {self._display(directory)} is a packaged archive; "
-                    "unpack it or use --chart-root"
-                )
-                return None
-        problems.append(f"{'/'.join(rest)} not found in chart directory {self._display(directory)}")
-        return None
-
-    def _chart_dirs(self, name: str) -> list[Path]:
-        if self._explicit is None:
-            self._explicit = {}
-            for root in self.chart_roots:
-                _index_charts(root, self._explicit)
-        if name in self._explicit:
-            return self._explicit[name]
-        if self._searched is None:
-            self._searched = {}
-            _index_charts(self.search_root, self._searched)
-        return self._searched.get(name, [])
-
-    def _roots_text(self) -> str:
-        roots = [*self.chart_roots, self.search_root]
-        shown: list[str] = []
-        for root in roots:
-            text = self._display(root)
-            text = "." if text in ("", ".") else text
-            if text not in shown:
-                shown.append(text)
-        return ", ".join(shown)
-
-    def _defines(self, chart_dir: Path) -> dict[str, tuple[Path, list[_Entry]]]:
-        chart = self._charts.setdefault(chart_dir, _Chart(chart_dir))
-        if chart.defines is None:
-            chart.defines = {}
-            for path in _template_files(chart_dir):
-                template = self._template(path)
-                if template is not None:
-                    for define, body in _define_bodies(template.lines).items():
-                        chart.defines.setdefault(define, (path, body))
-        return chart.defines
-
-    def _template(self, path: Path) -> _Template | None:
-        if path not in self._templates:
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                self._templates[path] = None
-            else:
-                lines = text.split("\n")
-                self._templates[path] = _Template(path, lines, _chunks(lines))
-        return self._templates[path]
-
-    # -- kustomize
-
-    def _map_kustomize(
-        self, document: Document, pointer: Sequence[str | int], rendered: Location
-    ) -> tuple[Location, str | None]:
-        assert document.origin is not None
-        origin = document.origin.path
-        base = self.kustomize_root if self.kustomize_root is not None else self.search_root
-        path = Path(os.path.normpath(base / origin))
-        if not path.is_file():
-            hint = "" if self.kustomize_root is not None else "; scan with --kustomize DIR"
-            return rendered, f"kustomize source {origin!r} not found under {self._display(base) or '.'}{hint}"
-        kind, name = _kind_name(document)
-        line, column = self._yaml_position(path, kind, name, pointer)
-        return self._located(path, line, column, rendered), None
-
-    def _yaml_position(
-        self, path: Path, kind: str, name: str, pointer: Sequence[str | int]
-    ) -> tuple[int, int]:
-        if path not in self._yaml:
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                self._yaml[path] = None
-            else:
-                self._yaml[path] = [d for d in parse_text(text, path.as_posix()) if d.error is None]
-        documents = self._yaml[path]
-        if not documents:
-            return 1, 1
-        return _pick_document(documents, kind, name).position(pointer)
-
-    # -- helpers
-
-    def _located(self, path: Path, line: int, column: int, rendered: Location) -> Location:
-        return Location(self._display(path), max(line, 1), max(column, 1), rendered=rendered)
-
-    def _display(self, path: Path) -> str:
-        return display_path(path, self.display_root)
-
-
-def _existing(data: Any, pointer: Sequence[str | int]) -> tuple[str | int, ...]:
-    """The longest prefix of ``pointer`` present in ``data``."""
-    kept: list[str | int] = []
-    for part in pointer:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
-            break
-        kept.append(part)
-    return tuple(kept)
-
-
-def _kind_name(document: Document) -> tuple[str, str]:
-    return _kind_name_of(document.data)
-
-
-def _kind_name_of(data: Any) -> tuple[str, str]:
-    if not isinstance(data, dict):
-        return "", ""
-    kind = data.get("kind")
-    metadata = data.get("metadata")
-    name = metadata.get("name") if isinstance(metadata, dict) else None
-    return (kind if isinstance(kind, str) else ""), (name if isinstance(name, str) else "")
-
-
-def _pick_document(documents: list[Document], kind: str, name: str) -> Document:
-    """The source document of a rendered object: same kind and name, else the closest one.
-
-    Kustomize may have added a name prefix or suffix, so a name contained in the rendered one counts.
-    """
-    same_kind = [d for d in documents if _kind_name(d)[0] == kind] or documents
-    exact = [d for d in same_kind if _kind_name(d)[1] == name]
-    if exact:
-        return exact[0]
-    contained = [d for d in same_kind if _kind_name(d)[1] and _kind_name(d)[1] in name]
-    if contained:
-        return max(contained, key=lambda d: len(_kind_name(d)[1]))
-    return same_kind[0]
-
-
-def _chart_name(directory: Path) -> str | None:
-    try:
-        data = yaml.safe_load((directory / "Chart.yaml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return None
-    name = data.get("name") if isinstance(data, dict) else None
-    return str(name) if name is not None else None
-
-
-def _index_charts(root: Path, index: dict[str, list[Path]]) -> None:
-    """Add every chart under ``root`` (``root`` included) to ``index``, shallowest first."""
-    found: list[tuple[int, str, Path, str]] = []
-    if not root.is_dir():
-        return
-    for current, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
-        if "Chart.yaml" in files:
-            directory = Path(current)
-            name = _chart_name(directory)
-            if name:
-                depth = len(directory.relative_to(root).parts)
-                found.append((depth, directory.as_posix(), directory, name))
-    for _, _, directory, name in sorted(found):
-        index.setdefault(name, []).append(directory)
-
-
-def _template_files(chart_dir: Path) -> list[Path]:
-    """Files under any ``templates`` folder of the chart and of its unpacked sub-charts."""
-    files: list[Path] = []
-    for current, dirs, names in os.walk(chart_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
-        if "templates" in Path(current).relative_to(chart_dir).parts:
-            files.extend(Path(current) / n for n in sorted(names))
-    return files
-
-
-def _define_bodies(lines: Sequence[str]) -> dict[str, list[_Entry]]:
+def define_bodies(lines: Sequence[str]) -> dict[str, list[Entry]]:
     """``{name: entries of its body}`` for each ``{{ define "name" }}`` of a template file."""
-    bodies: dict[str, list[_Entry]] = {}
+    bodies: dict[str, list[Entry]] = {}
     index = 0
     while index < len(lines):
         match = _DEFINE.search(lines[index])
@@ -935,6 +591,6 @@ def _define_bodies(lines: Sequence[str]) -> dict[str, list[_Entry]]:
             if depth <= 0:
                 break
             end += 1
-        bodies.setdefault(match.group(1), _scan(lines[start:end], start + 1))
+        bodies.setdefault(match.group(1), scan_lines(lines[start:end], start + 1))
         index = max(end, start)
     return bodies
