@@ -83,7 +83,9 @@ def parse_example(text: str, section: str = "Example", path: str = "example.yaml
         if option:
             options.update(yaml.safe_load(option.group(1)) or {})
         elif _OPTIONS_LIKE.match(line.strip()):
-            raise ValueError(f"{where}: malformed options line (write `# netpolscan-options: {{key: value}}`)")
+            raise ValueError(
+                f"{where}: malformed options line (write `# netpolscan-options: {{key: value}}`)"
+            )
     both = sorted({rule_id for _, rule_id in expected} & set(none))
     if both:
         raise ValueError(f"{path}: {', '.join(both)} both expected (`# expect:`) and not (`# expect-none:`)")

@@ -6,12 +6,20 @@ scanned on its own, as one file; the findings *of the documented rule* must be e
 of other rules are ignored unless a marker names them). A line ``# netpolscan-options: {namespace: shop}``
 in an example sets scan options (``namespace``, ``settings``, ``select``). A rule reported by
 ``netpolscan diff`` (NPS790) is documented with ``diff-base-omits: [N, ...]``: the example is HEAD, BASE
-is the example without its documents N (1-based), and the findings are those of the diff::
+is the example without its documents N (1-based), and the findings are those of the diff.
 
-    from netpolscan.testing import check_rule_doc, run_example
+A case file (a YAML file of its own, like ``tests/rule_cases/NPS302/*.yaml``) uses the same markers, read by
+the same parser; as no doc names its rule, a whole line ``# expect-none: ACME001`` says which rule a near
+miss checks. :func:`example_from_text` makes the example of such a text, :func:`check_example` checks it::
+
+    from netpolscan.testing import check_example, check_rule_doc, example_from_text, run_example
 
     def test_my_rule_doc():
         check_rule_doc("docs/rules/ACME001-my-rule.md")
+
+    def test_my_case_file():
+        path = Path("tests/cases/telnet.yaml")
+        check_example(example_from_text(path.read_text(), path=path.name))
 
     def test_my_rule_fires():
         findings = run_example(MANIFEST, ["ACME001"])
@@ -28,7 +36,7 @@ from typing import Any
 
 from netpolscan.config import Config
 from netpolscan.plugin_api import Finding
-from netpolscan.ruledoc import Example, RuleDoc, parse_rule_doc
+from netpolscan.ruledoc import Example, RuleDoc, parse_example, parse_rule_doc
 from netpolscan.scan import ScanOptions, scan_documents
 from netpolscan.sources.document import Document
 from netpolscan.sources.yamlparse import parse_text
@@ -39,6 +47,7 @@ __all__ = [
     "check_example",
     "check_rule_doc",
     "example_findings",
+    "example_from_text",
     "run_example",
 ]
 
@@ -162,19 +171,42 @@ def _source_line(lines: Sequence[str], number: int) -> str:
     return "(outside the example)"
 
 
-def example_findings(example: Example, rule_id: str) -> ExampleResult:
-    """Scan ``example`` with rule ``rule_id`` plus every rule its markers name, and compare."""
-    checked = frozenset({rule_id} | {marked for _, marked in example.expected})
+def example_from_text(text: str, path: str = "case.yaml") -> Example:
+    """The example of YAML ``text`` (a case file's content), to be scanned as one file named ``path``.
+
+    Its ``# expect: ID`` markers, ``# expect-none: ID`` lines and ``# netpolscan-options:`` line are read
+    as in a rule doc; a malformed marker raises ``ValueError`` naming ``path`` and the line.
+    """
+    return parse_example(text, section=path, path=path)
+
+
+def example_findings(example: Example, rule_id: str | None = None) -> ExampleResult:
+    """Scan ``example`` with the rules it checks (plus ``rule_id``, a rule doc's own) and compare.
+
+    The rules checked are ``rule_id`` and every rule a marker names (``# expect:`` or ``# expect-none:``);
+    their findings, and only theirs, must be the ``# expect:`` markers. Never raises on a mismatch: see
+    :attr:`ExampleResult.ok` and :meth:`ExampleResult.explain`. An example that checks no rule at all
+    raises ``ValueError`` (it would pass whatever the rules do).
+    """
+    checked = example.checked | ({rule_id} if rule_id else set())
+    if not checked:
+        raise ValueError(
+            f"{example.path}: checks no rule: mark a line with `# expect: ID` or add a line `# expect-none: ID`"
+        )
     options = {k: v for k, v in example.options.items() if k != "select"}
-    findings = run_example(example.text, sorted(checked), options)
-    return ExampleResult(example, checked, [f for f in findings if f.rule_id in checked])
+    findings = run_example(example.text, sorted(checked), options, path=example.path)
+    return ExampleResult(example, frozenset(checked), [f for f in findings if f.rule_id in checked])
 
 
-def check_example(example: Example, rule_id: str, title: str = "example") -> ExampleResult:
-    """Assert that ``example``'s findings for ``rule_id`` (and any marked rule) equal its markers."""
+def check_example(example: Example, rule_id: str | None = None, title: str | None = None) -> ExampleResult:
+    """Assert that the findings of the rules ``example`` checks (and of ``rule_id``) equal its markers.
+
+    The ``AssertionError`` lists the missing and unexpected findings with the lines they point at, under
+    ``title`` (default: the example's path).
+    """
     result = example_findings(example, rule_id)
     if not result.ok:
-        raise AssertionError(result.explain(title))
+        raise AssertionError(result.explain(title or example.path))
     return result
 
 

@@ -22,6 +22,7 @@ from netpolscan.cli import main
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN = REPO / "examples" / "netpolscan-example-plugin"
 PLUGIN_DOCS = sorted((PLUGIN / "docs" / "rules").glob("ACME*.md"))
+PLUGIN_CASES = sorted((PLUGIN / "tests" / "cases").glob("*.yaml"))
 
 MANIFEST = """\
 apiVersion: networking.k8s.io/v1
@@ -88,6 +89,23 @@ def test_example_plugin_rule_docs(example_plugin: None, doc: Path) -> None:
     from netpolscan.testing import check_rule_doc
 
     assert check_rule_doc(doc)
+
+
+@pytest.mark.parametrize("case", PLUGIN_CASES, ids=[p.name for p in PLUGIN_CASES])
+def test_example_plugin_case_files(example_plugin: None, case: Path) -> None:
+    """The plugin's YAML case files pass through the public helpers, and a broken marker would fail."""
+    from netpolscan.testing import check_example, example_findings, example_from_text
+
+    text = case.read_text(encoding="utf-8")
+    example = example_from_text(text, path=case.name)
+    assert example.checked == {"ACME102"}
+    result = check_example(example)
+    assert result.actual == sorted(set(example.expected))
+    if example.expected:  # the finding, unmarked, is unexpected
+        mutated = "# expect-none: ACME102\n" + text.replace("  # expect: ACME102", "")
+    else:  # a marker where nothing fires is missing
+        mutated = text.replace("# expect-none: ACME102\n", "").rstrip("\n") + "  # expect: ACME102\n"
+    assert not example_findings(example_from_text(mutated, path=case.name)).ok
 
 
 def test_example_plugin_in_process(
@@ -356,4 +374,4 @@ def test_example_plugin_own_tests_pass_in_the_venv(plugin_venv: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert f"{len(PLUGIN_DOCS) + len(PLUGIN_CASES) + 1} passed" in result.stdout
