@@ -11,10 +11,14 @@ INGRESS = "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Ingress]\ningre
 
 def test_identical_rules_report_only_the_later_one() -> None:
     rule = "- from:\n  - podSelector: {matchLabels: {app: client}}\n  ports:\n  - {port: 8080}\n"
-    text = docs(pod("web"), pod("client"), policy(INGRESS + rule + rule.replace("- from:", "- from:  # second")))
+    text = docs(
+        pod("web"), pod("client"), policy(INGRESS + rule + rule.replace("- from:", "- from:  # second"))
+    )
     found = run_example(text, RULES)
     assert lines(found) == [("NPS601", line_of(text, "# second"))]
-    assert "NetworkPolicy shop/p ingress rule 2" in found[0].message and "covered by rule 1" in found[0].message
+    assert (
+        "NetworkPolicy shop/p ingress rule 2" in found[0].message and "covered by rule 1" in found[0].message
+    )
 
 
 def test_identical_policies_report_the_later_policy_and_not_its_rules() -> None:
@@ -26,8 +30,13 @@ def test_identical_policies_report_the_later_policy_and_not_its_rules() -> None:
 
 
 def test_ipv6_ipblock_is_not_covered_by_ipv4_rules() -> None:
-    text = docs(pod("web"), policy(INGRESS + "- from:\n  - ipBlock: {cidr: 0.0.0.0/0}\n"
-                                   "- from:\n  - ipBlock: {cidr: '2001:db8::/32'}\n"))
+    text = docs(
+        pod("web"),
+        policy(
+            INGRESS + "- from:\n  - ipBlock: {cidr: 0.0.0.0/0}\n"
+            "- from:\n  - ipBlock: {cidr: '2001:db8::/32'}\n"
+        ),
+    )
     assert run_example(text, RULES) == []
     wider = text.replace("{cidr: 0.0.0.0/0}", "{cidr: '2001::/16'}")
     assert lines(run_example(wider, RULES)) == [("NPS601", line_of(wider, "2001:db8::/32") - 1)]
@@ -35,31 +44,50 @@ def test_ipv6_ipblock_is_not_covered_by_ipv4_rules() -> None:
 
 def test_unscanned_namespace_peer_needs_a_peer_saying_as_much() -> None:
     peer = "  - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}\n"
-    text = docs(pod("web"), policy(INGRESS + "- from:\n" + peer + "  ports:\n  - {port: 9090}\n"
-                                   "- from:\n" + peer))
+    text = docs(
+        pod("web"), policy(INGRESS + "- from:\n" + peer + "  ports:\n  - {port: 9090}\n- from:\n" + peer)
+    )
     found = run_example(text, RULES)
     assert lines(found) == [("NPS601", line_of(text, "- from:"))]
-    only_pods = docs(pod("web"), policy(INGRESS + "- from:\n" + peer + "  ports:\n  - {port: 9090}\n"
-                                        "- from:\n  - namespaceSelector: {}\n    podSelector: {matchLabels: {a: b}}\n"))
+    only_pods = docs(
+        pod("web"),
+        policy(
+            INGRESS + "- from:\n" + peer + "  ports:\n  - {port: 9090}\n"
+            "- from:\n  - namespaceSelector: {}\n    podSelector: {matchLabels: {a: b}}\n"
+        ),
+    )
     assert run_example(only_pods, RULES) == []
 
 
 def test_rule_without_from_is_only_covered_by_another_such_rule() -> None:
-    text = docs(pod("web"), pod("client"), policy(INGRESS + "- ports:\n  - {port: 80}\n"
-                                                  "- from:\n  - namespaceSelector: {}\n  - ipBlock: {cidr: 0.0.0.0/0}\n"))
+    text = docs(
+        pod("web"),
+        pod("client"),
+        policy(
+            INGRESS + "- ports:\n  - {port: 80}\n"
+            "- from:\n  - namespaceSelector: {}\n  - ipBlock: {cidr: 0.0.0.0/0}\n"
+        ),
+    )
     assert run_example(text, RULES) == []
 
 
 def test_narrower_policy_does_not_make_a_default_deny_redundant() -> None:
     deny = policy("podSelector: {}\npolicyTypes: [Ingress, Egress]\n", name="deny")
-    narrow = policy("podSelector: {matchLabels: {app: web}}\npolicyTypes: [Ingress, Egress]\n", name="web-deny")
+    narrow = policy(
+        "podSelector: {matchLabels: {app: web}}\npolicyTypes: [Ingress, Egress]\n", name="web-deny"
+    )
     found = run_example(docs(pod("web"), deny, narrow), RULES)
     assert [f.message.split(" adds")[0] for f in found] == ["NetworkPolicy shop/web-deny"]
 
 
 def test_named_port_covered_by_its_number_on_the_selected_pods() -> None:
-    text = docs(pod("web"), pod("client"), policy(INGRESS + "- ports:\n  - {port: 8080}\n"
-                                                  "- from:\n  - podSelector: {}\n  ports:\n  - {port: http}\n"))
+    text = docs(
+        pod("web"),
+        pod("client"),
+        policy(
+            INGRESS + "- ports:\n  - {port: 8080}\n- from:\n  - podSelector: {}\n  ports:\n  - {port: http}\n"
+        ),
+    )
     assert lines(run_example(text, RULES)) == [("NPS601", line_of(text, "- from:"))]
 
 
@@ -80,11 +108,12 @@ import sys  # noqa: E402
 
 import pytest  # noqa: E402
 
+from netpolscan.analysis import redundancy as rr  # noqa: E402
 from netpolscan.analysis.addresses import iter_bits  # noqa: E402
 from netpolscan.analysis.connectivity import connectivity, rule_ports  # noqa: E402
 from netpolscan.analysis.ports import NO_PORTS  # noqa: E402
-from netpolscan.builtin import redundancy_rules as rr  # noqa: E402
-from netpolscan.builtin.correctness_rules import incomplete_namespaces  # noqa: E402
+from netpolscan.builtin.correctness_rules import incomplete_namespaces, peer_is_open  # noqa: E402
+from netpolscan.builtin.redundancy_rules import analyse  # noqa: E402
 from netpolscan.context import ScanContext  # noqa: E402
 from netpolscan.model.inventory import Inventory  # noqa: E402
 from netpolscan.model.selectors import LabelSelector, Requirement  # noqa: E402
@@ -94,6 +123,7 @@ from netpolscan.sources.yamlparse import parse_text  # noqa: E402
 class _Reference:
     def __init__(self, ctx: ScanContext):
         self.ctx = ctx
+        self.inventory = ctx.inventory
         self.conn = connectivity(ctx.inventory)
         self.removed_policies: set[int] = set()
         self.removed_grants: set[tuple[str, int]] = set()
@@ -159,12 +189,15 @@ class _Reference:
                 )
                 if not result.covered:
                     return result
-        for peer in rr._unknown_peers(self.ctx, grant.policy, rule):
+        for peer in rr._unknown_peers(
+            lambda policy, peer: peer_is_open(self.ctx, policy, peer), grant.policy, rule
+        ):
             result.allows = True
             covering = [
                 o
                 for o in others
-                if o.rule.all_peers or (peer is not None and any(rr._peer_covers(q, peer) for q in o.rule.peers))
+                if o.rule.all_peers
+                or (peer is not None and any(rr._peer_covers(q, peer) for q in o.rule.peers))
             ]
             if direction == "ingress":
                 have = NO_PORTS
@@ -287,8 +320,16 @@ def _random_ports(rng: random.Random) -> str:
     roll = rng.random()
     if roll < 0.3:
         return ""
-    choices = ["{port: http}", "{port: metrics}", "{port: 80}", "{port: 8080}", "{port: 8000, endPort: 8100}",
-               "{protocol: UDP, port: 53}", "{protocol: UDP}", "{port: dns, protocol: UDP}"]
+    choices = [
+        "{port: http}",
+        "{port: metrics}",
+        "{port: 80}",
+        "{port: 8080}",
+        "{port: 8000, endPort: 8100}",
+        "{protocol: UDP, port: 53}",
+        "{protocol: UDP}",
+        "{port: dns, protocol: UDP}",
+    ]
     return "  ports: [" + ", ".join(rng.sample(choices, rng.randint(1, 3))) + "]\n"
 
 
@@ -359,10 +400,11 @@ def _random_manifest(seed: int) -> str:
 def _assert_same_decisions(text: str) -> int:
     reference = _Reference(_context(text))
     ctx = _context(text)
-    indexed = rr.Redundancy(ctx)
+    indexed = analyse(ctx)
+
     # the two contexts hold different objects: compare by position instead of identity
     def positions(analysis):
-        policies = {id(p): n for n, p in enumerate(analysis.ctx.inventory.policies)}
+        policies = {id(p): n for n, p in enumerate(analysis.inventory.policies)}
         grants = {id(g): (g.direction, g.index) for d in rr.DIRECTIONS for g in analysis.conn.grants[d]}
         ids = {**policies, **grants}
         found_policies, found_rules = _decisions(analysis)
@@ -421,4 +463,3 @@ def test_partition_groups_members_by_their_covering_grants() -> None:
     for bits, covering in parts:
         for member in iter_bits(bits):
             assert covering == [o for o in others if o.peers >> member & 1]
-

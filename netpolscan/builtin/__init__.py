@@ -11,19 +11,19 @@ from collections.abc import Callable
 from typing import TextIO
 
 from netpolscan import hookimpl, rule_from_doc
-from netpolscan.builtin import (  # noqa: F401  # noqa: F401
+from netpolscan.builtin import (  # noqa: F401  (each module registers its checks)
     cilium_rules,
     cluster_policy_rules,
-    context_rules,
     correctness_rules,
     egress_rules,
-    expectation_rules,  # noqa: F401
+    expectation_rules,
     ingress_rules,
     input_rules,
     isolation_rules,
     kube_system_rules,
     meta_rules,
     redundancy_rules,
+    unresolved_context_rules,
 )
 from netpolscan.builtin.registry import CHECKS
 from netpolscan.model.tiers import PolicyKind

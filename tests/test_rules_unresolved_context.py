@@ -59,35 +59,71 @@ def _notes(peer: str, rest: str = "") -> list[tuple[int, str]]:
         # label selector, payments in the input without a manifest: matches nothing known -> note
         ("    - namespaceSelector:\n        matchLabels:\n          team: payments\n", POD_IN_PAYMENTS, True),
         # the same with the manifest: resolved
-        ("    - namespaceSelector:\n        matchLabels:\n          team: payments\n",
-         POD_IN_PAYMENTS + PAYMENTS_MANIFEST, False),
+        (
+            "    - namespaceSelector:\n        matchLabels:\n          team: payments\n",
+            POD_IN_PAYMENTS + PAYMENTS_MANIFEST,
+            False,
+        ),
         # every namespace of the input has a manifest: nothing in the input hinges on unknown labels
         ("    - namespaceSelector:\n        matchLabels:\n          team: payments\n", "", False),
         # pinned by name only: the name label is always there, present in the input or not
-        ("    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: payments\n",
-         "", False),
-        ("    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: payments\n",
-         POD_IN_PAYMENTS, False),
+        (
+            "    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: payments\n",
+            "",
+            False,
+        ),
+        (
+            "    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: payments\n",
+            POD_IN_PAYMENTS,
+            False,
+        ),
         # pinned by name plus another label, on a namespace absent from the input -> note
-        ("    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: payments\n"
-         "          team: payments\n", "", True),
+        (
+            "    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: payments\n"
+            "          team: payments\n",
+            "",
+            True,
+        ),
         # the name pins it to a namespace with a manifest: resolved
-        ("    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: shop\n"
-         "          team: shop\n", POD_IN_PAYMENTS, False),
+        (
+            "    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: shop\n"
+            "          team: shop\n",
+            POD_IN_PAYMENTS,
+            False,
+        ),
         # negative terms matched payments only because its labels were assumed absent -> note
-        ("    - namespaceSelector:\n        matchExpressions:\n"
-         "        - {key: env, operator: DoesNotExist}\n", POD_IN_PAYMENTS, True),
+        (
+            "    - namespaceSelector:\n        matchExpressions:\n"
+            "        - {key: env, operator: DoesNotExist}\n",
+            POD_IN_PAYMENTS,
+            True,
+        ),
         # {} and podSelector-only and ipBlock peers never depend on namespace labels
         ("    - namespaceSelector: {}\n", POD_IN_PAYMENTS, False),
         ("    - podSelector: {}\n", POD_IN_PAYMENTS, False),
         ("    - ipBlock:\n        cidr: 10.0.0.0/8\n", POD_IN_PAYMENTS, False),
         # matches shop (manifest present): not worth a note although payments might match too
-        ("    - namespaceSelector:\n        matchExpressions:\n"
-         "        - {key: kubernetes.io/metadata.name, operator: Exists}\n", POD_IN_PAYMENTS, False),
+        (
+            "    - namespaceSelector:\n        matchExpressions:\n"
+            "        - {key: kubernetes.io/metadata.name, operator: Exists}\n",
+            POD_IN_PAYMENTS,
+            False,
+        ),
     ],
-    ids=["labels-no-manifest", "labels-with-manifest", "all-manifests", "pinned", "pinned-in-input",
-         "pinned-plus-label", "pinned-known", "does-not-exist", "all-namespaces", "pods-only", "ipblock",
-         "name-exists"],
+    ids=[
+        "labels-no-manifest",
+        "labels-with-manifest",
+        "all-manifests",
+        "pinned",
+        "pinned-in-input",
+        "pinned-plus-label",
+        "pinned-known",
+        "does-not-exist",
+        "all-namespaces",
+        "pods-only",
+        "ipblock",
+        "name-exists",
+    ],
 )
 def test_when_a_note_is_due(peer: str, rest: str, noted: bool) -> None:
     assert [line for line, _ in _notes(peer, rest)] == ([PEER_LINE] if noted else [])
@@ -106,8 +142,12 @@ def test_the_note_says_what_was_assumed() -> None:
 
 def test_once_per_peer_naming_every_namespace_it_may_hinge_on() -> None:
     peer = "    - namespaceSelector:\n        matchLabels:\n          team: ops\n"
-    rest = "  egress:\n  - to:\n" + peer.replace("ops", "dba") + POD_IN_PAYMENTS + POD_IN_PAYMENTS.replace(
-        "payments", "billing").replace("checkout", "invoice")
+    rest = (
+        "  egress:\n  - to:\n"
+        + peer.replace("ops", "dba")
+        + POD_IN_PAYMENTS
+        + POD_IN_PAYMENTS.replace("payments", "billing").replace("checkout", "invoice")
+    )
     found = _notes(peer, rest)
     assert [line for line, _ in found] == [PEER_LINE, PEER_LINE + 5]
     assert "namespaces `billing`, `payments` have no Namespace manifest" in found[0][1]
@@ -116,6 +156,9 @@ def test_once_per_peer_naming_every_namespace_it_may_hinge_on() -> None:
 
 
 def test_rules_the_api_ignores_are_not_judged() -> None:
-    text = (HEADER.replace("[Ingress, Egress]", "[Egress]")
-            + "    - namespaceSelector:\n        matchLabels:\n          team: payments\n" + POD_IN_PAYMENTS)
+    text = (
+        HEADER.replace("[Ingress, Egress]", "[Egress]")
+        + "    - namespaceSelector:\n        matchLabels:\n          team: payments\n"
+        + POD_IN_PAYMENTS
+    )
     assert run_example(text, ["NPS004"]) == []
