@@ -65,7 +65,9 @@ def test_findings_exit_one_and_fail_on_controls_it(run_cli: Run, weak: Path) -> 
 def test_select_and_ignore_by_id_and_name(run_cli: Run, weak: Path) -> None:
     out = json.loads(run_cli("scan", str(weak), "-f", "json", "--select", "NPS101").stdout)
     assert {f["ruleId"] for f in out["findings"]} == {"NPS101"}
-    out = json.loads(run_cli("scan", str(weak), "-f", "json", "--ignore", "missing-default-deny-ingress").stdout)
+    out = json.loads(
+        run_cli("scan", str(weak), "-f", "json", "--ignore", "missing-default-deny-ingress").stdout
+    )
     assert "NPS101" not in {f["ruleId"] for f in out["findings"]}
     bad = run_cli("scan", str(weak), "--select", "NPS999")
     assert bad.exit_code == 2 and "unknown rule" in bad.stderr
@@ -81,6 +83,22 @@ def test_json_output_matches_its_schema(run_cli: Run, weak: Path, tmp_path: Path
     assert data["summary"]["total"] == len(data["findings"]) > 0
 
 
+def test_json_output_names_related_places(run_cli: Run, tmp_path: Path) -> None:
+    """A finding about two places (NPS007: an object defined twice) names the other one in JSON, as SARIF does."""
+    policy = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec:\n  podSelector: {}\n"
+    (tmp_path / "a.yaml").write_text(policy)
+    (tmp_path / "b.yaml").write_text("# the same policy again\n" + policy)
+    result = run_cli("scan", str(tmp_path), "--select", "NPS007", "-f", "json")
+    assert result.exit_code == 1, result.stderr
+    data = json.loads(result.stdout)
+    jsonschema.validate(data, json.loads((REPO / "schemas" / "findings.schema.json").read_text()))
+    [finding] = data["findings"]
+    assert finding["location"]["path"].endswith("b.yaml") and finding["location"]["line"] == 2
+    [related] = finding["related"]
+    assert related["path"].endswith("a.yaml") and related["line"] == 1
+    assert "first definition" in related["label"]
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
@@ -90,7 +108,9 @@ def test_json_output_matches_its_schema(run_cli: Run, weak: Path, tmp_path: Path
         (("scan",), "nothing to scan"),
     ],
 )
-def test_usage_and_input_errors_are_one_line_exit_two(run_cli: Run, args: tuple[str, ...], needle: str) -> None:
+def test_usage_and_input_errors_are_one_line_exit_two(
+    run_cli: Run, args: tuple[str, ...], needle: str
+) -> None:
     result = run_cli(*args)
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
@@ -110,7 +130,10 @@ def test_broken_document_is_nps001_and_the_rest_is_analysed(run_cli: Run, tmp_pa
 def test_stdin_input(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "netpolscan", "scan", "-", "-f", "json"],
-        input=OPEN_NS, capture_output=True, text=True, check=False,
+        input=OPEN_NS,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
@@ -137,8 +160,12 @@ def test_version(run_cli: Run) -> None:
 
 
 def test_console_script_runs_demo() -> None:
-    proc = subprocess.run([sys.executable, "-m", "netpolscan", "scan", str(REPO / "examples" / "demo")],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "netpolscan", "scan", str(REPO / "examples" / "demo")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "NPS101" in proc.stdout and "Traceback" not in proc.stderr
 
@@ -151,7 +178,9 @@ def test_every_sarif_in_the_suite_is_validated() -> None:
 
 def test_sarif_over_github_limits_warns_on_stderr(run_cli: Run, tmp_path: Path) -> None:
     path = tmp_path / "many.yaml"
-    path.write_text("".join(f"---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns{i}\n" for i in range(12600)))
+    path.write_text(
+        "".join(f"---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns{i}\n" for i in range(12600))
+    )
     result = run_cli("scan", str(path), "-f", f"sarif:{tmp_path / 'out.sarif'}", "--select", "NPS101,NPS102")
     assert result.exit_code == 1
     assert "the SARIF keeps the first 25000" in result.stderr

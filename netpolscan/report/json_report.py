@@ -34,6 +34,11 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
             "namespace": finding.obj.namespace,
             "name": finding.obj.name,
         }
+    if finding.related:
+        item["related"] = [
+            {"label": label, "path": place.path, "line": place.line, "column": place.column}
+            for label, place in finding.related
+        ]
     if finding.suppression is not None:
         item["suppressed"] = {
             "kind": finding.suppression.kind,
