@@ -85,6 +85,7 @@ spec:
             POLICY.replace("- {}", "- {}  # expect-none: NPS303"), "line 8", id="expect-none-inline"
         ),
         pytest.param("# expect-nothing: NPS301\n" + POLICY, "line 1: malformed marker", id="unknown-marker"),
+        pytest.param("# expect-none NPS3\n" + POLICY, "line 1: malformed marker", id="none-without-colon"),
         pytest.param(
             "# netpolscan-option: {namespace: a}\n" + POLICY, "line 1: malformed options", id="options"
         ),
@@ -98,6 +99,16 @@ spec:
 def test_malformed_markers_raise_naming_the_line(text: str, error: str) -> None:
     with pytest.raises(ValueError, match=error):
         example_from_text(text, path="bad.yaml")
+
+
+def test_comments_that_merely_mention_expectations_are_prose() -> None:
+    text = (
+        "# expect traffic from the web tier only; expectations live elsewhere\n# expect-none: NPS303\n"
+        + POLICY
+    )
+    example = example_from_text(text.replace("- {}", "- {}  # expect: NPS301"), path="prose.yaml")
+    assert example.expected == ((10, "NPS301"),) and example.expect_none == ("NPS303",)
+    assert example.checked == {"NPS301", "NPS303"}
 
 
 def test_a_case_that_checks_no_rule_raises() -> None:
