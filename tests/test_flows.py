@@ -427,3 +427,18 @@ def test_flow_expectations_without_manifests_use_namespace_and_labels(run_cli: R
     assert len(loaded.expectations) == 6
     # the debug and kube-dns pods are not in the demo: those two entries match nothing there
     assert [rule for rule, _ in _scan_expectations(run_cli, out, DEMO)] == ["NPS702", "NPS702"]
+
+
+def test_the_flow_log_can_come_from_stdin(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    data = Path(HUBBLE).read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    result = run_cli("flows", "check", "-", DEMO, DENY, "-f", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert _statuses(report) == WITH_DEFAULT_DENY
+    assert report["badLines"] == [
+        {"location": "-:10", "reason": "invalid JSON: Expecting ',' delimiter (column 58)"}
+    ]
