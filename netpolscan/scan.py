@@ -26,11 +26,11 @@ from netpolscan.plugins import (
     plugin_manager,
     plugin_names,
 )
+from netpolscan.sourcemap import SourceMapper
 from netpolscan.sources import load_documents
 from netpolscan.sources.document import Document
 from netpolscan.sources.files import Skipped, skipped_note
 from netpolscan.sources.gc_pause import paused_gc
-from netpolscan.sourcemap import SourceMapper
 from netpolscan.sources.yamlparse import parse_text
 from netpolscan.suppression import apply_baseline
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from netpolscan.plugin_api import Location
+from netpolscan.sourcemap import SourceMapper, template_position
 from netpolscan.sources import render
 from netpolscan.sources.document import Document
-from netpolscan.sourcemap import SourceMapper, template_position
 from netpolscan.sources.yamlparse import parse_text
 from tests.test_render import require_helm_sdk, require_kustomize
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from netpolscan.plugin_api import Location
+from netpolscan.sourcemap import SourceMapper, template_position
 from netpolscan.sources import render
 from netpolscan.sources.document import Document
-from netpolscan.sourcemap import SourceMapper, template_position
 from netpolscan.sources.yamlparse import parse_text
 from tests.conftest import REPO, CliResult
 from tests.sarif_validation import github_rule_errors

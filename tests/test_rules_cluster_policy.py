@@ -225,3 +225,84 @@ def test_nps803_baseline_rules_are_judged_where_no_network_policy_decides_first(
     # the same rules for shop, whose NetworkPolicy isolates egress: by design, the NetworkPolicy decides
     shop_baseline = egress_cnp("b", 1, deny_all + to_shop, tier="Baseline", subject="shop")
     assert findings("NPS803", WORKLOADS + SHOP_EGRESS_DENY + shop_baseline) == []
+
+
+RUNNER = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: runner, namespace: ci}
+spec:
+  selector: {matchLabels: {app: runner}}
+  template:
+    metadata: {labels: {app: runner}}
+    spec: {containers: [{name: runner, image: runner:1}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: ci}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+---
+"""
+DOMAIN_CNP = """apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: ci-to-github}
+spec:
+  tier: Admin
+  priority: 10
+  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: ci}}}
+  egress:
+  - action: Accept
+    to:
+    - domainNames: [api.github.com, "*.githubusercontent.com"]
+"""
+KUBE_DNS = """apiVersion: v1
+kind: Namespace
+metadata: {name: kube-system}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system}
+spec:
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec: {containers: [{name: coredns, image: coredns:1}]}
+---
+"""
+NP_DNS_EGRESS = """apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: dns, namespace: ci}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+    ports: [{port: 53, protocol: UDP}]
+---
+"""
+
+
+def test_nps805_domain_names_for_pods_without_dns() -> None:
+    [message] = findings("NPS805", RUNNER + DOMAIN_CNP)
+    assert "ClusterNetworkPolicy ci-to-github" in message and "api.github.com" in message
+    assert "Deployment ci/runner may not reach DNS" in message
+    # the DNS pods are in the input and nothing allows them: still no DNS
+    assert len(findings("NPS805", KUBE_DNS + RUNNER + DOMAIN_CNP)) == 1
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param(NP_DNS_EGRESS, id="namespace-policy-allows-dns-in-a-namespace-the-input-lacks"),
+        pytest.param(KUBE_DNS + NP_DNS_EGRESS, id="namespace-policy-allows-dns-to-pods-of-the-input"),
+    ],
+)
+def test_nps805_domain_names_near_misses(extra: str) -> None:
+    assert findings("NPS805", extra + RUNNER + DOMAIN_CNP) == []
+
+
+def test_nps805_domain_names_allowed_on_port_53_do_not_count_as_dns() -> None:
+    """A rule to the names on every port does not make DNS reachable: the addresses come from DNS."""
+    assert len(findings("NPS805", RUNNER + DOMAIN_CNP)) == 1
+    open_ports = DOMAIN_CNP + "    protocols:\n    - udp:\n        destinationPort: {number: 53}\n"
+    assert len(findings("NPS805", RUNNER + open_ports)) == 1
