@@ -189,9 +189,11 @@ class _Resolver:
 
     def __init__(self, inventory: Inventory, flows: Sequence[Flow]):
         unmatched: dict[tuple[object, ...], tuple[FlowEndpoint, Flow]] = {}
+        seen: set[tuple[object, ...]] = set()
         for flow in flows:
             for endpoint in (flow.src, flow.dst):
-                if endpoint.is_pod and endpoint.key not in unmatched:
+                if endpoint.is_pod and endpoint.key not in seen:
+                    seen.add(endpoint.key)
                     if match_workload(inventory, endpoint) is None:
                         unmatched[endpoint.key] = (endpoint, flow)
         self.observed: dict[tuple[object, ...], Workload] = {}
@@ -209,8 +211,15 @@ class _Resolver:
                 if id(doc) in pods:
                     self.observed[key] = pods[id(doc)]
         self.inventory = inventory
+        self._sides: dict[tuple[object, ...], Side] = {}
 
     def side(self, endpoint: FlowEndpoint) -> Side:
+        found = self._sides.get(endpoint.key)
+        if found is None:
+            found = self._sides[endpoint.key] = self._resolve(endpoint)
+        return found
+
+    def _resolve(self, endpoint: FlowEndpoint) -> Side:
         if not endpoint.is_pod:
             assert endpoint.ip is not None
             return Side(endpoint.ip, str(endpoint), True)
@@ -218,7 +227,7 @@ class _Resolver:
         if workload is not None:
             return Side(workload, f"{endpoint}[observed]", False)
         found = match_workload(self.inventory, endpoint, self.observed_documents)
-        assert found is not None
+        assert found is not None  # matched on the input, so on the input with the observed pods added
         return Side(found, workload_label(found), True)
 
 

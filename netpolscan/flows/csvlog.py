@@ -41,10 +41,12 @@ def _labels(text: str, column: str) -> dict[str, str]:
 
 def _endpoint(namespace: str, text: str, side: str) -> FlowEndpoint:
     column = f"{side}_pod_labels" if side == "src" else f"{side}_labels_or_ip"
-    try:
-        ip = ipaddress.ip_address(text)
-    except ValueError:
-        ip = None
+    ip = None
+    if "=" not in text and text:
+        try:
+            ip = ipaddress.ip_address(text)
+        except ValueError:
+            pass
     if ip is not None:
         if namespace:
             raise ValueError(

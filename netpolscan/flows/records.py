@@ -33,22 +33,20 @@ class FlowEndpoint:
     pod_name: str = ""
     workloads: tuple[str, ...] = ()
     namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    stable_labels: dict[str, str] = field(init=False, compare=False, repr=False)
+    """The pod labels without those a controller adds per pod (``pod-template-hash``...)."""
+    key: tuple[object, ...] = field(init=False, compare=False, repr=False)
+    """What makes two observed endpoints the same for the analysis."""
+
+    def __post_init__(self) -> None:
+        stable = {k: v for k, v in sorted(self.labels.items()) if k not in CONTROLLER_LABELS}
+        key = ("pod", self.namespace, tuple(stable.items())) if self.namespace else ("ip", str(self.ip))
+        object.__setattr__(self, "stable_labels", stable)
+        object.__setattr__(self, "key", key)
 
     @property
     def is_pod(self) -> bool:
         return bool(self.namespace)
-
-    @property
-    def stable_labels(self) -> dict[str, str]:
-        """The pod labels without those a controller adds per pod (``pod-template-hash``...)."""
-        return {k: v for k, v in sorted(self.labels.items()) if k not in CONTROLLER_LABELS}
-
-    @property
-    def key(self) -> tuple[object, ...]:
-        """What makes two observed endpoints the same for the analysis."""
-        if self.is_pod:
-            return ("pod", self.namespace, tuple(self.stable_labels.items()))
-        return ("ip", str(self.ip))
 
     def __str__(self) -> str:
         if self.is_pod:
