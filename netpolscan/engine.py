@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 
 from netpolscan.context import ScanContext
 from netpolscan.errors import NetpolscanError
-from netpolscan.plugin_api import Finding, Location, Notification, Rule, Severity, Violation
+from netpolscan.plugin_api import (
+    Finding,
+    FindingFix,
+    Fix,
+    Location,
+    Notification,
+    Replacement,
+    Rule,
+    Severity,
+    Violation,
+)
 from netpolscan.sourcemap import SourceMapper
 from netpolscan.suppression import annotation_suppression, names_rule
 
@@ -100,7 +110,38 @@ def make_finding(
         fingerprint=fingerprint(rule, violation),
         suppression=annotation_suppression(rule, violation, today),
         related=tuple(related),
+        fix=locate_fix(violation.fix, mapper) if violation.fix is not None else None,
     )
+
+
+def locate_fix(fix: Fix, mapper: SourceMapper | None = None) -> FindingFix | None:
+    """A violation's fix as text insertions into the scanned files; None when any edit cannot be made
+    safely (or two edits overlap). ``source`` names the template or source file of a rendered document."""
+    from netpolscan.sources.yamledit import insertion  # only findings with a fix need it
+
+    replacements: list[Replacement] = []
+    source: Location | None = None
+    for edit in fix.edits:
+        doc = edit.document
+        if doc.source is None:
+            return None
+        pointer = edit.pointer if doc.list_item is None else ("items", doc.list_item, *edit.pointer)
+        found = insertion(doc.source, pointer, edit.value)
+        if found is None:
+            return None
+        line = doc.source_line + found.line
+        replacements.append(
+            Replacement(doc.path, doc.source_offset + found.offset, line, found.column, found.text)
+        )
+        origin = doc.helm_source or (doc.origin.path if doc.origin is not None else None)
+        if source is None and origin is not None:
+            place = Location(doc.path, *doc.position(edit.pointer))
+            mapped = mapper.map(doc, edit.pointer, place)[0] if mapper is not None else place
+            source = mapped if mapped.path != doc.path else Location(origin, 1)
+    places = sorted((r.path, r.offset) for r in replacements)
+    if len(set(places)) != len(places):
+        return None  # two insertions at one place: their order would be a guess
+    return FindingFix(fix.description, tuple(replacements), source)
 
 
 def dedupe_and_sort(findings: Iterable[Finding]) -> list[Finding]:

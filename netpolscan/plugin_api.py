@@ -17,11 +17,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CheckFunction",
+    "Edit",
     "Finding",
+    "FindingFix",
+    "Fix",
     "Formatter",
     "Location",  # defined in netpolscan.sources.document; imported from here before
     "Notification",
     "ObjectRef",  # defined in netpolscan.model.objects; imported from here before
+    "Replacement",
     "Report",
     "Rule",
     "Severity",
@@ -50,6 +54,52 @@ class Severity(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Edit:
+    """One change of a :class:`Fix`: add ``value`` to the list or mapping at ``pointer`` of ``document``.
+
+    To a list, ``value`` is appended as one item; to a mapping, ``value`` is a mapping whose keys (absent
+    there) are added. The engine turns it into a minimal text insertion in the document's file, in the
+    style of its surroundings (block or flow, indentation, line endings); when that cannot be done safely
+    (anchors, merge keys, a null where a collection should be), the finding has no fix.
+    """
+
+    document: Document
+    pointer: Pointer
+    value: Any
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A local edit that makes a violation go away: what it does (``description``) and its edits."""
+
+    description: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """One text change of a located fix: ``text`` inserted at character ``offset`` of the file ``path``
+    (a display path, as in locations); ``line``/``column`` (1-based, the column in UTF-16 code units) say
+    where. Nothing is deleted: the fixes built from :class:`Edit` only insert."""
+
+    path: str
+    offset: int
+    line: int
+    column: int
+    text: str
+
+
+@dataclass(frozen=True)
+class FindingFix:
+    """A finding's fix as text changes of the scanned file. ``source`` is set when the edited document
+    was rendered (from a Helm template or a Kustomize source): the change belongs there, by hand."""
+
+    description: str
+    replacements: tuple[Replacement, ...]
+    source: Location | None = None
+
+
+@dataclass(frozen=True)
 class Violation:
     """What a rule yields: a message about an object (or a bare document) and the field it is about."""
 
@@ -63,6 +113,7 @@ class Violation:
     location: Location | None = None  # explicit location outside the scanned input (e.g. a config file)
     related: tuple[tuple[str, Document, Pointer], ...] = ()  # other places it is about: (label, doc, field)
     level: Severity | None = None  # a milder case of the rule: the finding's level is at most this
+    fix: Fix | None = None  # a local edit that removes it (see docs/plugins.md, "Fixes")
 
 
 CheckFunction = Callable[["ScanContext"], Iterable[Violation]]
@@ -110,6 +161,7 @@ class Finding:
     baseline_state: str | None = None  # "new" | "unchanged" when a baseline was given
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     related: tuple[tuple[str, Location], ...] = field(default=(), compare=False)  # (label, location)
+    fix: FindingFix | None = field(default=None, compare=False)
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.location.path, self.location.line, self.location.column, self.rule_id, self.message)

@@ -35,6 +35,7 @@ from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import NetworkPolicy, Peer, PolicyRule, Workload
 from netpolscan.model.parse import NAME_LABEL
 from netpolscan.model.selectors import LabelSelector, Requirement
+from netpolscan.sources.document import value_at
 
 ENTIRE_CLUSTER = "entire-cluster"
 _EMPTY = LabelSelector()
@@ -149,17 +150,6 @@ def selector_contains(outer: LabelSelector, inner: LabelSelector) -> bool:
 # --- representatives --------------------------------------------------------------------------------
 
 
-def _raw(data: Any, pointer: Sequence[str | int]) -> Any:
-    for part in pointer:
-        if isinstance(data, dict) and isinstance(part, str):
-            data = data.get(part)
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
-            return None
-    return data
-
-
 def selector_text(raw: Any) -> str:
     """netpol-analyzer's text of a raw label selector: ``{k=v,{Key:k,Operator:In,Values:[a b],}}``."""
     parts: list[str] = []
@@ -197,7 +187,7 @@ def _pinned(selector: LabelSelector) -> str | None:
 
 def representative(policy: NetworkPolicy, peer: Peer) -> Representative:
     """The representative peer a (pod/namespace selector) peer of ``policy`` stands for."""
-    raw = _raw(policy.document.data, peer.pointer)
+    raw = value_at(policy.document.data, peer.pointer)
     raw_peer = raw if isinstance(raw, dict) else {}
     pods = peer.pod_selector or _EMPTY
     pod_text = "[all pods]" if pods.is_empty else f"[pod with {selector_text(raw_peer.get('podSelector'))}]"

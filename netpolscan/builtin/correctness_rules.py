@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from netpolscan.analysis.connectivity import Connectivity, connectivity, rule_ports
 from netpolscan.analysis.ports import PortSet
 from netpolscan.analysis.tiers import Step, spec_ports
+from netpolscan.builtin.fix_builders import dns_egress_rule, missing_policy_type
 from netpolscan.builtin.helpers import close_label, missing_labels, policy_label, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
@@ -141,6 +142,7 @@ def egress_isolation_blocks_dns(ctx: ScanContext) -> Iterator[Violation]:
             workload.document,
             (),
             workload.ref,
+            fix=dns_egress_rule(ctx.inventory, policies) if tiered is None else None,
         )
 
 
@@ -344,6 +346,7 @@ def rules_ignored_by_policy_types(ctx: ScanContext) -> Iterator[Violation]:
                 ("spec", key),
                 policy.ref,
                 key=key,
+                fix=missing_policy_type(policy, policy_type),
             )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from netpolscan.builtin import tiered_peer_rules
+from netpolscan.builtin import fix_builders, tiered_peer_rules
 from netpolscan.builtin.helpers import covers, policy_label
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
@@ -85,6 +85,7 @@ def egress_to_cloud_metadata(ctx: ScanContext) -> Iterator[Violation]:
                         peer.pointer,
                         policy.ref,
                         key=str(hit),
+                        fix=fix_builders.metadata_except(policy, peer, hit),
                     )
 
 
@@ -108,4 +109,5 @@ def egress_to_all_namespaces(ctx: ScanContext) -> Iterator[Violation]:
                     policy.document,
                     peer.pointer,
                     policy.ref,
+                    fix=fix_builders.narrowed_namespace(ctx.inventory, policy, rule, peer),
                 )

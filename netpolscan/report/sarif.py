@@ -384,6 +384,39 @@ def _physical(location: Location, uris: dict[str, str]) -> sarif_om.PhysicalLoca
     )
 
 
+def _fixes(finding: Finding, uris: dict[str, str]) -> list[sarif_om.Fix] | None:
+    """A finding's fix as SARIF ``fixes`` (insertions: an empty ``deletedRegion`` where the text goes);
+    none for a rendered document (the change belongs in its template) or input that is not a file."""
+    fix = finding.fix
+    if fix is None or fix.source is not None or not all(os.path.isfile(r.path) for r in fix.replacements):
+        return None
+    changes: dict[str, list[sarif_om.Replacement]] = {}
+    for replacement in fix.replacements:
+        changes.setdefault(replacement.path, []).append(
+            sarif_om.Replacement(
+                deleted_region=sarif_om.Region(
+                    start_line=replacement.line,
+                    start_column=replacement.column,
+                    end_line=replacement.line,
+                    end_column=replacement.column,
+                ),
+                inserted_content=sarif_om.ArtifactContent(text=replacement.text),
+            )
+        )
+    return [
+        sarif_om.Fix(
+            description=sarif_om.Message(text=fix.description),
+            artifact_changes=[
+                sarif_om.ArtifactChange(
+                    artifact_location=_physical(Location(path, 1), uris).artifact_location,
+                    replacements=items,
+                )
+                for path, items in changes.items()
+            ],
+        )
+    ]
+
+
 def _fingerprint(finding: Finding, uri: str) -> str:
     if finding.fingerprint:
         return finding.fingerprint
@@ -429,6 +462,7 @@ def _result(finding: Finding, rule_index: int, uris: dict[str, str]) -> sarif_om
         suppressions=suppressions,
         baseline_state=finding.baseline_state,
         properties=dict(finding.extra) or None,
+        fixes=_fixes(finding, uris),
     )
 
 

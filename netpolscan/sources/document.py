@@ -10,6 +10,18 @@ Pointer = tuple[str | int, ...]
 """A path into a document: mapping keys and list indexes, e.g. ("spec", "ingress", 0, "from", 1)."""
 
 
+def value_at(data: Any, pointer: Sequence[str | int]) -> Any:
+    """The parsed value at ``pointer`` of ``data`` (None when some step of it is absent)."""
+    for part in pointer:
+        if isinstance(data, dict) and isinstance(part, str):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
 @dataclass(frozen=True)
 class Location:
     """A place in an input file (display path, POSIX), 1-based line and column: where a finding points.
@@ -95,6 +107,11 @@ class Document:
     origin: Origin | None = None
     list_item: int | None = None  # index within a `kind: List` document
     warnings: list[tuple[str, int, int]] = field(default_factory=list)
+    # the document's own text (its ``---`` part of the file), where it starts in the file (character
+    # offset, 0-based line): what fixes edit; None when the text is not kept (e.g. read as JSON only)
+    source: str | None = field(default=None, repr=False)
+    source_offset: int = 0
+    source_line: int = 0
 
     def position(self, pointer: Sequence[str | int] = ()) -> tuple[int, int]:
         """1-based (line, column) of the field at ``pointer`` (falls back to its closest ancestor)."""

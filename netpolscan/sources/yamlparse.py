@@ -259,7 +259,8 @@ def _error_message(exc: yaml.YAMLError) -> str:
 
 
 def _chunks(text: str) -> Iterator[tuple[str, int]]:
-    """(chunk text, 0-based line offset) for each ``---``-separated part of ``text``."""
+    """(chunk text, 0-based line offset) for each ``---``-separated part of ``text`` (the chunks follow
+    each other: each starts where the one before ends)."""
     starts = [m.start() for m in _DOC_START.finditer(text)]
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
@@ -467,16 +468,23 @@ def _expand_lists(doc: Document) -> Iterator[Document]:
             helm_source=doc.helm_source,
             origin=_origin(item),
             list_item=i,
+            source=doc.source,
+            source_offset=doc.source_offset,
+            source_line=doc.source_line,
         )
 
 
 def parse_text(text: str, path: str, json_hint: bool = False) -> Iterator[Document]:
     """Yield the documents of ``text`` (empty ones skipped), broken ones with ``error`` set."""
     index = 0
+    char_offset = 0
     for chunk, line_offset in _chunks(text):
         doc = _parse_chunk(chunk, line_offset, path, index)
+        chunk_start, char_offset = char_offset, char_offset + len(chunk)
         if doc is None:
             continue
+        if doc.marks is not None:  # kept for fixes: the text of a document that parsed
+            doc.source, doc.source_offset, doc.source_line = chunk, chunk_start, line_offset
         if json_hint and chunk.lstrip().startswith(("{", "[")):
             doc = _json_checked(chunk, line_offset, doc)
         elif (

@@ -1,0 +1,132 @@
+"""Fixing scanned files: scan, apply the fixes that go together, scan again, until nothing is left.
+
+Everything happens in memory; the caller writes the changed files (``--apply``) or shows them as a diff
+(``--diff``). Documents rendered from a Helm template or a Kustomize source are never rewritten: their
+fixes are returned as changes to make by hand in the file they came from.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from netpolscan.errors import NetpolscanError
+from netpolscan.fixes.edits import apply, choose, unified_diff
+from netpolscan.plugin_api import Finding
+from netpolscan.scan import ScanOptions, chosen_rules, scan_documents
+from netpolscan.sources.document import Document
+from netpolscan.sources.files import decode, display_path, iter_paths
+from netpolscan.sources.yamlparse import parse_text
+
+_OTHER_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)  # UTF-32 LE starts as UTF-16 LE
+MAX_ROUNDS = 10  # a fix may uncover another (NPS505 then NPS501); real inputs settle in two or three
+
+
+@dataclass
+class SourceFile:
+    """A scanned file: where it is, its text as read and as fixed so far."""
+
+    path: Path
+    shown: str
+    original: str
+    text: str
+    bom: bytes = b""
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+    def encoded(self) -> bytes:
+        return self.bom + self.text.encode("utf-8")
+
+    def diff(self) -> str:
+        return unified_diff(self.shown, self.original, self.text)
+
+
+@dataclass(frozen=True)
+class ManualFix:
+    """A fix of a rendered document: the change to make by hand where it came from (``finding.fix.source``),
+    shown as a diff of the rendered file."""
+
+    finding: Finding
+    diff: str
+
+
+@dataclass
+class FixResult:
+    files: dict[str, SourceFile] = field(default_factory=dict)  # by display path
+    applied: list[Finding] = field(default_factory=list)  # in the order they were made
+    manual: list[ManualFix] = field(default_factory=list)
+    stale: list[Finding] = field(default_factory=list)  # fixed once, yet found again: not repeated
+    rounds: int = 0
+
+    @property
+    def changed(self) -> list[SourceFile]:
+        return [f for f in self.files.values() if f.changed]
+
+
+def read_files(paths: list[str]) -> dict[str, SourceFile]:
+    """The UTF-8 files of ``paths`` (directories walked as ``scan`` does) by display path."""
+    files: dict[str, SourceFile] = {}
+    for source in iter_paths(paths, []):
+        if source == "-" or not isinstance(source, Path):
+            raise NetpolscanError("fix rewrites files: give PATH..., not - (standard input)")
+        shown = display_path(source)
+        try:
+            raw = source.read_bytes()
+        except OSError as exc:
+            raise NetpolscanError(f"{shown}: cannot read file: {exc.strerror or exc}") from None
+        bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
+        decoded = decode(raw, shown)
+        if decoded.text is None or raw.startswith(_OTHER_BOMS):
+            continue  # not UTF-8 text: scanned as NPS001 or left alone, never rewritten
+        files[shown] = SourceFile(source, shown, decoded.text, decoded.text, bom)
+    return dict(sorted(files.items()))
+
+
+def _documents(files: dict[str, SourceFile]) -> list[Document]:
+    documents: list[Document] = []
+    for shown, item in files.items():
+        documents.extend(parse_text(item.text, shown, json_hint=shown.endswith(".json")))
+    return documents
+
+
+def run_fixes(options: ScanOptions, max_rounds: int = MAX_ROUNDS) -> FixResult:
+    """Scan ``options.paths`` and fix, round after round, every active finding whose fix is a local
+    edit of a scanned file; return the fixed texts (nothing is written)."""
+    rules = chosen_rules(options)
+    result = FixResult(files=read_files(list(options.paths)))
+    files = result.files
+    fixed: set[tuple[str, str]] = set()
+    manual: set[tuple[str, str]] = set()
+    for _ in range(max_rounds):
+        report = scan_documents(_documents(files), options, rules)
+        result.rounds += 1
+        candidates: list[Finding] = []
+        for finding in report.active:
+            fix = finding.fix
+            if fix is None:
+                continue
+            key = (finding.rule_id, finding.fingerprint)
+            paths = {r.path for r in fix.replacements}
+            if fix.source is not None or not paths <= files.keys():
+                if key not in manual and paths <= files.keys():
+                    manual.add(key)
+                    item = files[next(iter(paths))]
+                    after = apply(item.text, fix.replacements)
+                    result.manual.append(ManualFix(finding, unified_diff(item.shown, item.text, after)))
+                continue
+            if key in fixed:
+                if finding not in result.stale:
+                    result.stale.append(finding)
+                continue
+            candidates.append(finding)
+        if not candidates:
+            break
+        chosen = choose(candidates)
+        for path, replacements in chosen.replacements.items():
+            files[path].text = apply(files[path].text, replacements)
+        result.applied.extend(chosen.findings)
+        fixed.update((f.rule_id, f.fingerprint) for f in chosen.findings)
+    return result
