@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from netpolscan.cli.cluster_input import cluster_options, file_namespace, scan_cluster
 from netpolscan.cli.group import (
     FAIL_ON,
     cli,
@@ -53,9 +54,7 @@ if TYPE_CHECKING:
     default=None,
     help="Lowest level that makes the exit code 1 [default: warning].",
 )
-@click.option(
-    "-n", "--namespace", default=None, help="Namespace of objects that have none [default: default]."
-)
+@cluster_options
 @click.option(
     "--config",
     "config_path",
@@ -123,7 +122,9 @@ def scan(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     fail_on: str | None,
-    namespace: str | None,
+    namespaces: tuple[str, ...],
+    from_cluster: bool,
+    context: str | None,
     config_path: str | None,
     baseline_path: str | None,
     write_baseline_path: str | None,
@@ -147,9 +148,12 @@ def scan(
     from netpolscan.scan import scan as run_scan
     from netpolscan.suppression import read_baseline, write_baseline
 
-    if not paths and not kustomize_dir and not helm_chart:
+    namespace = file_namespace(namespaces, from_cluster, context)
+    if from_cluster and (paths or kustomize_dir or helm_chart):
+        raise NetpolscanError("--from-cluster reads the cluster instead of PATH..., --kustomize or --helm")
+    if not paths and not kustomize_dir and not helm_chart and not from_cluster:
         raise NetpolscanError(
-            "nothing to scan: give PATH... (or - for stdin), --kustomize DIR or --helm CHART"
+            "nothing to scan: give PATH... (or - for stdin), --kustomize DIR, --helm CHART or --from-cluster"
         )
     if not helm_chart and (helm_values or helm_set or release or values_matrix):
         raise NetpolscanError("--values, --set, --release and --values-matrix need --helm CHART")
@@ -192,7 +196,7 @@ def scan(
     from netpolscan.sources.gc_pause import paused_gc
 
     with paused_gc(freeze=True):  # the report keeps the inventory: later collections would re-walk it
-        report = run_scan(options)
+        report = scan_cluster(options, context, namespaces) if from_cluster else run_scan(options)
     if write_baseline_path:
         write_baseline(write_baseline_path, report.findings)
     for name, target in outputs:

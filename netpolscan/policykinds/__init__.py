@@ -9,15 +9,26 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from netpolscan.model.tiers import ClusterView, KindSink, PolicyKind, TierPolicy
+from netpolscan.sources.cluster import OPTIONAL, POLICY, ClusterResource
 from netpolscan.sources.document import Document
 
 
 class LazyKind:
     """A built-in kind whose module is imported the first time the input holds an object of its API
-    groups (a scan of plain NetworkPolicies never pays for Cilium's or Calico's parsers)."""
+    groups (a scan of plain NetworkPolicies never pays for Cilium's or Calico's parsers).
 
-    def __init__(self, name: str, groups: frozenset[str], module: str, factory: str) -> None:
+    ``cluster_resources``: what ``--from-cluster`` lists for this kind (``kubectl get`` names)."""
+
+    def __init__(
+        self,
+        name: str,
+        groups: frozenset[str],
+        module: str,
+        factory: str,
+        cluster_resources: tuple[ClusterResource, ...] = (),
+    ) -> None:
         self.name = name
+        self.cluster_resources = cluster_resources
         self._groups = groups
         self._module = module
         self._factory = factory
@@ -50,17 +61,45 @@ def builtin_kinds() -> list[PolicyKind]:
             frozenset({"policy.networking.k8s.io"}),
             "netpolscan.policykinds.clusterpolicy",
             "ClusterPolicyKind",
+            _cluster_scoped(
+                "clusternetworkpolicies.policy.networking.k8s.io",
+                "adminnetworkpolicies.policy.networking.k8s.io",
+                "baselineadminnetworkpolicies.policy.networking.k8s.io",
+            ),
         ),
         LazyKind(
             "calico",
             frozenset({"projectcalico.org", "crd.projectcalico.org"}),
             "netpolscan.policykinds.calico",
             "CalicoKind",
+            (
+                *_calico(
+                    "tiers", "globalnetworkpolicies", "globalnetworksets", "hostendpoints", namespaced=False
+                ),
+                *_calico("networkpolicies", "networksets"),
+            ),
         ),
         LazyKind(
             "cilium",
             frozenset({"cilium.io", "discovery.k8s.io"}),
             "netpolscan.policykinds.cilium",
             "CiliumPolicyKind",
+            (
+                ClusterResource(("ciliumnetworkpolicies.cilium.io",), role=POLICY),
+                *_cluster_scoped("ciliumclusterwidenetworkpolicies.cilium.io", "ciliumcidrgroups.cilium.io"),
+                ClusterResource(("endpointslices.discovery.k8s.io",), role=OPTIONAL),
+            ),
         ),
     ]
+
+
+def _cluster_scoped(*names: str) -> tuple[ClusterResource, ...]:
+    return tuple(ClusterResource((name,), namespaced=False, role=POLICY) for name in names)
+
+
+def _calico(*plurals: str, namespaced: bool = True) -> tuple[ClusterResource, ...]:
+    """Calico's resources: through its API server (projectcalico.org), else as the CRDs store them."""
+    return tuple(
+        ClusterResource((f"{p}.projectcalico.org", f"{p}.crd.projectcalico.org"), namespaced, POLICY)
+        for p in plurals
+    )

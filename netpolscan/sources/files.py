@@ -42,9 +42,9 @@ def checkout_path(path: str) -> str:
     checkout that holds it, else to the working directory when inside it, else unchanged (POSIX).
 
     SARIF locations are read relative to the repository root, whatever directory the scan ran in.
-    ``-`` (stdin) is returned unchanged.
+    ``-`` (stdin) and URIs (``cluster://CONTEXT/...``, an object read from a cluster) are returned unchanged.
     """
-    if not path or path == "-":
+    if not path or path == "-" or "://" in path:
         return path
     absolute = Path(os.path.abspath(path))
     root = _checkout_root(absolute.parent) or Path(os.path.abspath(os.getcwd()))
