@@ -107,6 +107,31 @@ def test_helm_values_files_then_set_values(sdk_only: None) -> None:
     assert docs["demo-cache"].data["spec"]["ingress"][0]["ports"][0]["port"] == 7000  # sub-chart value
 
 
+def test_split_manifests_like_helm_at_a_separator_with_text_after_it() -> None:
+    # "---" then "{{- if ... -}}" on the next line renders as "---# comment" (cert-manager's rbac.yaml)
+    text = "kind: A\n\n---# leader election\napiVersion: v1\nkind: B\n---   \n  \nkind: C\n"
+    assert render._split_manifests(text) == [
+        "kind: A",
+        "# leader election\napiVersion: v1\nkind: B",
+        "kind: C",
+    ]
+
+
+def test_helm_sdk_separator_glued_to_a_trimmed_block(sdk_only: None, tmp_path: Path) -> None:
+    (tmp_path / "Chart.yaml").write_text("apiVersion: v2\nname: glued\nversion: 0.1.0\n", encoding="utf-8")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "roles.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: first\n---\n\n{{- if true -}}\n\n"
+        "# a comment the trim glues to the separator\napiVersion: v1\nkind: ServiceAccount\n"
+        "metadata:\n  name: second\n{{- end }}\n",
+        encoding="utf-8",
+    )
+    docs = [d for d in parse_text(render.render_helm(tmp_path), "rendered.yaml") if d.data is not None]
+    assert [d.error for d in docs] == [None, None]
+    assert [d.data["metadata"]["name"] for d in docs] == ["first", "second"]
+    assert {d.helm_source for d in docs} == {"glued/templates/roles.yaml"}
+
+
 def test_helm_crds_can_be_left_out(sdk_only: None) -> None:
     text = render.render_helm(SHOP, include_crds=False)
     assert "CustomResourceDefinition" not in text

@@ -37,7 +37,9 @@ _KLOG_PREFIX = re.compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ [^\]]*\]\s*")
 _KLOG_ERR = re.compile(r'\berr="((?:[^"\\]|\\.)*)"')
 _ORIGIN_KEY = re.compile(r"^(?P<indent>[ \t]*)config\.kubernetes\.io/origin:[ \t]*\|[-+]?[ \t]*$")
 _ORIGIN_PATH = re.compile(r"^(?P<lead>[ \t]*path:[ \t]*)(?P<path>\S.*?)[ \t]*$")
-_SPLIT_MANIFESTS = re.compile(r"(?:^|\n)---[ \t]*(?:\n|$)")
+# Helm 3 splits a template's output at every line that starts with "---", whatever follows on it: a
+# template whose "---" line is followed by "{{- if ... -}}" renders as "---# comment" or "---apiVersion:"
+_SPLIT_MANIFESTS = re.compile(r"(?:^|[ \t\r\f\n]*\n)---[ \t\r\f\n]*")
 
 
 # ---------------------------------------------------------------------------------------------- kustomize
