@@ -258,7 +258,7 @@ def test_default_lists_the_fixes_and_changes_nothing(workdir: Path, run_cli: Run
     peer_line = CASES["NPS303"][0].split("\n").index("    - ipBlock:") + 1
     assert result.stdout.splitlines() == [
         f"app.yaml:{peer_line}:5 NPS303 add 169.254.169.254/32 to the ipBlock's `except`",
-        "1 fix available: netpolscan fix --apply (or --diff) makes them.",
+        "1 fix available: netpolscan fix --apply (or --diff) makes it.",
     ]
     assert (workdir / "app.yaml").read_text() == CASES["NPS303"][0]
     clean = workdir / "clean"

@@ -1,4 +1,4 @@
-"""The fixes of built-in rules whose remedy is a local edit of a NetworkPolicy (docs/fixes.md).
+"""The fixes of built-in rules whose remedy is a local edit of a NetworkPolicy (README, "Fixing findings").
 
 Each builder returns a :class:`Fix` or None when the remedy is not evident or not local; a fix must make
 its finding go away without bringing a new one, so the builders are conservative.

@@ -85,8 +85,9 @@ def fix(
     _manual(result, err=False)
     _stale(result)
     if result.applied:
+        them = "them" if len(result.applied) > 1 else "it"
         click.echo(
-            f"{_count(result.applied, 'fix')} available: netpolscan fix --apply (or --diff) makes them."
+            f"{_count(result.applied, 'fix')} available: netpolscan fix --apply (or --diff) makes {them}."
         )
     return 1 if result.applied or result.manual else 0
 
