@@ -208,6 +208,65 @@ spec:
 """,
         "kubernetes.io/metadata.name: db}",
     ),
+    # NPS202: `namespaceSelector: {}` into web, and only namespace front has egress policies naming web
+    "NPS202": (
+        SHOP
+        + DEFAULT_DENY
+        + """\
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ui
+  namespace: front
+spec:
+  selector:
+    matchLabels: {app: ui}
+  template:
+    metadata:
+      labels: {app: ui}
+    spec:
+      containers:
+      - name: ui
+        image: nginx
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: ui-out
+  namespace: front
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - namespaceSelector:
+        matchLabels: {kubernetes.io/metadata.name: shop}
+      podSelector:
+        matchLabels: {app: web}
+    ports:
+    - port: 8080
+"""
+        + DNS_RULE
+        + """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: web-in
+  namespace: shop
+spec:
+  podSelector:
+    matchLabels: {app: web}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - namespaceSelector: {}
+    ports:
+    - port: 8080
+""",
+        "kubernetes.io/metadata.name: front}",
+    ),
 }
 
 

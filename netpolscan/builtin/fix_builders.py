@@ -10,6 +10,7 @@ import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
+from netpolscan.context import ScanContext
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import NetworkPolicy, Peer, PolicyRule, Workload
 from netpolscan.plugin_api import Edit, Fix
@@ -96,29 +97,60 @@ def narrowed_namespace(
     inventory: Inventory, policy: NetworkPolicy, rule: PolicyRule, peer: Peer
 ) -> Fix | None:
     """NPS304: ``namespaceSelector: {}`` narrowed to the one namespace evidently meant: the rule names
-    numbered ports and the pods of exactly one namespace of the input listen on them (kube-system
-    excepted: egress there beyond DNS is NPS402's)."""
+    numbered ports and the pods of exactly one namespace of the input listen on them."""
     if rule.all_ports or any(spec.is_named for spec in rule.ports):
+        return None
+    listening = {
+        workload.namespace
+        for workload in inventory.workloads
+        if any(_opens(rule, port.protocol, port.port) for port in workload.ports)
+    }
+    return _narrowed(policy, peer, listening, "whose pods listen on these ports")
+
+
+def narrowed_source_namespace(ctx: ScanContext, policy: NetworkPolicy, peer: Peer) -> Fix | None:
+    """NPS202: ``namespaceSelector: {}`` narrowed to the one namespace evidently meant: the only one
+    whose egress policies name the selected pods (by a namespaceSelector or a podSelector)."""
+    named_by = _egress_namers(ctx)
+    clients = {ns for w in ctx.selection.selected(policy) for ns in named_by.get(id(w), ())}
+    return _narrowed(policy, peer, clients, "the only one whose egress policies name these pods")
+
+
+def _egress_namers(ctx: ScanContext) -> dict[int, set[str]]:
+    """By workload (id): the namespaces of the policies whose egress peers name its pods explicitly (not
+    by ``namespaceSelector: {}`` or an ipBlock), computed once per scan."""
+    cached = ctx.inventory.cache.get("fix-egress-namers")
+    if isinstance(cached, dict):
+        return cached
+    selection = ctx.selection
+    found: dict[int, set[str]] = {}
+    for other in ctx.inventory.policies:
+        if not selection.selected(other):
+            continue
+        for rule in other.rules("egress"):
+            for to in rule.peers:
+                if to.ip_block is not None or (
+                    to.namespace_selector is not None and to.namespace_selector.is_empty
+                ):
+                    continue
+                for workload in selection.peer_scope(other, to).workloads:
+                    found.setdefault(id(workload), set()).add(other.namespace)
+    ctx.inventory.cache["fix-egress-namers"] = found
+    return found
+
+
+def _narrowed(policy: NetworkPolicy, peer: Peer, candidates: set[str], why: str) -> Fix | None:
+    """``namespaceSelector: {}`` of ``peer`` narrowed to the one candidate namespace (never kube-system:
+    egress there beyond DNS is NPS402's)."""
+    if len(candidates) != 1 or DNS_NAMESPACE in candidates:
         return None
     if _raw(policy.document, (*peer.pointer, "namespaceSelector")) != {}:
         return None
-    listening = sorted(
-        {
-            workload.namespace
-            for workload in inventory.workloads
-            if any(_opens(rule, port.protocol, port.port) for port in workload.ports)
-        }
-    )
-    if len(listening) != 1 or listening[0] == DNS_NAMESPACE:
-        return None
-    namespace = listening[0]
+    [namespace] = candidates
     edit = Edit(
         policy.document, (*peer.pointer, "namespaceSelector"), {"matchLabels": {NAME_LABEL: namespace}}
     )
-    return Fix(
-        f"narrow `namespaceSelector: {{}}` to namespace {namespace}, whose pods listen on these ports",
-        (edit,),
-    )
+    return Fix(f"narrow `namespaceSelector: {{}}` to namespace {namespace}, {why}", (edit,))
 
 
 def _opens(rule: PolicyRule, protocol: str, number: int) -> bool:

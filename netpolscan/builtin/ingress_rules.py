@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from netpolscan.builtin import tiered_peer_rules
+from netpolscan.builtin import fix_builders, tiered_peer_rules
 from netpolscan.builtin.helpers import describe_ports, policy_label
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
@@ -136,6 +136,7 @@ def ingress_from_all_namespaces(ctx: ScanContext) -> Iterator[Violation]:
                     policy.document,
                     peer.pointer,
                     policy.ref,
+                    fix=fix_builders.narrowed_source_namespace(ctx, policy, peer),
                 )
 
 
