@@ -19,6 +19,7 @@ holding another Hubble record (``lost_events``, ``node_status``, agent or debug 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 from collections.abc import Mapping
@@ -50,20 +51,26 @@ def _mapping(value: Any, what: str) -> Mapping[str, Any]:
     return value
 
 
-def parse_labels(values: Any, what: str) -> tuple[dict[str, str], set[str], dict[str, str]]:
+def parse_labels(values: Any, what: str) -> tuple[dict[str, str], frozenset[str], dict[str, str]]:
     """Hubble endpoint labels -> (pod labels, reserved entities, namespace labels).
 
     ``k8s:key=value`` (or no source) is a pod label, except Cilium's own (``io.kubernetes.pod.namespace``,
     ``io.cilium.*``); ``io.cilium.k8s.namespace.labels.KEY`` is a namespace label; ``reserved:NAME`` an
-    entity; labels of other sources (``cidr:``, ``fqdn:``...) are ignored.
+    entity; labels of other sources (``cidr:``, ``fqdn:``...) are ignored. The mappings returned are
+    shared between the endpoints with the same labels: read them, never change them.
     """
+    if values is None:
+        values = []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"`{what}.labels` is not a list of strings")
+    return _labels(tuple(values))
+
+
+@functools.lru_cache(maxsize=4096)  # a log repeats the same few label lists many times
+def _labels(values: tuple[str, ...]) -> tuple[dict[str, str], frozenset[str], dict[str, str]]:
     pod: dict[str, str] = {}
     reserved: set[str] = set()
     namespace: dict[str, str] = {}
-    if values is None:
-        return pod, reserved, namespace
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise ValueError(f"`{what}.labels` is not a list of strings")
     for value in values:
         source, sep, rest = value.partition(":")
         if not sep:
@@ -76,7 +83,7 @@ def parse_labels(values: Any, what: str) -> tuple[dict[str, str], set[str], dict
                 namespace[key[len(_NAMESPACE_LABELS) :]] = label
             elif not key.startswith(_CILIUM_LABELS):
                 pod[key] = label
-    return pod, reserved, namespace
+    return pod, frozenset(reserved), namespace
 
 
 def _address(ip: Mapping[str, Any], side: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -92,7 +99,6 @@ def _address(ip: Mapping[str, Any], side: str) -> ipaddress.IPv4Address | ipaddr
 def _endpoint(flow: Mapping[str, Any], side: str) -> FlowEndpoint:
     data = _mapping(flow.get(side), side)
     pod, reserved, ns_labels = parse_labels(data.get("labels"), side)
-    ip = _address(_mapping(flow.get("IP"), "IP"), side)
     infrastructure = reserved & _INFRASTRUCTURE
     if infrastructure:
         raise Skip(f"Cilium endpoint (reserved:{min(infrastructure)})")
@@ -109,18 +115,20 @@ def _endpoint(flow: Mapping[str, Any], side: str) -> FlowEndpoint:
     )
     pod_name = _field(data, "pod_name")
     if namespace and not reserved & {"world", "world-ipv4", "world-ipv6"}:
-        return FlowEndpoint(
-            namespace,
-            pod,
-            ip,
-            pod_name=pod_name if isinstance(pod_name, str) else "",
-            workloads=names,
-            namespace_labels=ns_labels,
+        return _pod(
+            namespace, tuple(data.get("labels") or ()), pod_name if isinstance(pod_name, str) else "", names
         )
+    ip = _address(_mapping(flow.get("IP"), "IP"), side)  # only outside the cluster: pods change address
     if ip is None:
         raise ValueError(f"`{side}` is neither a pod (no namespace) nor an address (no `IP.{side}`)")
     entity = f"reserved:{min(reserved)}" if reserved else ""
     return FlowEndpoint(ip=ip, entity=entity)
+
+
+@functools.lru_cache(maxsize=4096)  # the same pods appear in many flows
+def _pod(namespace: str, labels: tuple[str, ...], pod_name: str, workloads: tuple[str, ...]) -> FlowEndpoint:
+    pod, _, ns_labels = _labels(labels)
+    return FlowEndpoint(namespace, pod, pod_name=pod_name, workloads=workloads, namespace_labels=ns_labels)
 
 
 def _layer4(flow: Mapping[str, Any]) -> tuple[str, int]:
