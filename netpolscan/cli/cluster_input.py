@@ -78,10 +78,14 @@ def read_cluster_input(
     """Everything the analysis reads, from the cluster: the base resources and every resource the
     registered policy kinds declare (``cluster_resources``), less the resources named in ``without``."""
     from netpolscan.scan import available_kinds
-    from netpolscan.sources.cluster import read_cluster
+    from netpolscan.sources.cluster import POLICY, ClusterResource, read_cluster
 
     kinds = available_kinds(blocked_plugins)
-    resources = [resource for kind in kinds for resource in getattr(kind, "cluster_resources", ())]
+    resources = [  # a plugin's kind may name its resources as plain strings (`kubectl get` names)
+        ClusterResource((resource,), role=POLICY) if isinstance(resource, str) else resource
+        for kind in kinds
+        for resource in getattr(kind, "cluster_resources", ())
+    ]
     return read_cluster(resources, context, namespaces, without=without)
 
 

@@ -7,9 +7,9 @@ makes the verdicts wrong; a Cilium CRD missing from a Calico cluster does not). 
 ``kubectl``, a bad context, an unreachable cluster, output that is not JSON) is a :class:`NetpolscanError`.
 
 Each object becomes one document whose path says where it is in the cluster
-(``cluster://CONTEXT/NAMESPACE/KIND/NAME``, cluster-scoped objects without the namespace) and whose text
-is the object as ``kubectl get KIND NAME -o yaml`` shows it (keys sorted, no ``managedFields``), so a
-finding's line is a line of that output. Pods, ReplicaSets and Jobs controlled by a workload that was
+(``cluster://CONTEXT/NAMESPACE/KIND/NAME``, cluster-scoped objects without the namespace) and whose
+marks put each field at its line in ``kubectl get KIND NAME -o yaml`` (keys sorted, no ``managedFields``),
+laid out without writing that text. Pods, ReplicaSets and Jobs controlled by a workload that was
 read too are left out: the workload stands for them, as a manifest directory has it.
 """
 
@@ -21,11 +21,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from netpolscan.errors import NetpolscanError
-from netpolscan.sources.document import Document
-from netpolscan.sources.yamlparse import parse_text
+from netpolscan.sources.document import Document, Marks
 
 if TYPE_CHECKING:
     import subprocess
@@ -80,8 +77,7 @@ class Unreadable:
     role: str
 
     def __str__(self) -> str:
-        if self.reason == "not-installed":
-            return f"{self.resource} is not served by the cluster"
+        """The line for a resource the user may not list (those not served share one, see ClusterInput)."""
         effect = {
             POLICY: "these policies are left out, so the verdicts may be wrong",
             OBJECT: "the analysis does not see these objects",
@@ -247,7 +243,7 @@ def read_cluster(
         for item in items:
             objects.setdefault(_identity(item), item)  # a cluster-scoped object listed once per namespace
     for item in _without_owned(list(objects.values())):
-        found.documents.extend(_document(item, shown))
+        found.documents.append(_document(item, shown))
     return found
 
 
@@ -286,21 +282,47 @@ def cluster_path(context: str, item: dict[str, Any]) -> str:
     return "/".join(part for part in (f"cluster://{context}", namespace, kind, name) if part)
 
 
-def _document(item: dict[str, Any], context: str) -> list[Document]:
+def _document(item: dict[str, Any], context: str) -> Document:
+    """The object as a document, its marks laid out as ``kubectl get -o yaml`` writes it."""
     metadata = item.get("metadata")
     if isinstance(metadata, dict):
         metadata.pop("managedFields", None)  # hidden by kubectl get -o yaml too
-    text = yaml.dump(item, Dumper=_Dumper, sort_keys=True, allow_unicode=True, width=1 << 30)
-    return list(parse_text(text, cluster_path(context, item)))
+    children, _ = _layout(item, 1, 0)
+    return Document(cluster_path(context, item), 0, 1, item, Marks(1, 1, children))
 
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    """YAML as kubectl writes it: a string of several lines as a literal block (same line count)."""
+def _layout(value: Any, line: int, indent: int) -> tuple[dict[Any, Marks] | list[Marks] | None, int]:
+    """Marks of the children of ``value`` written in block style from ``line`` at ``indent`` (0-based),
+    and the line after it: keys sorted, two spaces per level, a list under a key not indented, the first
+    key of a mapping in a list on the ``- `` line, a string of several lines as a literal block, an empty
+    mapping or list inline. Writing no text, it costs a walk of the object instead of a dump and a parse."""
+    if isinstance(value, dict) and value:
+        keys: dict[Any, Marks] = {}
+        for key in sorted(value, key=str):
+            child = value[key]
+            if isinstance(child, dict) and child:
+                grandchildren, after = _layout(child, line + 1, indent + 2)
+            elif isinstance(child, list) and child:
+                grandchildren, after = _layout(child, line + 1, indent)
+            else:
+                grandchildren, after = None, line + _scalar_lines(child)
+            keys[key] = Marks(line, indent + 1, grandchildren)
+            line = after
+        return keys, line
+    if isinstance(value, list) and value:
+        entries: list[Marks] = []
+        for child in value:
+            if (isinstance(child, dict | list)) and child:
+                grandchildren, after = _layout(child, line, indent + 2)
+            else:
+                grandchildren, after = None, line + _scalar_lines(child)
+            entries.append(Marks(line, indent + 1, grandchildren))
+            line = after
+        return entries, line
+    return None, line + _scalar_lines(value)
 
 
-def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _string)
+def _scalar_lines(value: Any) -> int:
+    if isinstance(value, str) and "\n" in value:  # `|` then one line per line of text
+        return 1 + value.count("\n") + (0 if value.endswith("\n") else 1)
+    return 1
