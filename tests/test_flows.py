@@ -348,7 +348,8 @@ def test_unused_attributes_tiered_decisions_to_the_deciding_rule(run_cli: Run) -
     ]
     dropped = next(f for f in report["flows"] if f["port"] == 5432)
     assert dropped["reasons"] == [
-        "egress from default/backend[Deployment]: namespace tier: selected but no rule matches: denied"
+        "egress from default/backend[Deployment]: namespace tier: selected but no rule matches: denied "
+        f"(selected by CiliumNetworkPolicy default/backend-dns ({cilium}:8))"
     ]
 
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from netpolscan.analysis.connectivity import Endpoint, Verdict
+from netpolscan.analysis.connectivity import Endpoint, Verdict, connectivity
 from netpolscan.analysis.endpoints import owner_of, workload_label
 from netpolscan.analysis.explain import explain
 from netpolscan.analysis.tiers import AnyPolicy, AnyRule
@@ -31,7 +31,7 @@ from netpolscan.flows.records import Flow, FlowEndpoint, FlowLog
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import NetworkPolicy, PolicyRule, Workload
 from netpolscan.model.parse import NAME_LABEL
-from netpolscan.model.tiers import ALLOW, TierRule
+from netpolscan.model.tiers import ALLOW, NAMESPACE, Tier, TierRule
 from netpolscan.sources.document import Document
 
 _SAID = {"egress": "egress from", "ingress": "ingress to"}
@@ -268,16 +268,43 @@ def _where(document: Document, pointer: tuple[str | int, ...]) -> str:
     return f"{document.path}:{document.position(pointer)[0]}"
 
 
-def denial(verdict: Verdict, owner: str, protocol: str, port: int) -> str:
-    """Why one direction denies ``protocol``/``port``: the tier decision, or the isolating policies and
-    what their rules allow instead."""
-    head = f"{_SAID[verdict.direction]} {owner}"
+def _isolating(inventory: Inventory, tier: Tier, verdict: Verdict, owner: Endpoint) -> list[str]:
+    """The policies of ``tier`` that select ``owner`` and isolate its direction (why the tier ends in
+    deny for it), with file and line."""
+    conn = connectivity(inventory)
+    if conn.tiered is None or not isinstance(owner, Workload):
+        return []
+    index = conn.class_of(owner).index
+    found = [
+        f"{p.kind} {p.namespace + '/' if p.namespace else ''}{p.name} ({_where(p.document, p.subject_pointer)})"
+        for p in inventory.tier_policies
+        if p.tier.name == tier.name
+        and verdict.direction in p.isolates
+        and conn.tiered.bits(p.subject, "ingress")[0] >> index & 1
+    ]
+    if tier.name == NAMESPACE.name:
+        found[:0] = [
+            f"NetworkPolicy {p.namespace}/{p.name} ({_where(p.document, ('metadata', 'name'))})"
+            for p in verdict.policies
+        ]
+    return found
+
+
+def denial(inventory: Inventory, verdict: Verdict, owner: Side, protocol: str, port: int) -> str:
+    """Why one direction denies ``protocol``/``port``: the tier decision (for a tier that ends in deny,
+    the policies selecting the owner), or the isolating policies and what their rules allow instead."""
+    head = f"{_SAID[verdict.direction]} {owner.label}"
     if verdict.decisions:
         parts = []
         for decision in verdict.decisions:
             if decision.ports.contains(protocol, port):
                 step = decision.step
-                where = f" ({_where(step.policy.document, step.rule.pointer)})" if step is not None else ""
+                where = ""
+                if step is not None:
+                    where = f" ({_where(step.policy.document, step.rule.pointer)})"
+                elif decision.tier is not None:
+                    selecting = _isolating(inventory, decision.tier, verdict, owner.endpoint)
+                    where = f" (selected by {', '.join(selecting)})" if selecting else ""
                 parts.append(f"{decision.describe()}{where}")
         return f"{head}: {'; '.join(parts) or 'denied'}"
     policies = ", ".join(
@@ -320,7 +347,7 @@ def check_flows(inventory: Inventory, log: FlowLog, unused: bool = False) -> Flo
         else:
             for verdict, owner in ((result.egress, src), (result.ingress, dst)):
                 if not verdict.ports.contains(flow.protocol, flow.port):
-                    reasons.append(denial(verdict, owner.label, flow.protocol, flow.port))
+                    reasons.append(denial(inventory, verdict, owner, flow.protocol, flow.port))
                     blocking = blocking or (owner.matched and isinstance(owner.endpoint, Workload))
         refs = tuple(rules[id(rule)] for rule in passing if id(rule) in rules)
         results.append(Checked(flow, src, dst, allowed, tuple(reasons), refs, blocking))
