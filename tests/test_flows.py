@@ -16,6 +16,7 @@ import pytest
 
 from netpolscan.expectations import load_expectations
 from netpolscan.flows.read import read_flow_log
+from netpolscan.model.inventory import Inventory
 from tests.conftest import CliResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -443,3 +444,91 @@ def test_the_flow_log_can_come_from_stdin(run_cli: Run, monkeypatch: pytest.Monk
     assert report["badLines"] == [
         {"location": "-:10", "reason": "invalid JSON: Expecting ',' delimiter (column 58)"}
     ]
+
+
+# --- matching and Hubble endpoints -----------------------------------------------------------------------
+
+
+def _workloads(tmp_path: Path) -> Inventory:
+    from netpolscan.model.loading import load_inventory
+
+    manifest = tmp_path / "apps.yaml"
+    manifest.write_text(
+        "\n---\n".join(
+            f"""apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: shop}}
+spec:
+  selector: {{matchLabels: {labels}}}
+  template:
+    metadata: {{labels: {labels}}}
+    spec: {{containers: [{{name: c, image: x}}]}}"""
+            for name, labels in (
+                ("web", "{app: web}"),
+                ("canary", "{app: web, track: canary}"),
+                ("bare", "{}"),
+            )
+        )
+    )
+    return load_inventory([str(manifest)])
+
+
+@pytest.mark.parametrize(
+    ("labels", "workloads", "expected"),
+    [
+        ({"app": "web", "pod-template-hash": "1"}, (), "web"),
+        ({"app": "web", "track": "canary"}, (), "canary"),  # the most specific template
+        ({"app": "web", "track": "canary"}, ("web",), "web"),  # the controller Hubble names wins
+        ({}, (), "bare"),  # a template without labels matches only a pod without (stable) labels
+        ({"pod-template-hash": "1"}, (), "bare"),
+        ({"app": "api"}, (), None),
+    ],
+)
+def test_a_pod_is_the_workload_whose_template_labels_it_carries(
+    tmp_path: Path, labels: dict[str, str], workloads: tuple[str, ...], expected: str | None
+) -> None:
+    from netpolscan.flows.check import match_workload
+    from netpolscan.flows.records import FlowEndpoint
+
+    found = match_workload(_workloads(tmp_path), FlowEndpoint("shop", labels, workloads=workloads))
+    assert (found.name if found is not None else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "destination", "outcome"),
+    [
+        (["reserved:health"], ["k8s:app=web"], "skip: Cilium endpoint (reserved:health)"),
+        (["reserved:host"], ["k8s:app=web"], "skip: from the node (reserved:host)"),
+        (["k8s:app=web"], ["reserved:host"], "10.0.0.2 (reserved:host)"),
+        (
+            ["k8s:app=web"],
+            ["reserved:kube-apiserver", "reserved:world"],
+            "10.0.0.2 (reserved:kube-apiserver)",
+        ),
+        (["k8s:app=web"], ["reserved:remote-node"], "10.0.0.2 (reserved:remote-node)"),
+        (["k8s:app=web"], ["cidr:10.0.0.0/8", "reserved:world"], "10.0.0.2 (reserved:world)"),
+        (["k8s:app=web"], ["k8s:app=api", "k8s:io.kubernetes.pod.namespace=shop"], "shop/{app=api}"),
+    ],
+)
+def test_hubble_entities_are_read_sensibly(source: list[str], destination: list[str], outcome: str) -> None:
+    from netpolscan.flows.hubble import parse_line
+    from netpolscan.flows.records import Skip
+
+    def endpoint(labels: list[str]) -> dict[str, object]:
+        pod = any(label.startswith("k8s:") for label in labels)
+        return {"labels": labels, **({"namespace": "shop"} if pod else {})}
+
+    flow = {
+        "IP": {"source": "10.0.0.1", "destination": "10.0.0.2"},
+        "l4": {"TCP": {"destination_port": 443}},
+        "source": endpoint(source),
+        "destination": endpoint(destination),
+        "Type": "L3_L4",
+    }
+    try:
+        parsed = parse_line(json.dumps({"flow": flow}), "f.json", 1)
+    except Skip as skip:
+        assert outcome == f"skip: {skip}"
+    else:
+        assert str(parsed.dst) == outcome
+        assert str(parsed.src) == "shop/{app=web}"
