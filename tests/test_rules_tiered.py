@@ -103,3 +103,52 @@ def test_explain_names_tier_policy_rule_and_action(tmp_path: Path, run_cli: Call
     assert result.exit_code == 0, result.stderr
     assert "TCP 443: DENIED" in result.stdout
     assert "Baseline tier: ClusterNetworkPolicy lockdown egress rule 2 (deny-all): deny" in result.stdout
+
+
+# The Cilium flavour of grafana/loki's chart (production/helm/loki, networkPolicy.flavor=cilium): a policy
+# closes the namespace to everything but its own endpoints, others open single ports to every source.
+NAMESPACE_ONLY_CILIUM = """\
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gateway, namespace: shop}
+spec:
+  selector: {matchLabels: {app: gateway}}
+  template:
+    metadata: {labels: {app: gateway}}
+    spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080, name: http}]}]}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: namespace-only, namespace: shop}
+spec:
+  endpointSelector: {}
+  ingress:
+  - fromEndpoints: [{}]
+  egress:
+  - toEndpoints: [{}]
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web-http, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+  ingress:
+  - toPorts: [{ports: [{port: http, protocol: TCP}]}]
+"""
+
+
+def test_cilium_namespace_only_policy_is_a_default_deny_when_the_namespace_holds_every_pod(
+    tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    # every pod of the input is in shop, so `fromEndpoints: [{}]` matches every pod class; it still names
+    # shop alone: a pod of another namespace is denied, the namespace has its default deny
+    (tmp_path / "m.yaml").write_text(POD + NAMESPACE_ONLY_CILIUM)
+    result = run_cli("scan", str(tmp_path))
+    ids = _ids(result)
+    assert not {"NPS101", "NPS102", "NPS103", "NPS104"} & set(ids), result.stdout
+    assert "NPS201" in ids  # web-http opens its port to every source
+    explained = run_cli(
+        "explain", str(tmp_path), "--src", "8.8.8.8", "--dst", "shop/gateway", "--port", "80/TCP"
+    )
+    assert "TCP 80: DENIED" in explained.stdout

@@ -443,13 +443,12 @@ class TieredEngine:
         found = self._default_cache.get(key)
         if found is not None:
             return found
-        everyone = self.conn.all_classes
         world = self.space(direction).all_bits if direction == "egress" else 0
         undecided, allowed = ALL_PORTS, NO_PORTS
         for _tier, steps, end in self._tier_plan(direction, owner):
             passed = NO_PORTS
             for step in steps:
-                if step.peers != everyone or step.external & world != world:
+                if not _matches_unnamed_pod(step.rule) or step.external & world != world:
                     continue
                 rule = step.rule
                 excepts = rule.except_ports if isinstance(rule, TierRule) else ()
@@ -539,6 +538,46 @@ def _apply(
         if record is not None:
             record(Decision(step.tier, step, action, matched), inter)
     return out
+
+
+# A pod the input lacks, in a namespace the input lacks: what a "peer that no rule names" stands for. Its
+# namespace has only its name label (a name no namespace can have) and the pod has no labels.
+_UNNAMED_NAMESPACE = {"kubernetes.io/metadata.name": "netpolscan.unnamed"}
+
+
+def _matches_unnamed_pod(rule: AnyRule) -> bool:
+    """Whether ``rule``'s peers hold a pod of a namespace absent from the input. Matching every pod class
+    of the input is not enough: ``fromEndpoints: [{}]`` or ``podSelector: {}`` names the policy's own
+    namespace, which may hold every pod of the input (a chart rendered alone)."""
+    if isinstance(rule, TierRule):
+        return _expr_matches_unnamed_pod(rule.peers)
+    return rule.all_peers or any(
+        peer.namespace_selector is not None
+        and peer.namespace_selector.matches(_UNNAMED_NAMESPACE)
+        and (peer.pod_selector is None or peer.pod_selector.matches({}))
+        for peer in rule.peers
+    )
+
+
+def _expr_matches_unnamed_pod(expr: PeerExpr) -> bool:
+    if isinstance(expr, Everything):
+        return True
+    if isinstance(expr, Pods):
+        return (
+            expr.namespace_names is None
+            and expr.node_names is None
+            and (expr.namespace_selector is None or expr.namespace_selector.matches(_UNNAMED_NAMESPACE))
+            and (expr.pod_selector is None or expr.pod_selector.matches({}))
+        )
+    if isinstance(expr, Network):  # every pod has an address of the family, known or not
+        return expr.in_cluster and expr.block.cidr.prefixlen == 0 and not expr.block.excepts
+    if isinstance(expr, AnyOf):
+        return any(_expr_matches_unnamed_pod(item) for item in expr.items)
+    if isinstance(expr, AllOf):
+        return all(_expr_matches_unnamed_pod(item) for item in expr.items)
+    if isinstance(expr, Not):
+        return not _expr_matches_unnamed_pod(expr.item)
+    return False  # nodes, external addresses, named endpoints
 
 
 def node_addresses(nodes: Sequence[Node], expr: Nodes) -> set[str]:
