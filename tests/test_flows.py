@@ -532,3 +532,29 @@ def test_hubble_entities_are_read_sensibly(source: list[str], destination: list[
     else:
         assert str(parsed.dst) == outcome
         assert str(parsed.src) == "shop/{app=web}"
+
+
+def test_external_addresses_the_policies_treat_alike_are_one_flow(run_cli: Run, tmp_path: Path) -> None:
+    """Clients from the internet: no ingress rule of the demo names an ipBlock, so every address gets
+    the same verdict and the flows on one port are reported once, naming the other addresses."""
+    flows = tmp_path / "clients.csv"
+    flows.write_text(
+        ",198.51.100.7,default,role=frontend,80,TCP\n"
+        ",203.0.113.9,default,role=frontend,80,TCP\n"
+        ",203.0.113.9,default,role=frontend,80,TCP\n"
+        ",203.0.113.9,default,role=frontend,443,TCP\n"
+    )
+    result = run_cli("flows", "check", str(flows), DEMO, DENY, "-f", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert [(f["location"], f["port"], f["count"], f.get("otherAddresses")) for f in report["flows"]] == [
+        (f"{flows}:1", 80, 3, ["203.0.113.9"]),
+        (f"{flows}:4", 443, 1, None),
+    ]
+    assert report["flows"][0]["addressRange"] == "0.0.0.0-255.255.255.255"
+    text = run_cli("flows", "check", str(flows), DEMO, DENY).stdout.splitlines()
+    assert text[0] == (
+        f"{flows}:1: DROPPED 198.51.100.7 -> default/frontend[Deployment] TCP 80 "
+        "(and 1 other address in 0.0.0.0-255.255.255.255; seen 3 times)"
+    )
+    assert text[-1] == "2 observed flows (4 records): 0 allowed, 2 dropped, 0 unmatched."

@@ -65,7 +65,8 @@ def test_flow_verdicts_are_the_engines(shape: str, tmp_path: Path) -> None:
     assert inventory.tier_policies, "the generated cluster has policies beyond NetworkPolicy v1"
     log = _observed(inventory.workloads, 400, seed=len(shape))
     result = check_flows(inventory, log, unused=True)
-    assert len(result.results) == len(log.flows) > 100
+    assert sum(1 + len(checked.also) for checked in result.results) == len(log.flows) > 100
+    assert any(checked.also for checked in result.results), "external addresses the policies treat alike"
     conn = connectivity(inventory)
     by_name = {(w.kind, w.namespace, w.name): w for w in inventory.workloads}
     compared = {"allowed": 0, "dropped": 0}
@@ -73,13 +74,14 @@ def test_flow_verdicts_are_the_engines(shape: str, tmp_path: Path) -> None:
         assert bool(checked.reasons) != checked.allowed, checked
         if not checked.matched:
             continue
-        ends = [
-            by_name[(e.kind, e.namespace, e.name)] if isinstance(e, Workload) else e
-            for e in (checked.src.endpoint, checked.dst.endpoint)
-        ]
-        allowed = conn.allowed(ends[0], ends[1]).contains(checked.flow.protocol, checked.flow.port)
-        assert allowed == checked.allowed, checked
-        compared["allowed" if allowed else "dropped"] += 1
+        for flow in (checked.flow, *checked.also):  # each address of a group gets the group's verdict
+            ends = [
+                by_name[(e.kind, e.namespace, e.name)] if isinstance(e, Workload) else observed.ip
+                for e, observed in ((checked.src.endpoint, flow.src), (checked.dst.endpoint, flow.dst))
+            ]
+            allowed = conn.allowed(ends[0], ends[1]).contains(flow.protocol, flow.port)
+            assert allowed == checked.allowed, (flow, checked)
+            compared["allowed" if allowed else "dropped"] += 1
     assert min(compared.values()) > 0, compared  # both verdicts are exercised
     assert result.count("unmatched") > 0
     every = set(allow_rules(inventory).values())

@@ -87,6 +87,13 @@ class Checked:
     reasons: tuple[str, ...]
     rules: tuple[RuleRef, ...]
     blocking: bool
+    also: tuple[Flow, ...] = ()  # the same flow with other external addresses the policies do not tell apart
+    address_range: str = ""  # the range of those addresses (a segment of the engine's address space)
+
+    @property
+    def count(self) -> int:
+        """How often the flow (and the flows in ``also``) was seen."""
+        return self.flow.count + sum(flow.count for flow in self.also)
 
     @property
     def matched(self) -> bool:
@@ -324,14 +331,45 @@ def denial(inventory: Inventory, verdict: Verdict, owner: Side, protocol: str, p
 # --- the check -----------------------------------------------------------------------------------------
 
 
+def _groups(resolver: _Resolver, flows: Sequence[Flow]) -> dict[tuple[object, ...], list[Flow]]:
+    """Flows the policies cannot tell apart: between the same engine endpoints, with an external address
+    only known by the segment of the address space that holds it (the ipBlocks' boundaries split it)."""
+    conn = connectivity(resolver.inventory)
+    groups: dict[tuple[object, ...], list[Flow]] = {}
+    for flow in flows:
+        places: list[object] = []
+        for endpoint, space in ((flow.src, conn.ingress_space), (flow.dst, conn.egress_space)):
+            engine = resolver.side(endpoint).endpoint
+            if isinstance(engine, Workload):
+                places.append(id(engine))
+            else:
+                index = space.index_of(engine)
+                places.append(("segment", index) if index is not None else str(engine))
+        groups.setdefault((*places, flow.protocol, flow.port), []).append(flow)
+    return groups
+
+
+def _range(resolver: _Resolver, flow: Flow) -> str:
+    conn = connectivity(resolver.inventory)
+    for endpoint, space in ((flow.src, conn.ingress_space), (flow.dst, conn.egress_space)):
+        if endpoint.ip is not None:
+            index = space.index_of(endpoint.ip)
+            if index is not None:
+                return str(space.segments[index])
+    return ""
+
+
 def check_flows(inventory: Inventory, log: FlowLog, unused: bool = False) -> FlowCheck:
-    """Check every flow of ``log`` against ``inventory``'s policies (and list unused allow rules)."""
+    """Check every flow of ``log`` against ``inventory``'s policies (and list unused allow rules).
+
+    Flows to (or from) several external addresses that the policies treat alike are checked, and
+    reported, once: the first one seen, with the others in ``also``."""
     resolver = _Resolver(inventory, log.flows)
     inventory = resolver.inventory
     rules = allow_rules(inventory)
     used: set[int] = set()
     results: list[Checked] = []
-    for flow in log.flows:
+    for flow, *also in _groups(resolver, log.flows).values():
         src, dst = resolver.side(flow.src), resolver.side(flow.dst)
         result = explain(inventory, src.endpoint, dst.endpoint, (flow.protocol, flow.port))
         allowed = bool(result.port_allowed)
@@ -350,7 +388,8 @@ def check_flows(inventory: Inventory, log: FlowLog, unused: bool = False) -> Flo
                     reasons.append(denial(inventory, verdict, owner, flow.protocol, flow.port))
                     blocking = blocking or (owner.matched and isinstance(owner.endpoint, Workload))
         refs = tuple(rules[id(rule)] for rule in passing if id(rule) in rules)
-        results.append(Checked(flow, src, dst, allowed, tuple(reasons), refs, blocking))
+        span = _range(resolver, flow) if also else ""
+        results.append(Checked(flow, src, dst, allowed, tuple(reasons), refs, blocking, tuple(also), span))
     left = None
     if unused:
         left = tuple(sorted((ref for key, ref in rules.items() if key not in used), key=_rule_order))

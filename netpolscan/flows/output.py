@@ -12,10 +12,16 @@ from netpolscan.flows.records import FlowEndpoint
 
 def _heading(result: Checked) -> str:
     flow = result.flow
-    seen = f" (seen {flow.count} times)" if flow.count > 1 else ""
+    notes = []
+    if result.also:
+        others = _plural(len(result.also), "other address", "other addresses")
+        notes.append(f"and {others} in {result.address_range}")
+    if result.count > 1:
+        notes.append(f"seen {result.count} times")
+    noted = f" ({'; '.join(notes)})" if notes else ""
     return (
         f"{flow.where}: {result.status.upper()} {result.src.label} -> {result.dst.label} "
-        f"{flow.protocol} {flow.port}{seen}"
+        f"{flow.protocol} {flow.port}{noted}"
     )
 
 
@@ -107,7 +113,7 @@ def format_json(check: FlowCheck) -> str:
     flows = [
         {
             "location": result.flow.where,
-            "count": result.flow.count,
+            "count": result.count,
             "source": _endpoint(result.flow.src, result.src),
             "destination": _endpoint(result.flow.dst, result.dst),
             "protocol": result.flow.protocol,
@@ -117,6 +123,14 @@ def format_json(check: FlowCheck) -> str:
             "blocking": result.blocking,
             "reasons": list(result.reasons),
             "allowedBy": [_rule(ref) for ref in result.rules],
+            **(
+                {
+                    "otherAddresses": [str((f.src if f.src.ip else f.dst).ip) for f in result.also],
+                    "addressRange": result.address_range,
+                }
+                if result.also
+                else {}
+            ),
         }
         for result in check.results
     ]
