@@ -152,3 +152,38 @@ def test_cilium_namespace_only_policy_is_a_default_deny_when_the_namespace_holds
         "explain", str(tmp_path), "--src", "8.8.8.8", "--dst", "shop/gateway", "--port", "80/TCP"
     )
     assert "TCP 80: DENIED" in explained.stdout
+
+
+FQDN_ONLY = """\
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: fqdn-only, namespace: shop}
+spec:
+  endpointSelector: {}
+  egress:
+  - toFQDNs: [{matchName: api.example.com}]
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: domains-then-deny}
+spec:
+  priority: 70
+  subject: {namespaces: {}}
+  egress:
+  - {name: to-domain, action: Allow, to: [{domainNames: ["*.example.com"]}]}
+  - {name: deny-all, action: Deny, to: [{networks: ["0.0.0.0/0"]}]}
+"""
+
+
+def test_egress_open_only_to_domain_names_blocks_dns(
+    tmp_path: Path, run_cli: Callable[..., CliResult]
+) -> None:
+    # a rule by domain name opens every port of fqdn:… endpoints, 53/UDP included, but a name server is
+    # reached by its address: the pods resolve nothing (NPS805 says so of the rule, NPS501 of the pod)
+    for kind, document in zip(
+        ("CiliumNetworkPolicy", "AdminNetworkPolicy"), FQDN_ONLY.split("---\n")[1:], strict=True
+    ):
+        (tmp_path / "m.yaml").write_text(POD + "---\n" + document)
+        lines = [line for line in run_cli("scan", str(tmp_path)).stdout.splitlines() if " NPS501 " in line]
+        assert len(lines) == 1 and f"({kind} " in lines[0], (kind, lines)

@@ -426,12 +426,14 @@ class TieredEngine:
             self._memo[key] = found
         return found
 
-    def reaches(self, direction: str, owner: int, ports: PortSet) -> PortSet:
+    def reaches(self, direction: str, owner: int, ports: PortSet, named: bool = True) -> PortSet:
         """Which of ``ports`` class ``owner`` has with some peer in ``direction`` (a pod class, an
-        external endpoint, or a peer no rule names)."""
+        external endpoint, or a peer no rule names). ``named``: whether the external endpoints known by
+        name only (``fqdn:…``, ``entity:…``) count; a name server, for one, is reached by its address."""
         found = self.default_ports(direction, owner) & ports
         for external in (False, True):
-            for _bits, allowed in self.walk(direction, owner, external, ports=ports):
+            universe = self.space(direction).ip_bits if external and not named else None
+            for _bits, allowed in self.walk(direction, owner, external, universe=universe, ports=ports):
                 found = found | allowed
         return found
 

@@ -165,7 +165,7 @@ def _tiered_dns(conn: Connectivity, workload: Workload) -> Iterator[Violation]:
         return
     assert conn.tiered is not None
     index = conn.class_of(workload).index
-    if conn.tiered.reaches("egress", index, _UDP_DNS):
+    if conn.tiered.reaches("egress", index, _UDP_DNS, named=False):  # fqdn:… needs DNS first
         return
     if any(_may_reach_absent_dns(step) for step in conn.tiered.owner_steps("egress", index)):
         return  # an allow rule towards pods the input may lack (the cluster DNS is often not in it)
