@@ -558,3 +558,34 @@ def test_external_addresses_the_policies_treat_alike_are_one_flow(run_cli: Run, 
         "(and 1 other address in 0.0.0.0-255.255.255.255; seen 3 times)"
     )
     assert text[-1] == "2 observed flows (4 records): 0 allowed, 2 dropped, 0 unmatched."
+
+
+def test_flow_expectations_list_the_addresses_seen_with_one_peer_in_one_entry(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    flows = tmp_path / "clients.csv"
+    flows.write_text(
+        ",198.51.100.7,default,role=frontend,80,TCP\n"
+        ",203.0.113.9,default,role=frontend,80,TCP\n"
+        ",192.0.2.1,default,role=frontend,443,TCP\n"
+        ",203.0.113.9,default,role=frontend,80,TCP\n"
+    )
+    out = tmp_path / "expectations.yaml"
+    assert run_cli("flows", "expectations", str(flows), DEMO, "-o", str(out)).exit_code == 0
+    entries = [line for line in out.read_text().splitlines() if not line.startswith("#")]
+    assert entries[3:] == [
+        '- from: {cidr: "192.0.2.1/32"}',
+        "  to: {namespace: default, workload: frontend}",
+        '  ports: ["443/TCP"]',
+        "  expect: allow",
+        f'  reason: "observed 1 time, first at {flows}:3"',
+        "- from:",
+        '  - {cidr: "198.51.100.7/32"}',
+        '  - {cidr: "203.0.113.9/32"}',
+        "  to: {namespace: default, workload: frontend}",
+        '  ports: ["80/TCP"]',
+        "  expect: allow",
+        f'  reason: "observed 3 times, first at {flows}:1"',
+    ]
+    assert _scan_expectations(run_cli, out, DEMO) == []
+    assert [rule for rule, _ in _scan_expectations(run_cli, out, DEMO, DENY)] == ["NPS701", "NPS701"]

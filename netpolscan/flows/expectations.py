@@ -5,7 +5,8 @@ the input's manifests, a pod is named by its workload (``{namespace, workload}``
 ``connectivity --format expectations`` writes it) and a flow with a pod no workload matches is left out
 (named in the header); without them, a pod is ``{namespace, labels}`` (its labels without those
 controllers add per pod, such as ``pod-template-hash``). An address outside the cluster is a ``cidr``
-of that one address. A workload's flows with itself are left out (an expectation needs two endpoints).
+of that one address; the addresses seen with the same peer on the same ports share an entry. A
+workload's flows with itself are left out (an expectation needs two endpoints).
 """
 
 from __future__ import annotations
@@ -58,18 +59,28 @@ def flow_entries(log: FlowLog, inventory: Inventory | None) -> tuple[list[dict[s
         key = (json.dumps(src, sort_keys=True), json.dumps(dst, sort_keys=True))
         specs.update(dict(zip(key, (src, dst), strict=True)))
         grouped[key].append(flow)
+    # external addresses seen with the same peer on the same ports share one entry (a list of cidrs)
+    merged: dict[tuple[str, str, tuple[str, ...]], tuple[list[Spec], list[Spec], list[Flow]]] = {}
+    for (src_key, dst_key), flows in grouped.items():
+        ports = tuple(sorted({f"{flow.port}/{flow.protocol}" for flow in flows}, key=_port_key))
+        src, dst = specs[src_key], specs[dst_key]
+        bucket = ("cidr" if "cidr" in src else src_key, "cidr" if "cidr" in dst else dst_key, ports)
+        sources, destinations, seen = merged.setdefault(bucket, ([], [], []))
+        sources.extend([src] if src not in sources else [])
+        destinations.extend([dst] if dst not in destinations else [])
+        seen.extend(flows)
     entries: list[dict[str, object]] = []
-    for key in sorted(grouped):
-        flows = grouped[key]
-        ports = sorted({f"{flow.port}/{flow.protocol}" for flow in flows}, key=_port_key)
+    for bucket in sorted(merged):
+        sources, destinations, flows = merged[bucket]
         records = sum(flow.count for flow in flows)
+        first = min(flows, key=lambda flow: flow.line)
         entries.append(
             {
-                "from": specs[key[0]],
-                "to": specs[key[1]],
-                "ports": ports,
+                "from": sources if len(sources) > 1 else sources[0],
+                "to": destinations if len(destinations) > 1 else destinations[0],
+                "ports": list(bucket[2]),
                 "expect": "allow",
-                "reason": f"observed {records} time{'s' if records > 1 else ''}, first at {flows[0].where}",
+                "reason": f"observed {records} time{'s' if records > 1 else ''}, first at {first.where}",
             }
         )
     return entries, left_out
