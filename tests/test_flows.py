@@ -589,3 +589,79 @@ def test_flow_expectations_list_the_addresses_seen_with_one_peer_in_one_entry(
     ]
     assert _scan_expectations(run_cli, out, DEMO) == []
     assert [rule for rule, _ in _scan_expectations(run_cli, out, DEMO, DENY)] == ["NPS701", "NPS701"]
+
+
+# --- a real application: Online Boutique (corpus) --------------------------------------------------------
+
+# Online Boutique's service graph (its README's architecture): who calls whom, on the callee's pod port
+BOUTIQUE_CALLS = {
+    "loadgenerator": ("frontend",),
+    "frontend": (
+        "adservice",
+        "cartservice",
+        "checkoutservice",
+        "currencyservice",
+        "productcatalogservice",
+        "recommendationservice",
+        "shippingservice",
+    ),
+    "checkoutservice": (
+        "cartservice",
+        "currencyservice",
+        "emailservice",
+        "paymentservice",
+        "productcatalogservice",
+        "shippingservice",
+    ),
+    "recommendationservice": ("productcatalogservice",),
+    "cartservice": ("redis-cart",),
+}
+BOUTIQUE_PORTS = {
+    "adservice": 9555,
+    "cartservice": 7070,
+    "checkoutservice": 5050,
+    "currencyservice": 7000,
+    "emailservice": 8080,
+    "frontend": 8080,
+    "paymentservice": 50051,
+    "productcatalogservice": 3550,
+    "recommendationservice": 8080,
+    "redis-cart": 6379,
+    "shippingservice": 50051,
+}
+
+
+def test_online_boutique_traffic_passes_its_network_policies(run_cli: Run, tmp_path: Path) -> None:
+    """Its own call graph as observed traffic against its network-policies component: every call is
+    allowed, a call outside the graph is dropped by deny-all, and the open egress rules of the services
+    that call nobody are the unused allow rules."""
+    from tests.conftest import require_corpus
+
+    manifest = require_corpus("microservices-demo", "rendered", "online-boutique-with-network-policies.yaml")
+    rows = [
+        f"default,app={src},default,app={dst},{BOUTIQUE_PORTS[dst]},TCP"
+        for src, callees in BOUTIQUE_CALLS.items()
+        for dst in callees
+    ]
+    rows.append(f"default,app=frontend,default,app=paymentservice,{BOUTIQUE_PORTS['paymentservice']},TCP")
+    flows = tmp_path / "boutique.csv"
+    flows.write_text("\n".join(rows) + "\n")
+    result = run_cli("flows", "check", str(flows), str(manifest), "--unused", "-f", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["summary"] == {
+        "flows": 17,
+        "records": 17,
+        "allowed": 16,
+        "dropped": 1,
+        "unmatched": 0,
+        "blocking": 1,
+    }
+    dropped = [f for f in report["flows"] if f["status"] == "dropped"]
+    assert [(f["source"]["name"], f["destination"]["name"]) for f in dropped] == [
+        ("default/frontend[Deployment]", "default/paymentservice[Deployment]")
+    ]
+    assert "NetworkPolicy default/deny-all" in dropped[0]["reasons"][0]
+    callers = set(BOUTIQUE_CALLS)
+    unused = {(rule["policy"], rule["direction"]) for rule in report["unusedRules"]}
+    assert unused == {(f"default/{name}", "egress") for name in BOUTIQUE_PORTS if name not in callers}
