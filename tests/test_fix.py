@@ -446,3 +446,20 @@ def test_usage_errors(args: tuple[str, ...], message: str, workdir: Path, run_cl
     assert result.exit_code == 2
     assert result.stderr.startswith("netpolscan: error: ") and message in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_kustomize_rendered_document_is_printed_not_written(workdir: Path, run_cli: Run) -> None:
+    (workdir / "base").mkdir()
+    source = CASES["NPS505"][0].split("---\n")[-1]
+    (workdir / "base" / "netpol.yaml").write_text(source)
+    rendered = source.replace(
+        "  namespace: shop\n",
+        "  namespace: shop\n  annotations:\n    config.kubernetes.io/origin: |\n      path: base/netpol.yaml\n",
+        1,
+    )
+    (workdir / "rendered.yaml").write_text(rendered)
+    result = run_cli("fix", "rendered.yaml", "--apply")
+    assert result.exit_code == 1
+    assert (workdir / "rendered.yaml").read_text() == rendered
+    assert result.stdout.startswith("base/netpol.yaml:")
+    assert " NPS505 add Ingress to policyTypes: make this change there by hand" in result.stdout
