@@ -59,6 +59,10 @@ def check_command(
 ) -> int:
     """Report the observed FLOWS that the policies of PATHS would drop, and why.
 
+    FLOWS is Hubble's export (`hubble observe -o json`, one flow per line) or a CSV with the columns
+    src_ns,src_pod_labels,dst_ns,dst_labels_or_ip,port,protocol (labels as k=v;k2=v2, or an IP address
+    with an empty namespace); - reads it from stdin.
+
     Exit code 1 when a flow would be dropped (an unmatched flow: only when a workload of the input
     drops it), else 0.
     """
