@@ -463,3 +463,33 @@ def test_kustomize_rendered_document_is_printed_not_written(workdir: Path, run_c
     assert (workdir / "rendered.yaml").read_text() == rendered
     assert result.stdout.startswith("base/netpol.yaml:")
     assert " NPS505 add Ingress to policyTypes: make this change there by hand" in result.stdout
+
+
+def test_a_fix_that_does_not_remove_its_finding_is_made_once(
+    workdir: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plugin's fix that leaves its finding: made once, then reported, never repeated round after round."""
+    from collections.abc import Iterator
+
+    from netpolscan import Edit, Fix, Rule, ScanContext, Severity, Violation
+    from netpolscan.fixes import run
+
+    def stubborn(ctx: ScanContext) -> Iterator[Violation]:
+        for policy in ctx.inventory.policies:
+            edit = Edit(policy.document, ("spec", "policyTypes"), "Ingress")
+            yield Violation("always", policy.document, ("spec",), policy.ref, fix=Fix("add Ingress", (edit,)))
+
+    rule = Rule("ACME900", "stubborn", Severity.WARNING, stubborn, "Always there.")
+    monkeypatch.setattr(run, "chosen_rules", lambda options: [rule])
+    path = workdir / "np.yaml"
+    path.write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: shop}\n"
+        "spec:\n  podSelector: {}\n  policyTypes:\n  - Egress\n"
+    )
+    result = run_cli("fix", "np.yaml", "--apply")
+    assert result.exit_code == 0
+    assert path.read_text().endswith("  policyTypes:\n  - Egress\n  - Ingress\n")
+    assert result.stderr == (
+        "netpolscan: warning: np.yaml:4:1 ACME900 add Ingress: the fix was made but the finding remains; "
+        "not repeated\n"
+    )
