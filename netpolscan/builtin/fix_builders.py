@@ -100,10 +100,15 @@ def narrowed_namespace(
     numbered ports and the pods of exactly one namespace of the input listen on them."""
     if rule.all_ports or any(spec.is_named for spec in rule.ports):
         return None
+    cached = inventory.cache.get("fix-listening")
+    by_port: dict[tuple[str, int], set[str]] = cached if isinstance(cached, dict) else {}
+    if not isinstance(cached, dict):
+        for workload in inventory.workloads:  # once per scan: namespaces by container port
+            for port in workload.ports:
+                by_port.setdefault((port.protocol, port.port), set()).add(workload.namespace)
+        inventory.cache["fix-listening"] = by_port
     listening = {
-        workload.namespace
-        for workload in inventory.workloads
-        if any(_opens(rule, port.protocol, port.port) for port in workload.ports)
+        ns for (protocol, number), found in by_port.items() if _opens(rule, protocol, number) for ns in found
     }
     return _narrowed(policy, peer, listening, "whose pods listen on these ports")
 
