@@ -2,9 +2,10 @@
 run for real in a harness (temporary GITHUB_OUTPUT / GITHUB_STEP_SUMMARY, GITHUB_ACTION_PATH = this repo).
 
 The harness plays the runner's part: it resolves each step's `env:` and `if:` from the test's inputs and the
-outputs of earlier steps, runs every `run:` script with bash, and records the `uses:` steps it would run.
-The install step really creates a virtual environment and pip-installs this checkout into it
-(once per module).
+outputs of earlier steps, runs every `run:` script with bash, and records the `uses:` steps it would run
+(with their resolved `with:`). The event payload is written to GITHUB_EVENT_PATH, with GITHUB_EVENT_NAME and,
+for a pull request, GITHUB_BASE_REF. The install step really creates a virtual environment and
+pip-installs this checkout into it (once per test session; tests/test_action_diff.py shares it).
 """
 
 from __future__ import annotations
@@ -61,16 +62,21 @@ spec:
 # --- static checks --------------------------------------------------------------------------------
 
 
-def test_action_yml_matches_the_github_action_metadata_schema() -> None:
+def assert_schema_valid(path: Path, schema: str) -> None:
+    """``check-jsonschema --builtin-schema SCHEMA PATH`` passes (skips without the tool, fails under CI)."""
     executable = shutil.which("check-jsonschema")
     if executable is None:
         if os.environ.get("CI"):
             pytest.fail("check-jsonschema is missing: run .ci/install-distribution-tools.sh")
         pytest.skip("check-jsonschema not installed (bash .ci/install-distribution-tools.sh)")
     result = subprocess.run(
-        [executable, "--builtin-schema", "vendor.github-actions", str(ACTION)], capture_output=True, text=True
+        [executable, "--builtin-schema", schema, str(path)], capture_output=True, text=True, check=False
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, f"{path}: {result.stdout}{result.stderr}"
+
+
+def test_action_yml_matches_the_github_action_metadata_schema() -> None:
+    assert_schema_valid(ACTION, "vendor.github-actions")
 
 
 def test_no_expression_inside_run_scripts() -> None:
@@ -117,6 +123,7 @@ class Run:
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)  # step id -> outputs
     summary: str = ""
     used: list[str] = field(default_factory=list)  # `uses:` steps that would run
+    used_with: list[dict[str, str]] = field(default_factory=list)  # their `with:`, resolved
     exit_code: int = 0  # the job's result: the first failing step's code
     failed_step: str | None = None
     logs: list[str] = field(default_factory=list)
@@ -187,20 +194,30 @@ def run_action(
     event: Mapping[str, Any] | None = None,
     actor: str = "octocat",
     path_prepend: Path | None = None,
+    event_name: str | None = None,
 ) -> Run:
-    """Run the action's steps like a runner would; `venv_bin` replaces the install step when given."""
+    """Run the action's steps like a runner would; `venv_bin` replaces the install step when given.
+
+    `event_name` defaults to pull_request when the event has a pull_request, else push."""
     values = {name: str(spec.get("default", "")) for name, spec in METADATA["inputs"].items()}
     unknown = set(inputs) - set(values)
     assert not unknown, f"unknown inputs {unknown}"
     values.update(inputs)
     runner_temp = workspace.parent / "runner-temp"
     runner_temp.mkdir(exist_ok=True)
+    event = dict(event or {})
+    event_name = event_name or ("pull_request" if "pull_request" in event else "push")
+    event_path = runner_temp / "event.json"
+    event_path.write_text(json.dumps(event), encoding="utf-8")
+    github_env = {"GITHUB_EVENT_NAME": event_name, "GITHUB_EVENT_PATH": str(event_path)}
+    if event_name.startswith("pull_request"):
+        github_env["GITHUB_BASE_REF"] = str(_lookup("pull_request.base.ref", event) or "")
     run = Run()
     for step in STEPS:
         context = {
             "inputs": values,
             "steps": {sid: {"outputs": out} for sid, out in run.outputs.items()},
-            "github": {"event": dict(event or {}), "actor": actor},
+            "github": {"event": event, "actor": actor},
         }
         condition = step.get("if")
         if condition is not None and not _condition(str(condition), context):
@@ -210,6 +227,7 @@ def run_action(
         step_id = step.get("id", f"step{len(run.outputs)}")
         if "uses" in step:
             run.used.append(step["uses"])
+            run.used_with.append({k: _resolve(str(v), context) for k, v in step.get("with", {}).items()})
             if step["uses"].startswith("actions/setup-python@"):
                 run.outputs[step_id] = {"python-path": sys.executable}
             continue
@@ -230,6 +248,7 @@ def run_action(
                 "GITHUB_ACTION_PATH": str(REPO),
                 "GITHUB_WORKSPACE": str(workspace),
                 "RUNNER_TEMP": str(runner_temp),
+                **github_env,
             }
         )
         env.update({key: _resolve(str(value), context) for key, value in step.get("env", {}).items()})
@@ -250,16 +269,30 @@ def run_action(
     return run
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Run the install step for real once: a fresh venv, this checkout installed from GITHUB_ACTION_PATH."""
-    workspace = tmp_path_factory.mktemp("install") / "workspace"
-    workspace.mkdir()
-    run = run_action({}, workspace, venv_bin=None, event={})
+def install_venv(workspace: Path) -> str:
+    """Run the install step for real: a fresh venv, this checkout installed from GITHUB_ACTION_PATH; with a
+    chart to render and no helm binary on PATH, the step adds the helm extra (helm-python-sdk)."""
+    run = run_action({"helm-chart": "charts/any"}, workspace, venv_bin=None, event={})
     install = run.outputs.get("install", {})
     assert "bin" in install, "the install step failed:\n" + "\n".join(run.logs)
     assert Path(install["bin"], "netpolscan").exists()
     return install["bin"]
+
+
+def install_once(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The venv of :func:`install_venv`, made once per test session (found again on disk by the other
+    modules that use it, whatever name they import this module under)."""
+    root = tmp_path_factory.getbasetemp() / "action-install"
+    venv_bin = root / "runner-temp" / "netpolscan-action-venv" / "bin"  # where the install step puts it
+    if not (venv_bin / "netpolscan").exists():
+        (root / "workspace").mkdir(parents=True, exist_ok=True)
+        assert install_venv(root / "workspace") == str(venv_bin)
+    return str(venv_bin)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return install_once(tmp_path_factory)
 
 
 @pytest.fixture
@@ -291,7 +324,7 @@ def test_bad_manifest_fails_with_sarif_counts_summary_and_upload(installed: str,
         {"paths": "k8s"}, workspace, installed, event={"pull_request": {"head": {"repo": {"fork": False}}}}
     )
     assert run.exit_code == 1, "\n".join(run.logs)
-    assert run.failed_step == "Exit with the scan's exit code"
+    assert run.failed_step == "Exit with the scan's and the diff's exit code"
     outputs = run.action_outputs()
     assert outputs["exit-code"] == "1"
     assert outputs["sarif-file"] == "netpolscan.sarif"

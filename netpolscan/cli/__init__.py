@@ -14,10 +14,15 @@ from collections.abc import Sequence
 
 import click
 
-from netpolscan.cli import connectivity_commands, info_commands, scan_command  # noqa: F401  (registers the commands)
-from netpolscan.cli import flows_command  # noqa: F401  (registers `flows`)
-from netpolscan.cli import generate_command  # noqa: F401  (registers `generate`)
-from netpolscan.cli import fix_command  # noqa: F401  (registers `fix`)
+from netpolscan.cli import (  # noqa: F401  (registers the commands)
+    connectivity_commands,
+    diff_command,
+    fix_command,
+    flows_command,
+    generate_command,
+    info_commands,
+    scan_command,
+)
 from netpolscan.cli.group import cli, one_line
 from netpolscan.cli.info_commands import rules_markdown
 from netpolscan.errors import NetpolscanError

@@ -311,7 +311,7 @@ def iter_connlist(
 
 # --- semantic diff ---------------------------------------------------------------------------------------
 
-DIFF_FORMATS = ("txt", "csv", "md", "json", "dot")
+DIFF_FORMATS = ("txt", "csv", "md", "json", "dot", "mermaid")
 DIFF_HEADER = ("diff-type", "source", "destination", "ref1", "ref2", "workloads-diff-info")
 _DIFF_COLOURS = {"added": "#008000", "removed": "red2", "changed": "magenta", "unchanged": "grey"}
 
@@ -401,12 +401,61 @@ def format_diff_dot(rows: Sequence[DiffRow]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_MERMAID_DIFF_STYLES = {
+    "added": "stroke:#1a7f37,color:#1a7f37",
+    "removed": "stroke:#cf222e,color:#cf222e,stroke-dasharray:4",
+    "changed": "stroke:#9a6700,color:#9a6700",
+}
+
+
+def _mermaid_diff_label(row: DiffRow) -> str:
+    if row.kind == "added":
+        return f"added: {row.head}"
+    if row.kind == "removed":
+        return f"removed: {row.base}"
+    return f"{row.head} (was {row.base})"
+
+
+def format_diff_mermaid(rows: Sequence[DiffRow]) -> str:
+    """The changes as a Mermaid flowchart: added edges green, removed ones red and dashed, changed ones
+    amber (labelled with the ports before). Within GitHub's Mermaid limits: past them, the first changes
+    are drawn and a ``%%`` comment line says how many are not."""
+    changes = [row for row in rows if row.kind != "unchanged"]
+    edges: list[tuple[str, str, str]] = []
+    kinds: dict[str, list[int]] = {}
+    nodes: dict[str, str | None] = {}
+    size = 0
+    for row in changes:
+        label = _mermaid_diff_label(row)
+        line = 2 * (len(row.src) + len(row.dst)) + len(label) + 80  # its edge, nodes and style index, at most
+        if len(edges) >= MERMAID_MAX_EDGES or size + line > MERMAID_MAX_CHARS - 2000:
+            break
+        kinds.setdefault(row.kind, []).append(len(edges))
+        edges.append((row.src, row.dst, label))
+        nodes.setdefault(row.src, row.src_namespace)
+        nodes.setdefault(row.dst, row.dst_namespace)
+        size += line
+    comment = ""
+    if len(edges) < len(changes):
+        comment = (
+            f"netpolscan: {len(changes)} changes exceed GitHub's Mermaid limits ({MERMAID_MAX_EDGES} edges, "
+            f"{MERMAID_MAX_CHARS} characters): the first {len(edges)} are drawn; the full list: --format "
+            "txt, dot or html"
+        )
+    styles = [
+        f"    linkStyle {','.join(map(str, indexes))} {_MERMAID_DIFF_STYLES[kind]}\n"
+        for kind, indexes in sorted(kinds.items())
+    ]
+    return "".join(_mermaid_lines(nodes, edges, comment)) + "".join(styles)
+
+
 DIFF_FORMATTERS: dict[str, Callable[[Sequence[DiffRow]], str]] = {
     "txt": format_diff_txt,
     "csv": format_diff_csv,
     "md": format_diff_md,
     "json": format_diff_json,
     "dot": format_diff_dot,
+    "mermaid": format_diff_mermaid,
 }
 
 
