@@ -493,3 +493,16 @@ def test_a_fix_that_does_not_remove_its_finding_is_made_once(
         "netpolscan: warning: np.yaml:4:1 ACME900 add Ingress: the fix was made but the finding remains; "
         "not repeated\n"
     )
+
+
+def test_suppressed_findings_are_not_fixed(workdir: Path, run_cli: Run) -> None:
+    text = CASES["NPS505"][0].replace(
+        "  name: web\n  namespace: shop\nspec:\n  podSelector:",
+        '  name: web\n  namespace: shop\n  annotations:\n    netpolscan.io/ignore: "NPS505"\n'
+        "    netpolscan.io/ignore-reason: ingress comes later\nspec:\n  podSelector:",
+    )
+    assert text != CASES["NPS505"][0]
+    (workdir / "app.yaml").write_text(text)
+    result = run_cli("fix", "app.yaml", "--apply")
+    assert (result.exit_code, result.stdout) == (0, "Nothing to fix.\n")
+    assert (workdir / "app.yaml").read_text() == text
