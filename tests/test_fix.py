@@ -506,3 +506,30 @@ def test_suppressed_findings_are_not_fixed(workdir: Path, run_cli: Run) -> None:
     result = run_cli("fix", "app.yaml", "--apply")
     assert (result.exit_code, result.stdout) == (0, "Nothing to fix.\n")
     assert (workdir / "app.yaml").read_text() == text
+
+
+def test_json_report_carries_the_fix(workdir: Path, run_cli: Run) -> None:
+    import jsonschema
+
+    (workdir / "app.yaml").write_text(CASES["NPS505"][0])
+    result = run_cli("scan", "app.yaml", "--format", "json")
+    data = json.loads(result.stdout)
+    schema = Path(__file__).resolve().parent.parent / "schemas" / "findings.schema.json"
+    jsonschema.validate(data, json.loads(schema.read_text()))
+    fixes = {f["ruleId"]: f["fix"] for f in data["findings"] if "fix" in f}
+    text = CASES["NPS505"][0]
+    offset = text.index("  - Egress\n  ingress:") + len("  - Egress")
+    assert fixes == {
+        "NPS505": {
+            "description": "add Ingress to policyTypes",
+            "insertions": [
+                {
+                    "path": "app.yaml",
+                    "line": text[:offset].count("\n") + 1,
+                    "column": 11,
+                    "offset": offset,
+                    "text": "\n  - Ingress",
+                }
+            ],
+        }
+    }

@@ -39,6 +39,17 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
             {"label": label, "path": place.path, "line": place.line, "column": place.column}
             for label, place in finding.related
         ]
+    if finding.fix is not None:
+        item["fix"] = {
+            "description": finding.fix.description,
+            "insertions": [
+                {"path": r.path, "line": r.line, "column": r.column, "offset": r.offset, "text": r.text}
+                for r in finding.fix.replacements
+            ],
+        }
+        if finding.fix.source is not None:
+            where = finding.fix.source
+            item["fix"]["source"] = {"path": where.path, "line": where.line, "column": where.column}
     if finding.suppression is not None:
         item["suppressed"] = {
             "kind": finding.suppression.kind,
