@@ -208,6 +208,43 @@ spec:
 """,
         "kubernetes.io/metadata.name: db}",
     ),
+    # NPS501 when kube-system is in the input without kube-dns pods: port 53 to any destination
+    "NPS501-any": (
+        SHOP
+        + """\
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: node-agent
+  namespace: kube-system
+spec:
+  selector:
+    matchLabels: {app: node-agent}
+  template:
+    metadata:
+      labels: {app: node-agent}
+    spec:
+      containers:
+      - name: agent
+        image: agent
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: default-deny
+  namespace: shop
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+  egress:
+  - to:
+    - podSelector: {}
+    ports:
+    - port: 8080
+""",
+        "  - ports:\n    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\n",
+    ),
     # NPS202: `namespaceSelector: {}` into web, and only namespace front has egress policies naming web
     "NPS202": (
         SHOP
@@ -285,15 +322,16 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_fix_removes_its_finding_and_adds_none(rule_id: str, workdir: Path, run_cli: Run) -> None:
-    text, inserted = CASES[rule_id]
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_fix_removes_its_finding_and_adds_none(case: str, workdir: Path, run_cli: Run) -> None:
+    text, inserted = CASES[case]
+    rule_id = case.split("-")[0]
     path = workdir / "app.yaml"
     path.write_text(text)
     before = finding_set(path)
     target = {item for item in before if item[0] == rule_id}
     assert sorted(fixable(path)) == sorted(target)  # NPS501: web and client, one shared remedy
-    count = {"NPS501": 2}.get(rule_id, 1)
+    count = {"NPS501": 2, "NPS501-any": 2}.get(case, 1)
     assert len(target) == count
 
     result = run_cli("fix", "app.yaml", "--apply")
