@@ -228,21 +228,8 @@ spec:
       containers:
       - name: agent
         image: agent
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: default-deny
-  namespace: shop
-spec:
-  podSelector: {}
-  policyTypes: [Ingress, Egress]
-  egress:
-  - to:
-    - podSelector: {}
-    ports:
-    - port: 8080
-""",
+"""
+        + DEFAULT_DENY.replace(DNS_RULE, "  - to:\n    - podSelector: {}\n    ports:\n    - port: 8080\n"),
         "  - ports:\n    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\n",
     ),
     # NPS202: `namespaceSelector: {}` into web, and only namespace front has egress policies naming web
