@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.sarif_validation import github_rule_errors, schema_errors, schema_path
 from tests.test_action import REPO, Run, assert_schema_valid, install_once, install_venv, run_action
 
 GIT_ENV = {
@@ -235,6 +236,7 @@ def test_pull_request_diff_renders_both_checkouts_and_reports(
 
     # the SARIF: newly allowed connections on HEAD's lines (the chart template, the kustomize sources)
     sarif = json.loads((workspace / "netpolscan-diff.sarif").read_text(encoding="utf-8"))
+    assert github_rule_errors(sarif) == [] and (schema_path() is None or schema_errors(sarif) == [])
     results = sarif["runs"][0]["results"]
     assert results and {r["ruleId"] for r in results} == {"NPS790"}
     places = {
@@ -413,6 +415,12 @@ def test_summary_stays_within_githubs_limit() -> None:
     assert "the same connections" in step.summary([], "", "`main`", False, False)
     pipes = step.summary([{**records[0], "source": "a|b"}], "", "`main`", True, False)
     assert "a\\|b" in pipes
+    assert "| workloads |" not in small  # the column only when a workload comes or goes
+    info = step.summary(
+        [{**records[0], "workloads-diff-info": "workload ns-0/app-0[Deployment] added"}], "", "x", True, True
+    )
+    assert "| workloads |" in info and "| workload ns-0/app-0[Deployment] added |" in info
+    assert "the check fails (`fail-on-new`)" in info
 
 
 def test_diff_arguments_come_from_the_inputs_unevaluated() -> None:
