@@ -249,3 +249,10 @@ def test_aliased_policy_has_its_finding_but_no_fix(tmp_path: Path) -> None:
     )
     findings = [f for f in scan(ScanOptions(paths=[str(path)])).findings if f.rule_id == "NPS505"]
     assert len(findings) == 1 and findings[0].fix is None
+
+
+@pytest.mark.parametrize("value", ["on", "0777", "true", "~", "1e3"])
+def test_inserted_strings_read_back_as_strings(value: str) -> None:
+    """What Kubernetes's YAML reader would take for a bool, number or null is quoted (block and flow)."""
+    assert edited("l:\n- a\n", ("l",), value) == f"l:\n- a\n- '{value}'\n"
+    assert edited("l: [a]\n", ("l",), value) == f"l: [a, '{value}']\n"

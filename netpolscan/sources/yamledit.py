@@ -24,14 +24,13 @@ from typing import Any
 
 import yaml
 
+from netpolscan.sources import goyaml
 from netpolscan.sources.document import utf16_column
 
 try:  # same loader family as the reader (libyaml when present)
     _Loader: type[Any] = yaml.CSafeLoader
-    _Dumper: type[Any] = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - only without libyaml
     _Loader = yaml.SafeLoader
-    _Dumper = yaml.SafeDumper
 
 _BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a line break
 _WIDTH = 1 << 30  # never fold a line of inserted text
@@ -52,7 +51,20 @@ class _Unsafe(Exception):
     """The change cannot be made safely; no insertion."""
 
 
-class _IndentedDumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):
+    """Writes YAML that Kubernetes reads back as written: a string its YAML 1.1 reader would take for
+    something else (``y``, ``on``, ``0777``) is quoted."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = None if goyaml.is_plain_string(data) else "'"
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+class _IndentedDumper(_Dumper):
     """Writes a sequence inside a mapping indented under its key (``key:\\n  - item``)."""
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
@@ -75,9 +87,9 @@ def insertion(text: str, pointer: Sequence[str | int], value: Any) -> Insertion 
             )
         else:
             offset, inserted = _block_insertion(text, node, ancestors, value)
-        expected = copy.deepcopy(yaml.load(text, Loader=_Loader))
+        expected = _read(text)
         _apply_structurally(expected, pointer, value)
-        if yaml.load(text[:offset] + inserted + text[offset:], Loader=_Loader) != expected:
+        if _read(text[:offset] + inserted + text[offset:]) != expected:
             return None
     except (_Unsafe, yaml.YAMLError, RecursionError, ValueError, TypeError, KeyError, IndexError):
         return None
@@ -85,6 +97,16 @@ def insertion(text: str, pointer: Sequence[str | int], value: Any) -> Insertion 
     line_start = max((m.end() for m in _BREAK.finditer(text, 0, offset)), default=0)
     column = utf16_column(text[line_start : offset + 1], offset - line_start + 1)
     return Insertion(offset, line, column, inserted)
+
+
+def _read(text: str) -> Any:
+    """The document as netpolscan (and Kubernetes) reads it; an error or nothing is unsafe."""
+    from netpolscan.sources.yamlparse import parse_chunk
+
+    doc = parse_chunk(text)
+    if doc is None or doc.error is not None:
+        raise _Unsafe("does not read back")
+    return doc.data
 
 
 def _check_plain_tree(root: yaml.Node) -> None:
@@ -203,7 +225,7 @@ def _block_insertion(
     offset = line_end.start() if line_end else len(text)
     newline = line_end.group() if line_end else _first_break(text)
     indented, step = _style([node, *reversed(ancestors)])
-    dumper = _IndentedDumper if indented else yaml.SafeDumper
+    dumper = _IndentedDumper if indented else _Dumper
     written = yaml.dump(
         _entry(node, value),
         Dumper=dumper,

@@ -379,6 +379,12 @@ def _parse_chunk(chunk: str, line_offset: int, path: str, index: int) -> Documen
     return doc
 
 
+def parse_chunk(text: str) -> Document | None:
+    """One document's text read as a scan reads it (None when it is empty): what fixes check their
+    edits against."""
+    return _parse_chunk(text, 0, "-", 0)
+
+
 def _count_utf16(chunk: str, line_offset: int, marks: Marks, warnings: list[tuple[str, int, int]]) -> None:
     """Recount the columns of lines holding characters beyond U+FFFF (an emoji) in UTF-16 code units.
 
