@@ -1,5 +1,5 @@
-"""`netpolscan connectivity`, `explain`, `diff` and `probe-plan`: what the policies allow (library:
-netpolscan.analysis; views: netpolscan.report)."""
+"""`netpolscan connectivity`, `explain` and `probe-plan`: what the policies allow (library:
+netpolscan.analysis; views: netpolscan.report). `diff` is in :mod:`netpolscan.cli.diff_command`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from netpolscan import __version__
 from netpolscan.cli.group import (
     cli,
     load_input,
@@ -168,50 +167,6 @@ def explain_command(
     result = explain(inventory, find_endpoint(inventory, src), find_endpoint(inventory, dst), wanted)
     click.echo(format_explanation(result), nl=False)
     return 0
-
-
-@cli.command("diff")
-@click.argument("base")
-@click.argument("head")
-@click.option(
-    "-f",
-    "--format",
-    "fmt",
-    type=click.Choice(["txt", "csv", "md", "json", "dot", "sarif", "html"]),
-    default="txt",
-    show_default=True,
-    help="Output format (txt as netpol-analyzer's diff; html: a page with the changes and their graph).",
-)
-@click.option("-o", "--output", type=str, default=None, help="Write the diff to FILE instead of stdout.")
-@click.option("--fail-on-new", is_flag=True, help="Exit 1 when HEAD allows a connection BASE did not.")
-@click.option(
-    "-n",
-    "--namespace",
-    default=None,
-    help="Namespace of objects that have none [default: the config file's namespace, else default].",
-)
-@strict_option
-def diff_command(
-    base: str, head: str, fmt: str, output: str | None, fail_on_new: bool, namespace: str | None, strict: bool
-) -> int:
-    """Compare the connections BASE and HEAD allow (each a file, a directory or -)."""
-    from netpolscan.analysis.diff import diff_rows
-    from netpolscan.builtin.diff_findings import diff_report
-    from netpolscan.report import sarif
-    from netpolscan.report.connectivity_formats import format_diff
-
-    base_inventory = load_input([base], namespace, strict, "BASE")
-    head_inventory = load_input([head], namespace, strict, "HEAD")
-    rows = diff_rows(base_inventory, head_inventory)
-    if fmt == "sarif":
-        write_text(output, sarif.render(diff_report(head_inventory, rows, __version__, (base, head))))
-    elif fmt == "html":
-        from netpolscan.report.html import diff_page
-
-        write_text(output, diff_page(rows, base, head))
-    else:
-        write_text(output, format_diff(rows, fmt))
-    return 1 if fail_on_new and any(row.newly_allowed for row in rows) else 0
 
 
 @cli.command("probe-plan")
