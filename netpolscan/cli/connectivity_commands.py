@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from netpolscan.cli.cluster_input import cluster_options, command_input
 from netpolscan.cli.group import (
     cli,
     load_input,
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 
 @cli.command("connectivity")
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option(
     "-f",
     "--format",
@@ -71,12 +72,7 @@ if TYPE_CHECKING:
     default=None,
     help="With --explain: only the allowed, or only the denied, connections.",
 )
-@click.option(
-    "-n",
-    "--namespace",
-    default=None,
-    help="Namespace of objects that have none [default: the config file's namespace, else default].",
-)
+@cluster_options
 @strict_option
 def connectivity_command(
     paths: tuple[str, ...],
@@ -89,7 +85,9 @@ def connectivity_command(
     exposure: bool,
     explain: bool,
     explain_only: str | None,
-    namespace: str | None,
+    namespaces: tuple[str, ...],
+    from_cluster: bool,
+    context: str | None,
     strict: bool,
 ) -> int:
     """List the allowed connections between workloads and external addresses."""
@@ -100,8 +98,8 @@ def connectivity_command(
     if fmt == "expectations":
         from netpolscan.expectations.bootstrap import bootstrap_text
 
-        inventory = load_input(paths, namespace, strict)
-        write_text(output, bootstrap_text(inventory, focus_workload, " ".join(paths)))
+        inventory, shown = command_input(paths, namespaces, from_cluster, context, strict)
+        write_text(output, bootstrap_text(inventory, focus_workload, " ".join(shown)))
         return 0
     focus = parse_focus(focus_workload, focus_workload_peer, focus_direction, focus_conn)
     if explain_only and not explain:
@@ -110,7 +108,7 @@ def connectivity_command(
         raise NetpolscanError(f"--explain writes txt only, not {fmt}")
     if (exposure or focus.conn is not None) and fmt in ("mermaid", "html"):
         raise NetpolscanError(f"--exposure and --focus-conn write txt, csv, md, json or dot, not {fmt}")
-    inventory = load_input(paths, namespace, strict)
+    inventory, shown = command_input(paths, namespaces, from_cluster, context, strict)
     if explain:
         from netpolscan.report.list_explain import format_list_explanation
 
@@ -120,7 +118,7 @@ def connectivity_command(
     if fmt == "html":
         from netpolscan.report.html import connectivity_page
 
-        write_text(output, connectivity_page(inventory, rows, workload_nodes(inventory, focus), paths))
+        write_text(output, connectivity_page(inventory, rows, workload_nodes(inventory, focus), shown))
         return 0
     if exposure or focus.conn is not None:
         from netpolscan.analysis.exposure import exposure as exposure_of
@@ -144,25 +142,27 @@ def connectivity_command(
 
 
 @cli.command("explain")
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option("--src", required=True, help="Source: NS/NAME of a workload, or an IP address.")
 @click.option("--dst", required=True, help="Destination: NS/NAME of a workload, or an IP address.")
 @click.option("--port", default=None, help="One port to decide, PORT or PORT/PROTOCOL (e.g. 8080/TCP).")
-@click.option(
-    "-n",
-    "--namespace",
-    default=None,
-    help="Namespace of objects that have none [default: the config file's namespace, else default].",
-)
+@cluster_options
 @strict_option
 def explain_command(
-    paths: tuple[str, ...], src: str, dst: str, port: str | None, namespace: str | None, strict: bool
+    paths: tuple[str, ...],
+    src: str,
+    dst: str,
+    port: str | None,
+    namespaces: tuple[str, ...],
+    from_cluster: bool,
+    context: str | None,
+    strict: bool,
 ) -> int:
     """Explain why SRC may or may not connect to DST: the deciding policies and rules, with file and line."""
     from netpolscan.analysis.explain import explain, find_endpoint, parse_port
     from netpolscan.report.connectivity_formats import format_explanation
 
-    inventory = load_input(paths, namespace, strict)
+    inventory, _ = command_input(paths, namespaces, from_cluster, context, strict)
     wanted = parse_port(port) if port else None
     result = explain(inventory, find_endpoint(inventory, src), find_endpoint(inventory, dst), wanted)
     click.echo(format_explanation(result), nl=False)

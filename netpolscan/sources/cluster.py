@@ -116,7 +116,10 @@ Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
     import subprocess
 
-    return subprocess.run(args, capture_output=True, text=True, check=False)
+    try:
+        return subprocess.run(args, capture_output=True, text=True, check=False)
+    except OSError as exc:  # not executable, or gone since it was found
+        raise NetpolscanError(f"--from-cluster: cannot run {args[0]}: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True)
@@ -247,14 +250,20 @@ def read_cluster(
     return found
 
 
+def _metadata(item: dict[str, Any]) -> dict[str, Any]:
+    metadata = item.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
 def _identity(item: dict[str, Any]) -> tuple[str, str, str, str]:
-    metadata = item.get("metadata") or {}
+    metadata = _metadata(item)
     group = str(item.get("apiVersion", "")).rpartition("/")[0]
     return group, str(item.get("kind")), str(metadata.get("namespace", "")), str(metadata.get("name", ""))
 
 
 def _controller(item: dict[str, Any]) -> tuple[str, str] | None:
-    for ref in (item.get("metadata") or {}).get("ownerReferences") or ():
+    refs = _metadata(item).get("ownerReferences")
+    for ref in refs if isinstance(refs, list) else ():
         if isinstance(ref, dict) and ref.get("controller"):
             return str(ref.get("kind")), str(ref.get("name"))
     return None
@@ -270,7 +279,8 @@ def _without_owned(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             owner = _controller(item)
             if owner is not None and (namespace, *owner) in read:
                 continue
-            if kind == "Pod" and (item.get("status") or {}).get("phase") in _FINISHED:
+            status = item.get("status")
+            if kind == "Pod" and isinstance(status, dict) and status.get("phase") in _FINISHED:
                 continue
         kept.append(item)
     return kept
@@ -284,9 +294,7 @@ def cluster_path(context: str, item: dict[str, Any]) -> str:
 
 def _document(item: dict[str, Any], context: str) -> Document:
     """The object as a document, its marks laid out as ``kubectl get -o yaml`` writes it."""
-    metadata = item.get("metadata")
-    if isinstance(metadata, dict):
-        metadata.pop("managedFields", None)  # hidden by kubectl get -o yaml too
+    _metadata(item).pop("managedFields", None)  # hidden by kubectl get -o yaml too
     children, _ = _layout(item, 1, 0)
     return Document(cluster_path(context, item), 0, 1, item, Marks(1, 1, children))
 
