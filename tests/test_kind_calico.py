@@ -445,3 +445,33 @@ def test_policy_in_a_tier_the_input_does_not_define_comes_last() -> None:
     )
     (policy,) = inv.tier_policies
     assert policy.tier.rank == math.inf and policy.tier.end == DENY
+
+
+def test_egress_to_domains_matches_those_names_only() -> None:
+    # Calico Enterprise/Cloud's `destination.domains` (tigera-solutions' workshop demo: a security-tier
+    # Allow to '*.twilio.com' then a Pass); it was read as "every destination", so the Allow opened all
+    # egress and shadowed every later rule (NPS803)
+    inv = inventory(
+        """apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: p, namespace: ns1}
+spec:
+  selector: app == 'a'
+  types: [Egress]
+  egress:
+  - action: Allow
+    destination: {domains: ['*.Twilio.com.', api.example.com]}
+  - action: Deny
+    destination: {nets: [169.254.169.254/32]}
+"""
+    )
+    conn = connectivity(inv)
+    a = next(w for w in inv.workloads if w.name == "a")
+    assert allowed(inv, "a", "b") == "No Connections"
+    named = {str(segment) for segment, _ in conn.external_connections("egress", conn.class_of(a).index)}
+    assert named == {"fqdn:*.twilio.com", "fqdn:api.example.com"}
+    bad = inventory(
+        "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: p, namespace: ns1}\n"
+        "spec: {egress: [{action: Allow, destination: {domains: ['a b']}}]}\n"
+    )
+    assert any(p == ("spec", "egress", 0, "destination", "domains", 0) for _, p in invalid(bad)), invalid(bad)

@@ -10,6 +10,7 @@ Parsed and validated here (problems are NPS002 at the field, never exceptions):
 - Tier -> a tier ranked by its ``order`` (omitted: after every ordered tier), ending in its
   ``defaultAction`` (Deny unless it says Pass).
 - NetworkSet and GlobalNetworkSet -> the addresses that rule selectors pick by label.
+- ``destination.domains`` (Calico Enterprise and Cloud) -> ``Named("fqdn:NAME")`` peers, as Cilium's ``toFQDNs``.
 - WorkloadEndpoint -> a pod (what ``calicoctl get workloadendpoints`` prints), in its namespace, with its
   labels, named ports and addresses; Profile ``labelsToApply`` add labels to the endpoints that list the
   profile.
@@ -46,6 +47,7 @@ from netpolscan.model.tiers import (
     AnyOf,
     ClusterView,
     KindSink,
+    Named,
     Network,
     Not,
     PeerExpr,
@@ -86,6 +88,9 @@ ORCHESTRATOR_LABEL = "projectcalico.org/orchestrator"
 SERVICE_ACCOUNT_LABEL = "projectcalico.org/serviceaccount"
 _PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", re.IGNORECASE)
 _RANGE = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*$")
+_DOMAIN = re.compile(
+    r"^(\*|[a-z0-9_*]([a-z0-9_*-]*[a-z0-9_*])?)(\.[a-z0-9_*]([a-z0-9_*-]*[a-z0-9_*])?)*\.?$", re.I
+)
 HOST_ONLY = ("applyOnForward", "preDNAT", "doNotTrack")
 INF = math.inf
 
@@ -105,6 +110,7 @@ class Entity:
     ports: tuple[PortSpec, ...] = ()  # protocol filled in from the rule
     not_ports: tuple[PortSpec, ...] = ()
     service_accounts: frozenset[str] | None = None
+    domains: tuple[str, ...] = ()  # egress destinations by DNS name (Calico Enterprise and Cloud)
 
     @property
     def labels_given(self) -> bool:
@@ -117,7 +123,7 @@ class Entity:
 
     @property
     def endpoint_given(self) -> bool:
-        return self.labels_given or bool(self.nets) or bool(self.not_nets)
+        return self.labels_given or bool(self.nets) or bool(self.not_nets) or bool(self.domains)
 
 
 @dataclass(frozen=True)
@@ -652,7 +658,17 @@ def _parse_entity(raw: Any, pointer: Pointer, ports_allowed: bool, check: _Check
             (*pointer, "services"),
         )
         return None
-    return Entity(selector, not_selector, ns_selector, nets, not_nets, ports, not_ports, accounts)
+    domains: list[str] = []
+    for i, item in enumerate(check.sequence(entity.get("domains"), (*pointer, "domains"), "domains")):
+        if isinstance(item, str) and _DOMAIN.match(item) and len(item) <= 253:
+            domains.append(item.lower().rstrip("."))
+        else:
+            check.invalid(
+                f"domain {item!r} is not a DNS name (a '*' may stand for labels)", (*pointer, "domains", i)
+            )
+    return Entity(
+        selector, not_selector, ns_selector, nets, not_nets, ports, not_ports, accounts, tuple(domains)
+    )
 
 
 def _ports(raw: Any, pointer: Pointer, allowed: bool, check: _Checker) -> tuple[PortSpec, ...]:
@@ -868,6 +884,8 @@ class _Builder:
             parts.append(AnyOf(tuple(Network(IPBlock(net)) for net in entity.nets)))
         if entity.not_nets:
             parts.append(Not(AnyOf(tuple(Network(IPBlock(net)) for net in entity.not_nets))))
+        if entity.domains:  # the addresses the pods' DNS answers give, as Cilium's toFQDNs
+            parts.append(AnyOf(tuple(Named(f"fqdn:{domain}") for domain in entity.domains)))
         if ip_version is not None:
             other = "::/0" if ip_version == 4 else "0.0.0.0/0"
             parts.append(Not(Network(IPBlock(ipaddress.ip_network(other)), in_cluster=False)))
