@@ -153,7 +153,12 @@ def _head_mapper(head: str, inputs: CheckoutInputs) -> SourceMapper:
     "allowed connections at HEAD's policy rules; html: a page with the changes and their graph.",
 )
 @click.option(
-    "-o", "--output", type=str, default=None, help="Write the first format named without a FILE to FILE."
+    "-o",
+    "--output",
+    type=str,
+    default=None,
+    metavar="FILE",
+    help="Write the first format named without a FILE to FILE.",
 )
 @click.option("--fail-on-new", is_flag=True, help="Exit 1 when HEAD allows a connection BASE did not.")
 @click.option(
