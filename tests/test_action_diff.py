@@ -332,6 +332,29 @@ def test_shallow_checkout_fetches_the_base_and_the_merge_base(installed: str, tm
     assert f"the merge base of `main` and HEAD ({commits['base'][:7]})" in run.summary
 
 
+def test_default_pull_request_checkout_of_the_merge_commit(installed: str, tmp_path: Path) -> None:
+    """What actions/checkout does on pull_request: the merge commit (refs/pull/N/merge), depth 1."""
+    origin = tmp_path / "origin"
+    make_repo(origin)
+    git(origin, "switch", "--quiet", "main")
+    write_files(origin, {"k8s/extra.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: extra\n"})
+    git(origin, "add", "--all")
+    git(origin, "commit", "--quiet", "--message", "main moves on")
+    main_tip = git(origin, "rev-parse", "HEAD")
+    git(origin, "switch", "--quiet", "--create", "pull-1-merge")
+    git(origin, "merge", "--quiet", "--no-ff", "--message", "Merge feature into main", "feature")
+    workspace = tmp_path / "workspace"
+    git(tmp_path, "clone", "--quiet", "--depth=1", "--branch=pull-1-merge", origin.as_uri(), str(workspace))
+    run = run_action(INPUTS, workspace, installed, event=pull_request(main_tip))
+    assert run.exit_code == 0, "\n".join(run.logs)
+    outputs = run.action_outputs()
+    assert (
+        outputs["base-sha"] == main_tip
+    )  # the merge commit's first parent: exactly the pull request's change
+    assert (outputs["added"], outputs["removed"], outputs["changed"]) == ("6", "0", "1")
+    assert table_rows(run.summary) == EXPECTED_ROWS
+
+
 def test_no_diff_outside_pull_requests_unless_asked(
     installed: str, repo: tuple[Path, dict[str, str]]
 ) -> None:
