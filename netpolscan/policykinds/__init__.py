@@ -5,19 +5,22 @@ the ``netpolscan_register_policy_kinds`` hook, as a third party registers its ow
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from netpolscan.model.tiers import ClusterView, KindSink, PolicyKind, TierPolicy
-from netpolscan.sources.cluster import OPTIONAL, POLICY, ClusterResource
 from netpolscan.sources.document import Document
+
+if TYPE_CHECKING:
+    from netpolscan.sources.cluster import ClusterResource
 
 
 class LazyKind:
     """A built-in kind whose module is imported the first time the input holds an object of its API
     groups (a scan of plain NetworkPolicies never pays for Cilium's or Calico's parsers).
 
-    ``cluster_resources``: what ``--from-cluster`` lists for this kind (``kubectl get`` names)."""
+    ``cluster_resources``: what ``--from-cluster`` lists for this kind (``kubectl get`` names), built on
+    first use (only ``--from-cluster`` needs them)."""
 
     def __init__(
         self,
@@ -25,10 +28,10 @@ class LazyKind:
         groups: frozenset[str],
         module: str,
         factory: str,
-        cluster_resources: tuple[ClusterResource, ...] = (),
+        cluster_resources: Callable[[], tuple[ClusterResource, ...]] = tuple,
     ) -> None:
         self.name = name
-        self.cluster_resources = cluster_resources
+        self._cluster_resources = cluster_resources
         self._groups = groups
         self._module = module
         self._factory = factory
@@ -40,6 +43,10 @@ class LazyKind:
             assert kind.name == self.name, (kind.name, self.name)
             self._kind = kind
         return self._kind
+
+    @property
+    def cluster_resources(self) -> tuple[ClusterResource, ...]:
+        return self._cluster_resources()
 
     def handles(self, api_version: str, kind: str) -> bool:
         if api_version.partition("/")[0] not in self._groups:
@@ -61,7 +68,7 @@ def builtin_kinds() -> list[PolicyKind]:
             frozenset({"policy.networking.k8s.io"}),
             "netpolscan.policykinds.clusterpolicy",
             "ClusterPolicyKind",
-            _cluster_scoped(
+            lambda: _cluster_scoped(
                 "clusternetworkpolicies.policy.networking.k8s.io",
                 "adminnetworkpolicies.policy.networking.k8s.io",
                 "baselineadminnetworkpolicies.policy.networking.k8s.io",
@@ -72,7 +79,7 @@ def builtin_kinds() -> list[PolicyKind]:
             frozenset({"projectcalico.org", "crd.projectcalico.org"}),
             "netpolscan.policykinds.calico",
             "CalicoKind",
-            (
+            lambda: (
                 *_calico(
                     "tiers", "globalnetworkpolicies", "globalnetworksets", "hostendpoints", namespaced=False
                 ),
@@ -84,21 +91,31 @@ def builtin_kinds() -> list[PolicyKind]:
             frozenset({"cilium.io", "discovery.k8s.io"}),
             "netpolscan.policykinds.cilium",
             "CiliumPolicyKind",
-            (
-                ClusterResource(("ciliumnetworkpolicies.cilium.io",), role=POLICY),
-                *_cluster_scoped("ciliumclusterwidenetworkpolicies.cilium.io", "ciliumcidrgroups.cilium.io"),
-                ClusterResource(("endpointslices.discovery.k8s.io",), role=OPTIONAL),
-            ),
+            _cilium_resources,
         ),
     ]
 
 
 def _cluster_scoped(*names: str) -> tuple[ClusterResource, ...]:
+    from netpolscan.sources.cluster import POLICY, ClusterResource
+
     return tuple(ClusterResource((name,), namespaced=False, role=POLICY) for name in names)
+
+
+def _cilium_resources() -> tuple[ClusterResource, ...]:
+    from netpolscan.sources.cluster import OPTIONAL, POLICY, ClusterResource
+
+    return (
+        ClusterResource(("ciliumnetworkpolicies.cilium.io",), role=POLICY),
+        *_cluster_scoped("ciliumclusterwidenetworkpolicies.cilium.io", "ciliumcidrgroups.cilium.io"),
+        ClusterResource(("endpointslices.discovery.k8s.io",), role=OPTIONAL),
+    )
 
 
 def _calico(*plurals: str, namespaced: bool = True) -> tuple[ClusterResource, ...]:
     """Calico's resources: through its API server (projectcalico.org), else as the CRDs store them."""
+    from netpolscan.sources.cluster import POLICY, ClusterResource
+
     return tuple(
         ClusterResource((f"{p}.projectcalico.org", f"{p}.crd.projectcalico.org"), namespaced, POLICY)
         for p in plurals
