@@ -47,6 +47,10 @@ if args == ["config", "current-context"]:
 if context not in contexts:
     sys.exit(print(f'error: context "{context}" does not exist', file=sys.stderr) or 1)
 if os.environ.get("FAKE_KUBECTL_UNREACHABLE"):
+    for _ in range(3):  # as kubectl 1.28+ logs each try of its discovery client
+        print('E1203 10:00:00.123456   4242 memcache.go:265] couldn\'t get current server API group list: Get '
+              '"https://127.0.0.1:6443/api?timeout=32s": dial tcp 127.0.0.1:6443: connect: connection refused',
+              file=sys.stderr)
     sys.exit(print("The connection to the server 127.0.0.1:6443 was refused - did you specify the right "
                    "host or port?", file=sys.stderr) or 1)
 recording = Path(os.environ["FAKE_KUBECTL_DIR"])

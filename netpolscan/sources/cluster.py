@@ -16,6 +16,7 @@ read too are left out: the workload stands for them, as a manifest directory has
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ BASE_RESOURCES = (
 _WORKLOAD_KINDS = frozenset(
     {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}
 )
+_KLOG = re.compile(r"[IWEF]\d{4} \d\d:\d\d:\d\d")
 _FINISHED = ("Succeeded", "Failed")  # pods that have ended take no traffic
 _WORKERS = 8
 
@@ -183,7 +185,10 @@ class _Reader:
                 )
             if "doesn't have a resource type" in line:
                 return Unreadable(name, "not-installed", line, resource.role)
-        reason = lines[0] if lines else "failed without a message"
+        # the last line is kubectl's own error; klog lines (E1203 10:00:00.000 ... memcache.go:265] ...) and
+        # deprecation warnings come before it
+        errors = [line for line in lines if not _KLOG.match(line) and not line.startswith("Warning:")]
+        reason = (errors or lines or ["failed without a message"])[-1]
         raise NetpolscanError(f"--from-cluster: {self.describe(args)}: {reason.removeprefix('error: ')}")
 
     def describe(self, args: Sequence[str]) -> str:
