@@ -250,3 +250,34 @@ def test_connectivity_explain_text(cluster: Path, capsys: pytest.CaptureFixture[
     assert "NetworkPolicy 'shop/db' allows connections by Ingress rule #1" in out
     assert "Denied connections:" not in out
     assert "Ingress 'shop/web' allows ingress connections through service web" in out
+
+
+def test_connectivity_explain_names_a_cni_policy_default_deny(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Loki's Cilium flavour: ports no rule of a selecting CiliumNetworkPolicy allows end in the namespace
+    # tier's deny, with no NetworkPolicy to name (it was an IndexError, "internal error")
+    (tmp_path / "m.yaml").write_text(
+        """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080, name: http}]}]}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web-http, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+  ingress:
+  - toPorts: [{ports: [{port: http, protocol: TCP}]}]
+""",
+        encoding="utf-8",
+    )
+    code, out, err = _run(["connectivity", str(tmp_path), "--explain"], capsys)
+    assert (code, err) == (0, "")
+    assert "CiliumNetworkPolicy 'shop/web-http' allows connections by Ingress rule #1" in out
+    assert (
+        "\t\tIngress (Denied)\n\t\t\tthe namespace tier's policies select shop/web[Pod], "
+        "but none of their Ingress rules allows 0.0.0.0-255.255.255.255[External]\n"
+    ) in out

@@ -8,7 +8,8 @@ of :class:`Decision` items, each naming the policy kind, the policy, the rule an
 - allowed ports: one ``allow`` item per rule allowing them (NetworkPolicy: 1-based rule numbers);
 - denied ports: one ``deny`` item per selecting policy, with why (``no-rules``, ``no-peer``,
   ``ports``: a rule selects the peer but not these ports, ``named-ports``: its named ports do not
-  resolve on the destination).
+  resolve on the destination), or, where a tier's policies select the workload and none of its rules
+  decides the ports, one ``tier-end`` item (kind: the tier).
 
 Cluster-policy tiers add their own items (kind ``AdminNetworkPolicy``, rule names, ``pass``/``deny``)
 through :func:`direction_regions`; the formatter lays out whatever items it gets.
@@ -94,7 +95,10 @@ def tiered_regions(verdict: Verdict, direction: str) -> list[Region]:
     for step_decision in verdict.decisions:
         step = step_decision.step
         policy = step.policy if step is not None else None
-        if isinstance(policy, NetworkPolicy) or (step is None and step_decision.tier is NAMESPACE):
+        tier_end = step is None and step_decision.tier is not None
+        if isinstance(policy, NetworkPolicy) or (
+            tier_end and step_decision.tier is NAMESPACE and verdict.policies
+        ):
             namespace_ports = namespace_ports | step_decision.ports
             continue
         item: Decision | None = None
@@ -105,6 +109,8 @@ def tiered_regions(verdict: Verdict, direction: str) -> list[Region]:
             item = Decision(policy.kind, name, label, step_decision.action)
         elif step is not None:
             continue
+        elif tier_end:  # the tier's policies (Cilium's, Calico's) select the workload, no rule decides
+            item = Decision(str(step_decision.tier), "", None, step_decision.action, "tier-end")
         final = None if step_decision.action == PASS else step_decision.action == ALLOW
         updated: list[tuple[PortSet, list[Decision], bool | None]] = []
         for ports, items, decided in parts:

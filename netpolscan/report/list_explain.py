@@ -52,6 +52,9 @@ def decision_text(item: Decision, direction: str, src: str, dst: str) -> str:
         if item.action == "allow":
             return f"{item.kind} '{item.policy}' allows ingress connections through service {rule}"
         return f"{item.kind} '{item.policy}' allows ingress to service {rule}, but the protocols and ports do not match"
+    if item.reason == "tier-end":
+        owner, peer = (src, dst) if direction == "egress" else (dst, src)
+        return f"the {item.kind}'s policies select {owner}, but none of their {title} rules allows {peer}"
     if item.action != "deny" or item.kind != "NetworkPolicy":
         return f"{item.kind} '{item.policy}' {_VERBS[item.action]} connections by {title} rule {rule}"
     owner, peer = (src, dst) if direction == "egress" else (dst, src)
