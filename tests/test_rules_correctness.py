@@ -45,8 +45,13 @@ EGRESS_LOCK = "podSelector: {}\npolicyTypes: [Egress]\negress:\n"
 
 
 def test_nps501_dns_peer_in_own_namespace_selects_nothing_so_dns_is_blocked() -> None:
-    text = docs(pod("web"), policy(EGRESS_LOCK + "- to:\n  - podSelector: {matchLabels: {k8s-app: kube-dns}}\n"
-                                   "  ports:\n  - {protocol: UDP, port: 53}\n"))
+    text = docs(
+        pod("web"),
+        policy(
+            EGRESS_LOCK + "- to:\n  - podSelector: {matchLabels: {k8s-app: kube-dns}}\n"
+            "  ports:\n  - {protocol: UDP, port: 53}\n"
+        ),
+    )
     found = run_example(text, ["NPS501"])
     assert lines(found) == [("NPS501", 1)]  # the Pod's first line
     assert "Pod shop/web" in found[0].message and "NetworkPolicy p" in found[0].message
@@ -55,8 +60,13 @@ def test_nps501_dns_peer_in_own_namespace_selects_nothing_so_dns_is_blocked() ->
 def test_nps501_silent_for_named_udp_port_to_everyone_and_for_ipblock_dns() -> None:
     named = docs(pod("web"), policy(EGRESS_LOCK + "- ports:\n  - {protocol: UDP, port: dns}\n"))
     assert run_example(named, ["NPS501"]) == []
-    block = docs(pod("web"), policy(EGRESS_LOCK + "- to:\n  - ipBlock: {cidr: 10.0.0.10/32}\n"
-                                    "  ports:\n  - {protocol: UDP, port: 53}\n"))
+    block = docs(
+        pod("web"),
+        policy(
+            EGRESS_LOCK + "- to:\n  - ipBlock: {cidr: 10.0.0.10/32}\n"
+            "  ports:\n  - {protocol: UDP, port: 53}\n"
+        ),
+    )
     assert run_example(block, ["NPS501"]) == []
 
 
@@ -79,47 +89,75 @@ spec:
 
 def test_incomplete_namespace_silences_nothing_claims() -> None:
     # a Service selects pods the input lacks (an operator creates them): the namespace's pods are incomplete
-    text = docs(pod("web"), SERVICE_FOR_ABSENT_PODS,
-                policy("podSelector: {matchLabels: {app: prometheus}}\npolicyTypes: [Ingress]\n", name="prom"),
-                policy("podSelector: {}\npolicyTypes: [Ingress]\ningress:\n- from:\n"
-                       "  - podSelector: {matchLabels: {app: prometheus}}\n  ports:\n  - {port: metrics}\n",
-                       name="scrape"))
+    text = docs(
+        pod("web"),
+        SERVICE_FOR_ABSENT_PODS,
+        policy("podSelector: {matchLabels: {app: prometheus}}\npolicyTypes: [Ingress]\n", name="prom"),
+        policy(
+            "podSelector: {}\npolicyTypes: [Ingress]\ningress:\n- from:\n"
+            "  - podSelector: {matchLabels: {app: prometheus}}\n  ports:\n  - {port: metrics}\n",
+            name="scrape",
+        ),
+    )
     assert run_example(text, ["NPS502", "NPS503", "NPS504", "NPS509"]) == []
     without = text.replace(SERVICE_FOR_ABSENT_PODS, pod("other"))
     assert sorted(f.rule_id for f in run_example(without, ["NPS502", "NPS503", "NPS504"])) == [
-        "NPS502", "NPS503", "NPS504"]
+        "NPS502",
+        "NPS503",
+        "NPS504",
+    ]
 
 
 def test_nps503_unknown_namespaces_and_ipblocks_are_never_reported() -> None:
-    text = docs(pod("web"), policy("podSelector: {}\npolicyTypes: [Ingress]\ningress:\n- from:\n"
-                                   "  - namespaceSelector: {matchLabels: {team: nobody}}\n"
-                                   "  - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ghost}}\n"
-                                   "    podSelector: {matchLabels: {app: nope}}\n"
-                                   "  - ipBlock: {cidr: 192.0.2.0/24}\n"))
+    text = docs(
+        pod("web"),
+        policy(
+            "podSelector: {}\npolicyTypes: [Ingress]\ningress:\n- from:\n"
+            "  - namespaceSelector: {matchLabels: {team: nobody}}\n"
+            "  - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ghost}}\n"
+            "    podSelector: {matchLabels: {app: nope}}\n"
+            "  - ipBlock: {cidr: 192.0.2.0/24}\n"
+        ),
+    )
     assert run_example(text, ["NPS503"]) == []
 
 
 def test_nps503_points_at_each_peer() -> None:
-    text = docs(pod("web"), policy("podSelector: {}\npolicyTypes: [Ingress, Egress]\ningress:\n- from:\n"
-                                   "  - podSelector: {matchLabels: {app: wbe}}\n"
-                                   "  - podSelector: {matchLabels: {app: web}}\n"
-                                   "egress:\n- to:\n  - podSelector: {matchLabels: {app: db}}\n"))
+    text = docs(
+        pod("web"),
+        policy(
+            "podSelector: {}\npolicyTypes: [Ingress, Egress]\ningress:\n- from:\n"
+            "  - podSelector: {matchLabels: {app: wbe}}\n"
+            "  - podSelector: {matchLabels: {app: web}}\n"
+            "egress:\n- to:\n  - podSelector: {matchLabels: {app: db}}\n"
+        ),
+    )
     found = run_example(text, ["NPS503"])
     assert lines(found) == [("NPS503", line_of(text, "app: wbe")), ("NPS503", line_of(text, "app: db"))]
     assert "egress rule 1 `to` peer 1" in found[1].message
 
 
 def test_nps504_silent_without_pods_to_resolve_on() -> None:
-    no_selected = docs(pod("web"), policy("podSelector: {matchLabels: {app: db}}\npolicyTypes: [Ingress]\n"
-                                          "ingress:\n- ports:\n  - {port: postgres}\n"))
+    no_selected = docs(
+        pod("web"),
+        policy(
+            "podSelector: {matchLabels: {app: db}}\npolicyTypes: [Ingress]\n"
+            "ingress:\n- ports:\n  - {port: postgres}\n"
+        ),
+    )
     assert run_example(no_selected, ["NPS504"]) == []
     everyone = docs(pod("web"), policy(EGRESS_LOCK + "- ports:\n  - {port: postgres}\n"))
     assert run_example(everyone, ["NPS504"]) == []
 
 
 def test_nps504_points_at_the_port_key() -> None:
-    text = docs(pod("web"), policy("podSelector: {}\npolicyTypes: [Ingress]\ningress:\n- ports:\n"
-                                   "  - protocol: TCP\n    port: htp\n  - {port: http}\n"))
+    text = docs(
+        pod("web"),
+        policy(
+            "podSelector: {}\npolicyTypes: [Ingress]\ningress:\n- ports:\n"
+            "  - protocol: TCP\n    port: htp\n  - {port: http}\n"
+        ),
+    )
     assert lines(run_example(text, ["NPS504"])) == [("NPS504", line_of(text, "port: htp"))]
 
 
@@ -133,18 +171,24 @@ def test_nps505_empty_lists_and_defaulted_types_are_silent() -> None:
 
 
 def test_nps506_ipblock_and_empty_pod_selector_peers_are_not_the_slip() -> None:
-    text = policy("podSelector: {}\npolicyTypes: [Ingress]\ningress:\n- from:\n"
-                  "  - namespaceSelector: {matchLabels: {team: a}}\n  - ipBlock: {cidr: 10.0.0.0/8}\n"
-                  "- from:\n  - namespaceSelector: {}\n  - podSelector: {}\n")
+    text = policy(
+        "podSelector: {}\npolicyTypes: [Ingress]\ningress:\n- from:\n"
+        "  - namespaceSelector: {matchLabels: {team: a}}\n  - ipBlock: {cidr: 10.0.0.0/8}\n"
+        "- from:\n  - namespaceSelector: {}\n  - podSelector: {}\n"
+    )
     assert run_example(text, ["NPS506"]) == []
 
 
 def test_nps507_except_holes_strings_and_ipv6() -> None:
     settings = {"settings": {"podCIDRs": ["10.244.0.0/16", "fd00:10::/48"], "serviceCIDRs": ["10.96.0.0/12"]}}
-    holed = policy(EGRESS_LOCK + "- to:\n  - ipBlock: {cidr: 10.0.0.0/8, except: [10.96.0.0/11, 10.244.0.0/16]}\n")
+    holed = policy(
+        EGRESS_LOCK + "- to:\n  - ipBlock: {cidr: 10.0.0.0/8, except: [10.96.0.0/11, 10.244.0.0/16]}\n"
+    )
     assert run_example(holed, ["NPS507"], settings) == []
-    inside = policy(EGRESS_LOCK + "- to:\n  - ipBlock: {cidr: 10.244.3.0/24}\n"
-                    "  - ipBlock: {cidr: 'fd00:10::/64'}\n  - ipBlock: {cidr: 192.168.0.0/16}\n")
+    inside = policy(
+        EGRESS_LOCK + "- to:\n  - ipBlock: {cidr: 10.244.3.0/24}\n"
+        "  - ipBlock: {cidr: 'fd00:10::/64'}\n  - ipBlock: {cidr: 192.168.0.0/16}\n"
+    )
     found = run_example(inside, ["NPS507"], settings)
     assert lines(found) == [("NPS507", line_of(inside, "10.244.3.0")), ("NPS507", line_of(inside, "fd00"))]
     assert "pod CIDR 10.244.0.0/16" in found[0].message
@@ -184,3 +228,30 @@ def test_nps509_needs_every_backend_blocked() -> None:
     found = run_example(text, ["NPS509"])
     assert lines(found) == [("NPS509", line_of(text, "- name: http"))]
     assert "Service shop/web port 80 (http) targets 8080/TCP" in found[0].message
+
+
+CILIUM_FROM_API = """apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web-from-api, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {role: web}}
+  ingress:
+  - fromEndpoints:
+    - matchLabels: {app: api}
+    toPorts:
+    - ports:
+      - {port: "8080", protocol: TCP}
+"""
+
+
+def test_nps509_reads_the_effective_verdict_of_every_kind() -> None:
+    """A Cilium policy admitting the target port opens a Service that a NetworkPolicy alone would close;
+    a Cilium policy that admits another port closes it, and the message names it."""
+    web = pod("web").replace("app: web", "app: web, role: web")
+    deny_all = policy("podSelector: {}\npolicyTypes: [Ingress]\n")
+    assert run_example(docs(web, pod("api"), SERVICE, deny_all, CILIUM_FROM_API), ["NPS509"]) == []
+    other_port = CILIUM_FROM_API.replace('port: "8080"', 'port: "9090"')
+    text = docs(web, pod("api"), SERVICE, other_port)
+    found = run_example(text, ["NPS509"])
+    assert lines(found) == [("NPS509", line_of(text, "- name: http"))]
+    assert "CiliumNetworkPolicy web-from-api isolate(s) for ingress" in found[0].message

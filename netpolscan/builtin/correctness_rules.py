@@ -493,9 +493,38 @@ def _backends(ctx: ScanContext, service: Service) -> tuple[Workload, ...]:
     return ctx.inventory.workloads_matching(service.namespace, selector)
 
 
+def _closed_by_tiers(conn: Connectivity, workload: Workload, protocol: str, number: int) -> bool:
+    """For a workload whose ingress a policy of another kind decides: whether the effective verdict (every
+    kind and tier) admits ``number``/``protocol`` from no source at all: pods, addresses, unnamed peers."""
+    if not conn.default_denied(workload, "ingress"):
+        return False
+    ports = conn.external_ports(workload, "ingress") | conn.unnamed_peer_ports(workload, "ingress")
+    for _bits, allowed in conn.peer_parts(workload, "ingress"):
+        ports = ports | allowed
+    return not ports.contains(protocol, number)
+
+
+def _closing_policies(ctx: ScanContext, conn: Connectivity | None, workloads: Iterable[Workload]) -> list[str]:
+    """The policies that close the workloads' ingress: NetworkPolicies by name, other kinds as KIND NAME."""
+    names: set[str] = set()
+    for workload in workloads:
+        names.update(p.name for p in ctx.selection.policies_for(workload, "ingress"))
+        if conn is not None and conn.tiered is not None and conn.decided_by_tiers(workload, "ingress"):
+            index = conn.class_of(workload).index
+            names.update(f"{p.kind} {p.name}" for p in conn.tiered.isolating_policies("ingress", index))
+    return sorted(names)
+
+
 @check("NPS509")
 def service_port_blocked(ctx: ScanContext) -> Iterator[Violation]:
     selection = ctx.selection
+    conn = connectivity(ctx.inventory) if ctx.inventory.tier_policies else None
+
+    def closed(workload: Workload, protocol: str, number: int) -> bool:
+        if conn is not None and conn.decided_by_tiers(workload, "ingress"):
+            return _closed_by_tiers(conn, workload, protocol, number)
+        return selection.is_isolated(workload, "ingress") and not _admitted(ctx, workload, protocol, number)
+
     for service in ctx.inventory.services:
         backends = _backends(ctx, service)
         if not backends:
@@ -504,16 +533,15 @@ def service_port_blocked(ctx: ScanContext) -> Iterator[Violation]:
             serving = [(w, n) for w in backends if (n := _target_number(service_port, w)) is not None]
             if not serving:
                 continue
-            if not all(selection.is_isolated(w, "ingress") for w, _ in serving):
-                continue
-            if any(_admitted(ctx, w, service_port.protocol, n) for w, n in serving):
+            if not all(closed(w, service_port.protocol, n) for w, n in serving):
                 continue
             targets = sorted({f"{n}/{service_port.protocol}" for _, n in serving})
-            policies = sorted({p.name for w, _ in serving for p in selection.policies_for(w, "ingress")})
+            policies = _closing_policies(ctx, conn, (w for w, _ in serving))
+            kind = "NetworkPolicy " if all(" " not in name for name in policies) else ""
             shown = f" ({service_port.name})" if service_port.name else ""
             yield Violation(
                 f"Service {service.namespace}/{service.name} port {service_port.port}{shown} targets "
-                f"{', '.join(targets)} on {_names([_workload_name(w) for w, _ in serving])}, which NetworkPolicy "
+                f"{', '.join(targets)} on {_names([_workload_name(w) for w, _ in serving])}, which {kind}"
                 f"{_names(policies)} isolate(s) for ingress without admitting that port from any source: the "
                 "Service is unreachable; add an ingress rule allowing its clients on that port",
                 service.document,
