@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from netpolscan.context import ScanContext
 from netpolscan.errors import NetpolscanError
@@ -21,6 +22,10 @@ from netpolscan.plugin_api import (
     Violation,
 )
 from netpolscan.sourcemap import SourceMapper
+from netpolscan.sources.document import Document, Pointer
+
+if TYPE_CHECKING:
+    from netpolscan.sources.yamledit import Insertion
 from netpolscan.suppression import annotation_suppression, names_rule
 
 
@@ -49,6 +54,7 @@ def run_rules(
     """
     result = EngineResult()
     today = today or dt.date.today()
+    fixes = FixCache()
     for rule in rules:
         try:
             violations = list(rule.check(ctx))
@@ -61,7 +67,7 @@ def run_rules(
             )
             continue
         for violation in violations:
-            result.findings.append(make_finding(rule, violation, today, mapper))
+            result.findings.append(make_finding(rule, violation, today, mapper, fixes))
     result.findings = dedupe_and_sort(result.findings)
     return result
 
@@ -86,7 +92,11 @@ def fingerprint(rule: Rule, violation: Violation) -> str:
 
 
 def make_finding(
-    rule: Rule, violation: Violation, today: dt.date, mapper: SourceMapper | None = None
+    rule: Rule,
+    violation: Violation,
+    today: dt.date,
+    mapper: SourceMapper | None = None,
+    fixes: FixCache | None = None,
 ) -> Finding:
     location = locate(violation)
     message = violation.message
@@ -110,15 +120,34 @@ def make_finding(
         fingerprint=fingerprint(rule, violation),
         suppression=annotation_suppression(rule, violation, today),
         related=tuple(related),
-        fix=locate_fix(violation.fix, mapper) if violation.fix is not None else None,
+        fix=locate_fix(violation.fix, mapper, fixes) if violation.fix is not None else None,
     )
 
 
-def locate_fix(fix: Fix, mapper: SourceMapper | None = None) -> FindingFix | None:
+class FixCache:
+    """The text insertion of each edit already located in a run: many findings share one remedy (NPS501
+    for every workload a policy isolates)."""
+
+    def __init__(self) -> None:
+        self.found: dict[tuple[int, str], Insertion | None] = {}
+
+    def insertion(self, document: Document, pointer: Pointer, value: object) -> Insertion | None:
+        from netpolscan.sources.yamledit import insertion  # only findings with a fix need it
+
+        assert document.source is not None
+        key = (id(document), repr((pointer, value)))
+        if key not in self.found:
+            current = document.data if document.list_item is None else None  # a list item is not the text
+            self.found[key] = insertion(document.source, pointer, value, current)
+        return self.found[key]
+
+
+def locate_fix(
+    fix: Fix, mapper: SourceMapper | None = None, cache: FixCache | None = None
+) -> FindingFix | None:
     """A violation's fix as text insertions into the scanned files; None when any edit cannot be made
     safely (or two edits overlap). ``source`` names the template or source file of a rendered document."""
-    from netpolscan.sources.yamledit import insertion  # only findings with a fix need it
-
+    cache = cache or FixCache()
     replacements: list[Replacement] = []
     source: Location | None = None
     for edit in fix.edits:
@@ -126,7 +155,7 @@ def locate_fix(fix: Fix, mapper: SourceMapper | None = None) -> FindingFix | Non
         if doc.source is None:
             return None
         pointer = edit.pointer if doc.list_item is None else ("items", doc.list_item, *edit.pointer)
-        found = insertion(doc.source, pointer, edit.value)
+        found = cache.insertion(doc, pointer, edit.value)
         if found is None:
             return None
         line = doc.source_line + found.line

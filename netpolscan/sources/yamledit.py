@@ -16,6 +16,7 @@ value.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -27,10 +28,10 @@ import yaml
 from netpolscan.sources import goyaml
 from netpolscan.sources.document import utf16_column
 
-try:  # same loader family as the reader (libyaml when present)
-    _Loader: type[Any] = yaml.CSafeLoader
+try:  # only the structure, positions and styles are read: no tag resolution needed (libyaml when present)
+    _Loader: type[Any] = yaml.CBaseLoader
 except AttributeError:  # pragma: no cover - only without libyaml
-    _Loader = yaml.SafeLoader
+    _Loader = yaml.BaseLoader
 
 _BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a line break
 _WIDTH = 1 << 30  # never fold a line of inserted text
@@ -71,15 +72,17 @@ class _IndentedDumper(_Dumper):
         super().increase_indent(flow, False)
 
 
-def insertion(text: str, pointer: Sequence[str | int], value: Any) -> Insertion | None:
+def insertion(text: str, pointer: Sequence[str | int], value: Any, current: Any = None) -> Insertion | None:
     """The insertion into ``text`` (one YAML/JSON document) that adds ``value`` to the collection at
     ``pointer``: appended as one item to a list, or, ``value`` being a mapping, its keys added to a mapping
-    (none may exist there yet). None when it cannot be done safely."""
+    (none may exist there yet). None when it cannot be done safely. ``current`` is the document as read,
+    when the caller has it (else it is read again)."""
     try:
         root = yaml.compose(text, Loader=_Loader)
         if root is None:
             return None
-        _check_plain_tree(root)
+        if "&" in text or "<<" in text:  # no anchor, no alias; no merge key
+            _check_plain_tree(root)
         node, ancestors = _find(root, pointer)
         if node.flow_style:
             offset, inserted = _flow_insertion(
@@ -87,7 +90,7 @@ def insertion(text: str, pointer: Sequence[str | int], value: Any) -> Insertion 
             )
         else:
             offset, inserted = _block_insertion(text, node, ancestors, value)
-        expected = _read(text)
+        expected = _read(text) if current is None else copy.deepcopy(current)
         _apply_structurally(expected, pointer, value)
         if _read(text[:offset] + inserted + text[offset:]) != expected:
             return None
@@ -174,15 +177,8 @@ def _entry(node: yaml.CollectionNode, value: Any) -> Any:
 
 
 def _flow_insertion(text: str, node: yaml.CollectionNode, value: Any, json_style: bool) -> tuple[int, str]:
-    entry = _entry(node, value)
-    if json_style:
-        written = json.dumps(entry, ensure_ascii=False)
-    else:
-        written = yaml.dump(
-            entry, Dumper=_Dumper, default_flow_style=True, sort_keys=False, allow_unicode=True, width=_WIDTH
-        ).strip()
-        if written.endswith("..."):
-            raise _Unsafe("scalar document")
+    entry = json.dumps(_entry(node, value), ensure_ascii=False)
+    written = entry if json_style else _dumped(entry, flow=True)
     inner = written[1:-1].strip()  # without the brackets of the one-entry list or mapping
     start, end = node.start_mark.index, node.end_mark.index
     if text[start] not in "[{" or text[end - 1] not in "]}":
@@ -225,19 +221,25 @@ def _block_insertion(
     offset = line_end.start() if line_end else len(text)
     newline = line_end.group() if line_end else _first_break(text)
     indented, step = _style([node, *reversed(ancestors)])
-    dumper = _IndentedDumper if indented else _Dumper
-    written = yaml.dump(
-        _entry(node, value),
-        Dumper=dumper,
-        default_flow_style=False,
+    written = _dumped(json.dumps(_entry(node, value), ensure_ascii=False), indented=indented, step=step)
+    lines = written.rstrip("\n").split("\n")
+    pad = " " * column
+    return offset, "".join(newline + pad + line for line in lines)
+
+
+@functools.lru_cache(maxsize=256)
+def _dumped(entry: str, flow: bool = False, indented: bool = False, step: int = 2) -> str:
+    """The YAML text of the JSON value ``entry`` (many findings share one remedy: written once)."""
+    written: str = yaml.dump(
+        json.loads(entry),
+        Dumper=_IndentedDumper if indented else _Dumper,
+        default_flow_style=flow,
         sort_keys=False,
         allow_unicode=True,
         width=_WIDTH,
         indent=step,
     )
-    lines = written.rstrip("\n").split("\n")
-    pad = " " * column
-    return offset, "".join(newline + pad + line for line in lines)
+    return written.strip() if flow else written
 
 
 def _first_break(text: str) -> str:
