@@ -281,3 +281,35 @@ spec:
         "\t\tIngress (Denied)\n\t\t\tthe namespace tier's policies select shop/web[Pod], "
         "but none of their Ingress rules allows 0.0.0.0-255.255.255.255[External]\n"
     ) in out
+
+
+def test_connectivity_explain_external_endpoints_known_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # kube-prometheus-stack's Cilium flavour allows egress `toEntities: [kube-apiserver]`; with toFQDNs
+    # these endpoints have no address, and --explain crashed turning them into one (AddressValueError)
+    (tmp_path / "m.yaml").write_text(
+        """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: out, namespace: shop}
+spec:
+  endpointSelector: {}
+  egress:
+  - toEntities: [kube-apiserver]
+  - toFQDNs: [{matchName: api.example.com}]
+    toPorts: [{ports: [{port: "443", protocol: TCP}]}]
+""",
+        encoding="utf-8",
+    )
+    code, out, err = _run(["connectivity", str(tmp_path), "--explain"], capsys)
+    assert (code, err) == (0, "")
+    fqdn = out.split("Connections between shop/web[Pod] => fqdn:api.example.com:\n", 1)[1].split("-" * 20)[0]
+    assert "Allowed TCP:[443] due to" in fqdn
+    assert "CiliumNetworkPolicy 'shop/out' allows connections by Egress rule #2" in fqdn
+    assert "Connections between shop/web[Pod] => entity:kube-apiserver:" in out

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from netpolscan.analysis.addresses import AddressSpace, Segment, iter_bits
+from netpolscan.analysis.addresses import AddressSpace, NamedEndpoint, Segment, iter_bits
 from netpolscan.analysis.ports import ALL_PORTS, NO_PORTS, PortSet
 from netpolscan.analysis.tiers import Decision, TieredEngine, node_addresses, spec_ports
 from netpolscan.model.inventory import Inventory
@@ -516,8 +516,11 @@ class Connectivity:
     def is_isolated(self, workload: Workload, direction: str) -> bool:
         return bool(self._isolated[direction] >> self.class_of(workload).index & 1)
 
-    def verdict(self, src: Endpoint, dst: Endpoint, direction: str) -> Verdict:
-        """The decision of one direction: ``ingress`` at ``dst`` (a workload) or ``egress`` at ``src``."""
+    def verdict(
+        self, src: Endpoint | NamedEndpoint, dst: Endpoint | NamedEndpoint, direction: str
+    ) -> Verdict:
+        """The decision of one direction: ``ingress`` at ``dst`` (a workload) or ``egress`` at ``src``.
+        The peer may be an external endpoint known by name (``fqdn:…``) of the direction's space."""
         owner, peer = (dst, src) if direction == "ingress" else (src, dst)
         if not isinstance(owner, Workload):
             return Verdict(direction, False, (), (), ALL_PORTS)
@@ -533,6 +536,10 @@ class Connectivity:
         for grant in self._grants_of[direction][owner_cls.index]:
             if isinstance(peer, Workload):
                 matched = bool(grant.peers >> self.class_of(peer).index & 1)
+            elif isinstance(peer, NamedEndpoint):  # a whole address family holds a named endpoint
+                matched = grant.rule.all_peers or any(
+                    p.ip_block is not None and p.ip_block.cidr.prefixlen == 0 for p in grant.rule.peers
+                )
             else:
                 matched = grant.rule.all_peers or any(
                     p.ip_block is not None and p.ip_block.contains(peer) for p in grant.rule.peers
@@ -544,11 +551,15 @@ class Connectivity:
         return Verdict(direction, True, policies, tuple(allowing), total)
 
     def _tiered_verdict(
-        self, direction: str, owner: int, peer: Endpoint, policies: tuple[NetworkPolicy, ...]
+        self, direction: str, owner: int, peer: Endpoint | NamedEndpoint, policies: tuple[NetworkPolicy, ...]
     ) -> Verdict:
         assert self.tiered is not None
         if isinstance(peer, Workload):
             decisions = self.tiered.decisions(direction, owner, self.class_of(peer).index, None)
+        elif isinstance(peer, NamedEndpoint):
+            space = self.ingress_space if direction == "ingress" else self.egress_space
+            index = space.named_index.get(peer.name)
+            decisions = [] if index is None else self.tiered.decisions(direction, owner, None, index)
         else:
             space = self.ingress_space if direction == "ingress" else self.egress_space
             decisions = self.tiered.decisions(direction, owner, None, space.index_of(peer), peer)

@@ -21,7 +21,7 @@ import ipaddress
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from netpolscan.analysis.addresses import Segment
+from netpolscan.analysis.addresses import NamedEndpoint, Segment
 from netpolscan.analysis.connectivity import Connectivity, Endpoint, Verdict, connectivity, rule_ports
 from netpolscan.analysis.endpoints import workload_label
 from netpolscan.analysis.exposure import is_entire_cluster
@@ -51,6 +51,7 @@ class Decision:
 
 SYSTEM_DEFAULT = Decision("(system default)", "", None, "allow")  # after items that passed the ports on
 Region = tuple[PortSet, bool, tuple[Decision, ...]]  # ports, allowed, the items deciding them
+Peer = Endpoint | NamedEndpoint  # an external endpoint known by name stands for itself
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def _policy_name(namespace: str, name: str) -> str:
     return f"{namespace}/{name}"
 
 
-def direction_regions(conn: Connectivity, src: Endpoint, dst: Endpoint, direction: str) -> list[Region]:
+def direction_regions(conn: Connectivity, src: Peer, dst: Peer, direction: str) -> list[Region]:
     """The regions of one direction of ``src`` -> ``dst`` (NetworkPolicy v1 decisions)."""
     verdict = conn.verdict(src, dst, direction)
     if verdict.decisions:
@@ -263,7 +264,7 @@ def _partition(items: Sequence[tuple[Decision, PortSet]]) -> list[tuple[PortSet,
 
 
 def pair_regions(
-    conn: Connectivity, src: Endpoint, dst: Endpoint, ingress_regions: list[Region] | None = None
+    conn: Connectivity, src: Peer, dst: Peer, ingress_regions: list[Region] | None = None
 ) -> tuple[list[PairRegion], bool]:
     """The regions of ``src`` -> ``dst`` (merged where both decisions agree) and whether all is default."""
     egress = (
@@ -285,17 +286,18 @@ def pair_regions(
     return regions, default
 
 
-def _peers(
-    inventory: Inventory, conn: Connectivity
-) -> tuple[list[tuple[str, Endpoint]], list[tuple[str, Endpoint]]]:
-    """(sources, destinations): workloads by endpoint name, plus the external segments of each side."""
+def _peers(inventory: Inventory, conn: Connectivity) -> tuple[list[tuple[str, Peer]], list[tuple[str, Peer]]]:
+    """(sources, destinations): workloads by endpoint name, plus the external segments of each side
+    (an address range by its first address, an endpoint known by name as itself)."""
     workloads: dict[str, Workload] = {}
     for workload in inventory.workloads:
         workloads.setdefault(workload_label(workload), workload)
-    named: list[tuple[str, Endpoint]] = list(workloads.items())
+    named: list[tuple[str, Peer]] = list(workloads.items())
 
-    def external(segments: Sequence[Segment]) -> list[tuple[str, Endpoint]]:
-        return [(segment.label, ipaddress.IPv4Address(segment.first)) for segment in segments]
+    def external(segments: Sequence[Segment]) -> list[tuple[str, Peer]]:
+        return [
+            (s.label, s if isinstance(s, NamedEndpoint) else ipaddress.IPv4Address(s.first)) for s in segments
+        ]
 
     return named + external(conn.ingress_space.segments), named + external(conn.egress_space.segments)
 
@@ -304,7 +306,7 @@ def explain_pairs(inventory: Inventory, focus: Focus) -> Iterator[PairExplanatio
     """Every ordered pair of distinct peers (not both external) that ``focus`` keeps, sorted by name."""
     conn = connectivity(inventory)
     sources, destinations = (sorted(peers, key=lambda item: item[0]) for peers in _peers(inventory, conn))
-    pairs: Iterable[tuple[tuple[str, Endpoint], tuple[str, Endpoint]]]
+    pairs: Iterable[tuple[tuple[str, Peer], tuple[str, Peer]]]
     if focus.workloads:  # only the pairs with a focus workload on one side: no walk over every pair
         pairs = sorted(
             {
@@ -336,7 +338,7 @@ def explain_pairs(inventory: Inventory, focus: Focus) -> Iterator[PairExplanatio
             yield PairExplanation(INGRESS_CONTROLLER, label, _focused(regions, focus), False)
 
 
-def _isolated(conn: Connectivity, endpoint: Endpoint, direction: str) -> bool:
+def _isolated(conn: Connectivity, endpoint: Peer, direction: str) -> bool:
     return isinstance(endpoint, Workload) and (
         conn.is_isolated(endpoint, direction) or conn.decided_by_tiers(endpoint, direction)
     )
