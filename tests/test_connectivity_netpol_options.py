@@ -252,18 +252,32 @@ def test_connectivity_explain_text(cluster: Path, capsys: pytest.CaptureFixture[
     assert "Ingress 'shop/web' allows ingress connections through service web" in out
 
 
-def test_connectivity_explain_names_a_cni_policy_default_deny(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Loki's Cilium flavour: ports no rule of a selecting CiliumNetworkPolicy allows end in the namespace
-    # tier's deny, with no NetworkPolicy to name (it was an IndexError, "internal error")
-    (tmp_path / "m.yaml").write_text(
-        """\
+WEB_POD = """\
 apiVersion: v1
 kind: Pod
 metadata: {name: web, namespace: shop, labels: {app: web}}
 spec: {containers: [{name: c, image: i, ports: [{containerPort: 8080, name: http}]}]}
 ---
+"""
+
+
+def _explain(tmp_path: Path, capsys: pytest.CaptureFixture[str], policy: str) -> str:
+    """``connectivity --explain`` of the web pod and ``policy``; it must succeed silently."""
+    (tmp_path / "m.yaml").write_text(WEB_POD + policy, encoding="utf-8")
+    code, out, err = _run(["connectivity", str(tmp_path), "--explain"], capsys)
+    assert (code, err) == (0, "")
+    return out
+
+
+def test_connectivity_explain_names_a_cni_policy_default_deny(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Loki's Cilium flavour: ports no rule of a selecting CiliumNetworkPolicy allows end in the namespace
+    # tier's deny, with no NetworkPolicy to name (it was an IndexError, "internal error")
+    out = _explain(
+        tmp_path,
+        capsys,
+        """\
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: web-http, namespace: shop}
@@ -272,10 +286,7 @@ spec:
   ingress:
   - toPorts: [{ports: [{port: http, protocol: TCP}]}]
 """,
-        encoding="utf-8",
     )
-    code, out, err = _run(["connectivity", str(tmp_path), "--explain"], capsys)
-    assert (code, err) == (0, "")
     assert "CiliumNetworkPolicy 'shop/web-http' allows connections by Ingress rule #1" in out
     assert (
         "\t\tIngress (Denied)\n\t\t\tthe namespace tier's policies select shop/web[Pod], "
@@ -288,13 +299,10 @@ def test_connectivity_explain_external_endpoints_known_by_name(
 ) -> None:
     # kube-prometheus-stack's Cilium flavour allows egress `toEntities: [kube-apiserver]`; with toFQDNs
     # these endpoints have no address, and --explain crashed turning them into one (AddressValueError)
-    (tmp_path / "m.yaml").write_text(
+    out = _explain(
+        tmp_path,
+        capsys,
         """\
-apiVersion: v1
-kind: Pod
-metadata: {name: web, namespace: shop, labels: {app: web}}
-spec: {containers: [{name: c, image: i}]}
----
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: out, namespace: shop}
@@ -305,10 +313,7 @@ spec:
   - toFQDNs: [{matchName: api.example.com}]
     toPorts: [{ports: [{port: "443", protocol: TCP}]}]
 """,
-        encoding="utf-8",
     )
-    code, out, err = _run(["connectivity", str(tmp_path), "--explain"], capsys)
-    assert (code, err) == (0, "")
     fqdn = out.split("Connections between shop/web[Pod] => fqdn:api.example.com:\n", 1)[1].split("-" * 20)[0]
     assert "Allowed TCP:[443] due to" in fqdn
     assert "CiliumNetworkPolicy 'shop/out' allows connections by Egress rule #2" in fqdn
