@@ -146,9 +146,13 @@ def scan_documents(
     documents: list[Document], options: ScanOptions, rules: Sequence[Rule] | None = None
 ) -> Report:
     """Analyse already-loaded documents with the selected rules."""
+    return scan_inventory(_inventory(documents, options), options, rules)
+
+
+def scan_inventory(inventory: Inventory, options: ScanOptions, rules: Sequence[Rule] | None = None) -> Report:
+    """Analyse an already-built inventory with the selected rules (``options.paths`` is not read)."""
     if rules is None:
         rules = chosen_rules(options)
-    inventory = _inventory(documents, options)
     findings, notifications = _check(inventory, options, rules)
     return dataclasses.replace(_report(findings, notifications, options, rules), inventory=inventory)
 

@@ -12,6 +12,7 @@ import click
 from netpolscan.cli.group import cli, load_input, strict_option, write_text
 from netpolscan.errors import NetpolscanError
 
+MAX_LINES = 200  # differences listed on stderr
 KIND_CHOICES = ("networkpolicy", "cilium", "calico", "cluster")  # netpolscan.generate.KINDS, kept lazy
 
 
@@ -103,8 +104,12 @@ def generate_command(
         click.echo("netpolscan: not verified (--no-verify)", err=True)
         return 0
     result = generated.verify(inventory, (expectations_path,) if expectations_path else ())
-    for line in result.limits:
-        click.echo(f"netpolscan: note: {kind} cannot deny ingress from outside the cluster: {line}", err=True)
+    if result.limits:
+        click.echo(
+            f"netpolscan: note: {kind} cannot deny ingress from outside the cluster (the API has no such "
+            f"peer): {len(result.limits)} such connections stay open, e.g. {result.limits[0]}",
+            err=True,
+        )
     count = len(generated.manifests)
     if result.ok:
         what = "the expectations hold exactly" if expectations else "no connection beyond today's is allowed"
@@ -113,6 +118,9 @@ def generate_command(
     click.echo(
         f"netpolscan: verification failed for the {count} generated policies with the input:", err=True
     )
-    for line in result.lines():
+    lines = result.lines()
+    for line in lines[:MAX_LINES]:
         click.echo(f"  {line}", err=True)
+    if len(lines) > MAX_LINES:
+        click.echo(f"  ... and {len(lines) - MAX_LINES} more", err=True)
     return 1

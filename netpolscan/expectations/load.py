@@ -75,7 +75,69 @@ def _fail(doc: Document, pointer: Sequence[str | int], message: str) -> Netpolsc
     return NetpolscanError(f"{doc.path}:{line}: {message}")
 
 
+_ENDPOINT_SHAPES = (
+    frozenset({"namespace", "workload"}),
+    frozenset({"namespace", "labels"}),
+    frozenset({"namespaceLabels"}),
+    frozenset({"namespaceLabels", "labels"}),
+    frozenset({"namespace"}),
+    frozenset({"cidr"}),
+)
+_ENTRY_KEYS = frozenset({"from", "to", "ports", "expect", "reason"})
+
+
+def _plain_endpoint(endpoint: Any) -> bool:
+    if not isinstance(endpoint, dict) or frozenset(endpoint) not in _ENDPOINT_SHAPES:
+        return False
+    for key, value in endpoint.items():
+        if key in ("labels", "namespaceLabels"):
+            if (
+                not isinstance(value, dict)
+                or not value
+                or not all(isinstance(v, str) for v in value.values())
+            ):
+                return False
+        elif not isinstance(value, str) or not value:
+            return False
+    return True
+
+
+def _plainly_valid(data: dict[str, Any]) -> bool:
+    """A quick check that ``data`` meets the schema, for the usual file (thousands of entries take
+    jsonschema seconds); False sends it to jsonschema, which also says what is wrong. Never True for a
+    document the schema rejects."""
+    if set(data) - {"apiVersion", "kind", "metadata", "expectations"} or "metadata" in data:
+        return False
+    if data.get("apiVersion") != API_VERSION or data.get("kind") != KIND:
+        return False
+    entries = data.get("expectations")
+    if not isinstance(entries, list):
+        return False
+    for entry in entries:
+        if (
+            not isinstance(entry, dict)
+            or not entry.keys() <= _ENTRY_KEYS
+            or entry.get("expect") not in ("allow", "deny")
+        ):
+            return False
+        for side in ("from", "to"):
+            value = entry.get(side)
+            items = value if isinstance(value, list) else [value]
+            if not items or not all(_plain_endpoint(item) for item in items):
+                return False
+        ports = entry.get("ports", [1])
+        if not isinstance(ports, list) or not ports:
+            return False
+        if not all(isinstance(p, str) or (isinstance(p, int) and not isinstance(p, bool)) for p in ports):
+            return False
+        if not isinstance(entry.get("reason", ""), str):
+            return False
+    return True
+
+
 def _schema_check(doc: Document, data: dict[str, Any]) -> None:
+    if _plainly_valid(data):
+        return
     import jsonschema  # only runs that read an expectations file pay for it
 
     validator = jsonschema.Draft202012Validator(load_schema(SCHEMA))

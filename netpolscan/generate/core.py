@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
 from netpolscan.analysis.connectivity import connectivity
 from netpolscan.analysis.ports import PortSet
 from netpolscan.expectations.spec import ExpectationsFile
 from netpolscan.generate.kinds import RENDERERS, Manifest
-from netpolscan.generate.plan import Key, Plan, plan_from_connectivity, plan_from_expectations
+from netpolscan.generate.plan import Key, Plan, key_pairs, plan_from_connectivity, plan_from_expectations
 from netpolscan.generate.specs import policy_specs
-from netpolscan.generate.verify import Verification, key_pairs, verify
-from netpolscan.generate.yamltext import dump
+from netpolscan.generate.verify import GENERATED_PATH, Verification, verify
+from netpolscan.generate.yamltext import dump, plain
 from netpolscan.model.inventory import Inventory
+from netpolscan.sources.document import Document
 
 
 @dataclass
@@ -39,13 +41,29 @@ class Generated:
             + (" --expectations FILE" if self.plan.origin == "expectations" else ""),
         ]
 
-    def documents(self) -> list[tuple[str, str]]:
+    @cached_property
+    def texts(self) -> list[tuple[str, str]]:
         """(namespace, YAML document text) per manifest, in output order."""
         return [(m.namespace, dump(m.body, m.comments)) for m in self.manifests]
+
+    def documents(self) -> list[tuple[str, str]]:
+        return self.texts
 
     def stream(self) -> str:
         head = "".join(f"# {line}\n" for line in self.header())
         return head + "".join(f"---\n{text}" for _, text in self.documents())
+
+    def parsed(self) -> list[Document]:
+        """The manifests as the documents a reader of :meth:`stream` gets (data and first lines; the
+        tests check that reading the text gives the same data)."""
+        line = len(self.header()) + 1
+        found = []
+        for index, (manifest, (_, text)) in enumerate(zip(self.manifests, self.texts, strict=True)):
+            line += 1  # the `---` line
+            comments = len(manifest.comments)
+            found.append(Document(GENERATED_PATH, index, line + comments, plain(manifest.body)))
+            line += text.count("\n")
+        return found
 
     def per_namespace(self) -> dict[str, str]:
         """File name (``NAMESPACE.yaml``) -> its documents, every namespace of the plan included."""
@@ -57,10 +75,9 @@ class Generated:
 
     def verify(self, inventory: Inventory, expectations: tuple[str, ...] = ()) -> Verification:
         return verify(
-            inventory.documents,
-            self.stream(),
+            inventory,
+            self.parsed(),
             self.plan,
-            inventory.default_namespace,
             expectations,
             self.today,
             open_external_ingress=self.kind == "cluster",

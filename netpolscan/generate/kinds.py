@@ -74,6 +74,17 @@ def _peer_note(peer: PeerSpec, body: object) -> object:
     return Note(body, (peer.comment,)) if peer.comment else body
 
 
+def _namespaced(api_version: str, kind: str, spec: PolicySpec, body: Obj) -> list[Manifest]:
+    name = object_name(spec.name)
+    obj: Obj = {
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": _metadata(name, spec.namespace),
+        "spec": body,
+    }
+    return [Manifest(spec.namespace, name, obj, tuple(spec.comment))]
+
+
 # --- NetworkPolicy v1 --------------------------------------------------------------------------------
 
 
@@ -141,14 +152,7 @@ def networkpolicy(spec: PolicySpec) -> list[Manifest]:
     for direction, rules in (("ingress", spec.ingress), ("egress", spec.egress)):
         if rules:
             body[direction] = [_v1_rule(rule, direction, spec.namespace) for rule in rules]
-    name = object_name(spec.name)
-    obj: Obj = {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": _metadata(name, spec.namespace),
-        "spec": body,
-    }
-    return [Manifest(spec.namespace, name, obj, tuple(spec.comment))]
+    return _namespaced("networking.k8s.io/v1", "NetworkPolicy", spec, body)
 
 
 # --- Cilium ------------------------------------------------------------------------------------------
@@ -211,14 +215,7 @@ def cilium(spec: PolicySpec) -> list[Manifest]:
     for direction, rules in (("ingress", spec.ingress), ("egress", spec.egress)):
         if rules:
             body[direction] = [_cilium_rule(rule, direction) for rule in rules]
-    name = object_name(spec.name)
-    obj: Obj = {
-        "apiVersion": "cilium.io/v2",
-        "kind": "CiliumNetworkPolicy",
-        "metadata": _metadata(name, spec.namespace),
-        "spec": body,
-    }
-    return [Manifest(spec.namespace, name, obj, tuple(spec.comment))]
+    return _namespaced("cilium.io/v2", "CiliumNetworkPolicy", spec, body)
 
 
 # --- Calico ------------------------------------------------------------------------------------------
@@ -288,14 +285,7 @@ def calico(spec: PolicySpec) -> list[Manifest]:
     for direction, rules in (("ingress", spec.ingress), ("egress", spec.egress)):
         if rules:
             body[direction] = [r for rule in rules for r in _calico_rules(rule, direction, spec.namespace)]
-    name = object_name(spec.name)
-    obj: Obj = {
-        "apiVersion": "projectcalico.org/v3",
-        "kind": "NetworkPolicy",
-        "metadata": _metadata(name, spec.namespace),
-        "spec": body,
-    }
-    return [Manifest(spec.namespace, name, obj, tuple(spec.comment))]
+    return _namespaced("projectcalico.org/v3", "NetworkPolicy", spec, body)
 
 
 # --- ClusterNetworkPolicy ----------------------------------------------------------------------------
@@ -320,7 +310,8 @@ def _cluster_protocols(items: Sequence[PortItem]) -> list[object]:
 def _cluster_rules(rule: RuleSpec, direction: str, index: int) -> list[Note]:
     key = "from" if direction == "ingress" else "to"
     pods = [p for p in rule.peers if p.cidr is None]
-    cidrs = [str(p.cidr) for p in rule.peers if p.cidr is not None]
+    # ingress rules have no peer for addresses outside the cluster, which this kind leaves open anyway
+    cidrs = [str(p.cidr) for p in rule.peers if p.cidr is not None and direction == "egress"]
     peers: list[object] = [_peer_note(p, _cluster_pods(p)) for p in pods]
     for i in range(0, len(cidrs), CLUSTER_LIMIT):
         peers.append({"networks": cidrs[i : i + CLUSTER_LIMIT]})
@@ -389,7 +380,7 @@ def cluster(spec: PolicySpec) -> list[Manifest]:
     subject: Obj = {
         "pods": {"namespaceSelector": namespace_subject, "podSelector": _match(spec.subject or Sel())}
     }
-    out = []
+    out = []  # none when every rule only admitted addresses outside the cluster
     for part, i in enumerate(range(0, len(items), CLUSTER_LIMIT)):
         name = object_name(spec.namespace, spec.name) + (f"-{part + 1}" if part else "")
         body = _cluster_object(

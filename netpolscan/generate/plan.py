@@ -25,6 +25,7 @@ from netpolscan.expectations.evaluate import resolve_workloads
 from netpolscan.expectations.spec import Expectation, ExpectationsFile, IPNetwork
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import Service, Workload
+from netpolscan.model.pod_labels import CONTROLLER_LABELS
 
 Key = tuple[str, str]  # (namespace, workload or owner name)
 Labels = tuple[tuple[str, str], ...]
@@ -66,19 +67,7 @@ PREFERRED: tuple[str, ...] = (
     "role",
     "tier",
 )
-VOLATILE = frozenset(
-    {
-        "pod-template-hash",
-        "controller-revision-hash",
-        "pod-template-generation",
-        "statefulset.kubernetes.io/pod-name",
-        "apps.kubernetes.io/pod-index",
-        "controller-uid",
-        "batch.kubernetes.io/controller-uid",
-        "job-name",
-        "batch.kubernetes.io/job-name",
-    }
-)
+VOLATILE = CONTROLLER_LABELS
 MAX_SELECTOR_SIZE = 3  # beyond this, the target is selected by all its labels
 
 
@@ -303,13 +292,14 @@ def _peers(inventory: Inventory, plan: Plan, expectation: Expectation, side: str
 # --- from today's connectivity -------------------------------------------------------------------------
 
 
-def port_limit(inventory: Inventory, target: Target) -> tuple[PortSet, str]:
-    """The ports a destination serves: its Services' target ports, else its declared container ports
-    (none: it serves nothing, and no connection to it is kept)."""
+def port_limit(services_in: Sequence[Service], target: Target) -> tuple[PortSet, str]:
+    """The ports a destination serves: the target ports of the Services of its namespace
+    (``services_in``) that select it, else its declared container ports (none: it serves nothing, and
+    no connection to it is kept)."""
     served = NO_PORTS
     services: list[str] = []
-    for service in inventory.services:
-        if service.namespace != target.namespace or not service.selector:
+    for service in services_in:
+        if not service.selector:
             continue
         selector = service.selector
         if not all(all(w.labels.get(k) == v for k, v in selector.items()) for w in target.workloads):
@@ -333,12 +323,9 @@ def port_limit(inventory: Inventory, target: Target) -> tuple[PortSet, str]:
     return declared, "its declared container ports"
 
 
-def plan_from_connectivity(inventory: Inventory, source: str) -> Plan:
-    """Today's workload-to-workload connections, limited to the ports the destinations serve."""
-    plan = _plan(inventory, "connectivity", source)
-    conn = connectivity(inventory)
-    keys = {id(w): target_key(w) for w in inventory.workloads}
-    dns = set(plan.dns.targets)
+def key_pairs(conn: Connectivity) -> dict[tuple[Key, Key], PortSet]:
+    """Allowed ports between workload groups (a group with itself left out)."""
+    keys = {id(w): target_key(w) for w in conn.inventory.workloads}
     found: dict[tuple[Key, Key], PortSet] = {}
     for src_index, dst_index, ports in conn.class_connections():
         for src in conn.classes[src_index].members:
@@ -346,14 +333,26 @@ def plan_from_connectivity(inventory: Inventory, source: str) -> Plan:
                 pair = (keys[id(src)], keys[id(dst)])
                 if src is not dst and pair[0] != pair[1]:
                     found[pair] = found.get(pair, NO_PORTS) | ports
+    return found
+
+
+def plan_from_connectivity(inventory: Inventory, source: str) -> Plan:
+    """Today's workload-to-workload connections, limited to the ports the destinations serve."""
+    plan = _plan(inventory, "connectivity", source)
+    conn = connectivity(inventory)
+    dns = set(plan.dns.targets)
+    found = key_pairs(conn)
     limits: dict[Key, tuple[PortSet, str]] = {}
+    services: dict[str, list[Service]] = defaultdict(list)
+    for service in inventory.services:
+        services[service.namespace].append(service)
     why: dict[tuple[Key, str], str] = {}
     unserved: set[Key] = set()
     for pair in sorted(found):
         dst_key = pair[1]
         limit = limits.get(dst_key)
         if limit is None:
-            limit = limits[dst_key] = port_limit(inventory, plan.targets[dst_key])
+            limit = limits[dst_key] = port_limit(services.get(dst_key[0], ()), plan.targets[dst_key])
         frozen = found[pair] & limit[0]
         if limit[0].is_empty and dst_key not in unserved:
             unserved.add(dst_key)

@@ -202,6 +202,28 @@ def dns_rule(plan: Plan) -> RuleSpec:
     return RuleSpec([peer], DNS_PORTS, port_items(DNS_PORTS, {}), [reason])
 
 
+def _workload_policy(
+    plan: Plan, collapse: _Peers, target: Target, peers: dict[Peer, Allow], direction: str
+) -> PolicySpec:
+    rules = _rules(plan, collapse, target, peers, direction)
+    what = (
+        f"ingress to {target.label}: who may connect to it"
+        if direction == "ingress"
+        else (f"egress from {target.label}: what it may connect to")
+    )
+    ingress, egress = (rules, []) if direction == "ingress" else ([], rules)
+    return PolicySpec(
+        target.namespace,
+        f"{direction}-{target.name}",
+        target.selector,
+        (direction,),
+        ingress,
+        egress,
+        [f"{what}, and on which ports"],
+        target,
+    )
+
+
 def policy_specs(plan: Plan) -> list[PolicySpec]:
     """Every policy of the plan, in output order: per namespace its default deny, then per workload
     (by name) its ingress policy and its egress policy."""
@@ -237,35 +259,7 @@ def policy_specs(plan: Plan) -> list[PolicySpec]:
                         merged = Allow(before.ports, list(before.reasons)) if before else Allow()
                         merged.add(allow.ports, allow.reasons[0])
                         ingress[src] = merged
-            if ingress:
-                rules = _rules(plan, collapse, target, ingress, "ingress")
-                comment = [f"ingress to {target.label}: who may connect to it, and on which ports"]
-                specs.append(
-                    PolicySpec(
-                        namespace,
-                        f"ingress-{target.name}",
-                        target.selector,
-                        ("ingress",),
-                        rules,
-                        [],
-                        comment,
-                        target,
-                    )
-                )
-            egress = plan.egress.get(target.key)
-            if egress:
-                rules = _rules(plan, collapse, target, egress, "egress")
-                comment = [f"egress from {target.label}: what it may connect to, and on which ports"]
-                specs.append(
-                    PolicySpec(
-                        namespace,
-                        f"egress-{target.name}",
-                        target.selector,
-                        ("egress",),
-                        [],
-                        rules,
-                        comment,
-                        target,
-                    )
-                )
+            for direction, peers in (("ingress", ingress), ("egress", plan.egress.get(target.key, {}))):
+                if peers:
+                    specs.append(_workload_policy(plan, collapse, target, peers, direction))
     return specs

@@ -12,6 +12,8 @@ but not planned.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,11 +21,13 @@ from dataclasses import dataclass, field
 from netpolscan.analysis.addresses import NamedEndpoint, Segment
 from netpolscan.analysis.connectivity import Connectivity, connectivity
 from netpolscan.analysis.ports import NO_PORTS, PortSet
-from netpolscan.generate.plan import Key, Plan, target_key
+from netpolscan.generate.plan import Key, Plan, key_pairs, target_key
+from netpolscan.model.inventory import Inventory
+from netpolscan.model.kinds import object_identity
+from netpolscan.model.parse import parse_document
 from netpolscan.plugin_api import Finding
-from netpolscan.scan import ScanOptions, scan_documents
+from netpolscan.scan import ScanOptions, scan_inventory
 from netpolscan.sources.document import Document
-from netpolscan.sources.yamlparse import parse_text
 
 RULES = ("NPS101", "NPS102", "NPS103", "NPS104", "NPS105", "NPS501", "NPS701")
 GENERATED_PATH = "(generated)"
@@ -44,35 +48,48 @@ class Verification:
         return out + self.diff
 
 
-def key_pairs(conn: Connectivity) -> dict[tuple[Key, Key], PortSet]:
-    """Allowed ports between workload groups (a group with itself left out)."""
-    keys = {id(w): target_key(w) for w in conn.inventory.workloads}
-    found: dict[tuple[Key, Key], PortSet] = {}
-    for src_index, dst_index, ports in conn.class_connections():
-        for src in conn.classes[src_index].members:
-            for dst in conn.classes[dst_index].members:
-                pair = (keys[id(src)], keys[id(dst)])
-                if src is not dst and pair[0] != pair[1]:
-                    found[pair] = found.get(pair, NO_PORTS) | ports
-    return found
+def with_generated(inventory: Inventory, generated: Sequence[Document]) -> Inventory:
+    """The input's inventory with the ``generated`` documents added. An input object that a generated one
+    redefines (same kind, namespace and name: the output of an earlier run) is replaced by it, as
+    applying the generated manifests would; else the input's model objects are reused as they are."""
+    namespace = inventory.default_namespace
+    names = {object_identity(doc.data, namespace) for doc in generated}
+    redefined = [
+        d for d in inventory.documents if d.error is None and object_identity(d.data, namespace) in names
+    ]
+    if redefined:
+        kept = [d for d in inventory.documents if not any(d is r for r in redefined)]
+        return Inventory.from_documents([*kept, *generated], namespace, inventory.kinds)
+    parsed = copy.copy(inventory.parsed)
+    for item in dataclasses.fields(parsed):
+        value = getattr(parsed, item.name)
+        if isinstance(value, dict):
+            value = {key: list(objects) for key, objects in value.items()}
+        else:
+            value = type(value)(value)
+        setattr(parsed, item.name, value)
+    for doc in generated:
+        parse_document(doc, namespace, parsed, inventory.kinds)
+    return Inventory([*inventory.documents, *generated], parsed, namespace, inventory.kinds)
 
 
 def verify(
-    documents: Sequence[Document],
-    generated: str,
+    inventory: Inventory,
+    generated: Sequence[Document],
     plan: Plan,
-    namespace: str,
     expectations: Sequence[str] = (),
     today: dict[tuple[Key, Key], PortSet] | None = None,
     open_external_ingress: bool = False,
 ) -> Verification:
-    """Analyse ``documents`` with the ``generated`` manifests and compare with ``plan`` (``today``: the
-    input's own workload connections, the upper bound of a plan from connectivity).
+    """Analyse the input's ``inventory`` with the ``generated`` documents and compare with ``plan``
+    (``today``: the input's own workload connections, the upper bound of a plan from connectivity).
     ``open_external_ingress``: the kind cannot deny ingress from outside the cluster (ClusterNetworkPolicy):
     such connections are listed as limits instead of failing."""
-    combined = [*documents, *parse_text(generated, GENERATED_PATH)]
-    options = ScanOptions(paths=(), namespace=namespace, select=RULES, expectations=tuple(expectations))
-    report = scan_documents(combined, options)
+    combined = with_generated(inventory, generated)
+    options = ScanOptions(
+        paths=(), namespace=inventory.default_namespace, select=RULES, expectations=tuple(expectations)
+    )
+    report = scan_inventory(combined, options)
     result = Verification([f for f in report.findings if f.rule_id in RULES and f.suppression is None])
     assert report.inventory is not None
     conn = connectivity(report.inventory)

@@ -26,15 +26,33 @@ class Note:
     lines: tuple[str, ...]
 
 
+_SCALARS: dict[str, str] = {}
+
+
 def scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     text = str(value)
-    if _PLAIN.match(text) and not text.endswith(":") and is_plain_string(text):
-        return text
-    return json.dumps(text, ensure_ascii=False)
+    found = _SCALARS.get(text)
+    if found is None:
+        plain = _PLAIN.match(text) and not text.endswith(":") and is_plain_string(text)
+        found = text if plain else json.dumps(text, ensure_ascii=False)
+        if len(_SCALARS) < 100_000:
+            _SCALARS[text] = found
+    return found
+
+
+def plain(value: object) -> object:
+    """``value`` without its notes: what a YAML reader gets back from :func:`dump`."""
+    if isinstance(value, Note):
+        return plain(value.value)
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
 
 
 def _comments(lines: Sequence[str], pad: str) -> list[str]:
