@@ -120,7 +120,8 @@ def test_input_policies_that_allow_more_fail_verification_with_a_diff(run_cli: R
     assert "verification failed" in result.stderr
     assert (
         "+ default/frontend[Deployment] => 0.0.0.0-255.255.255.255[External] : "
-        "SCTP 1-65535,TCP 1-442,444-65535,UDP 1-65535  (allowed, not planned)"
+        "SCTP 1-65535,TCP 1-442,444-65535,UDP 1-65535  "
+        "(allowed, not planned: egress allowed by the input's NetworkPolicy default/frontend-egress)"
     ) in result.stderr
 
 

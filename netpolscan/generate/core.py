@@ -6,11 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 
-from netpolscan.analysis.connectivity import connectivity
 from netpolscan.analysis.ports import PortSet
 from netpolscan.expectations.spec import ExpectationsFile
 from netpolscan.generate.kinds import RENDERERS, Manifest
-from netpolscan.generate.plan import Key, Plan, key_pairs, plan_from_connectivity, plan_from_expectations
+from netpolscan.generate.plan import Key, Plan, plan_from_connectivity, plan_from_expectations
 from netpolscan.generate.specs import policy_specs
 from netpolscan.generate.verify import GENERATED_PATH, Verification, verify
 from netpolscan.generate.yamltext import dump, plain
@@ -94,10 +93,8 @@ def generate(
     today's workload connections)."""
     if expectations is not None:
         plan = plan_from_expectations(inventory, expectations)
-        today = None
     else:
         plan = plan_from_connectivity(inventory, source)
-        today = key_pairs(connectivity(inventory))
     render = RENDERERS[kind]
     manifests = [manifest for spec in policy_specs(plan) for manifest in render(spec)]
-    return Generated(plan, kind, manifests, today)
+    return Generated(plan, kind, manifests, plan.today)

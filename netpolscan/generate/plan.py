@@ -123,6 +123,7 @@ class Plan:
     ingress: dict[Key, dict[Peer, Allow]] = field(default_factory=dict)  # destination -> sources
     egress: dict[Key, dict[Peer, Allow]] = field(default_factory=dict)  # source -> destinations
     notes: list[str] = field(default_factory=list)  # what could not be planned (stderr warnings)
+    today: dict[tuple[Key, Key], PortSet] | None = None  # from connectivity: today's connections
 
     def allow(self, src: Peer, dst: Peer, ports: PortSet, reason: str, egress_reason: str = "") -> None:
         """Allow ``src`` -> ``dst`` on ``ports``: ingress at a target destination, egress at a target
@@ -341,7 +342,7 @@ def plan_from_connectivity(inventory: Inventory, source: str) -> Plan:
     plan = _plan(inventory, "connectivity", source)
     conn = connectivity(inventory)
     dns = set(plan.dns.targets)
-    found = key_pairs(conn)
+    found = plan.today = key_pairs(conn)
     limits: dict[Key, tuple[PortSet, str]] = {}
     services: dict[str, list[Service]] = defaultdict(list)
     for service in inventory.services:

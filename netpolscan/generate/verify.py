@@ -19,11 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from netpolscan.analysis.addresses import NamedEndpoint, Segment
-from netpolscan.analysis.connectivity import Connectivity, connectivity
+from netpolscan.analysis.connectivity import Connectivity, Endpoint, connectivity
 from netpolscan.analysis.ports import NO_PORTS, PortSet
 from netpolscan.generate.plan import Key, Plan, key_pairs, target_key
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.kinds import object_identity
+from netpolscan.model.objects import Workload
 from netpolscan.model.parse import parse_document
 from netpolscan.plugin_api import Finding
 from netpolscan.scan import ScanOptions, scan_inventory
@@ -104,12 +105,34 @@ def verify(
         if not missing.is_empty:
             result.diff.append(f"- {labels} : {missing}  (planned, not allowed)")
         if not extra.is_empty:
-            result.diff.append(f"+ {labels} : {extra}  (allowed, not planned)")
+            why = _by(conn, plan.targets[pair[0]].workloads[0], plan.targets[pair[1]].workloads[0])
+            result.diff.append(f"+ {labels} : {extra}  (allowed, not planned{why})")
     if today is None:
         for line in _external(conn, plan):
             external_ingress = line.split(" => ")[0].endswith("[External]")
             (result.limits if open_external_ingress and external_ingress else result.diff).append(line)
     return result
+
+
+def _by(conn: Connectivity, src: Endpoint, dst: Endpoint) -> str:
+    """Which of the input's policies allow ``src`` -> ``dst``, per direction (``""`` when none is known)."""
+    parts = []
+    for direction, owner in (("egress", src), ("ingress", dst)):
+        if not isinstance(owner, Workload):
+            continue
+        verdict = conn.verdict(src, dst, direction)
+        names = sorted(
+            {
+                f"{g.policy.namespace}/{g.policy.name}"
+                for g, _ in verdict.allowing
+                if g.policy.document.path != GENERATED_PATH
+            }
+        )
+        if names:
+            parts.append(f"{direction} allowed by the input's NetworkPolicy {', '.join(names)}")
+        elif not verdict.isolated:
+            parts.append(f"{direction} not isolated")
+    return ": " + "; ".join(parts) if parts else ""
 
 
 def _union(
@@ -150,5 +173,12 @@ def _external(conn: Connectivity, plan: Plan) -> list[str]:
                     if not extra.is_empty:
                         ends = (target.label, segment.label)
                         src, dst = ends if direction == "egress" else ends[::-1]
-                        diff.append(f"+ {src} => {dst} : {extra}  (allowed, not planned)")
+                        why = ""
+                        if not isinstance(segment, NamedEndpoint):
+                            points: tuple[Endpoint, Endpoint] = (
+                                target.workloads[0],
+                                ipaddress.IPv4Address(segment.first),
+                            )
+                            why = _by(conn, *(points if direction == "egress" else points[::-1]))
+                        diff.append(f"+ {src} => {dst} : {extra}  (allowed, not planned{why})")
     return sorted(diff)
