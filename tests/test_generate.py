@@ -369,3 +369,53 @@ def test_the_quick_expectations_check_never_accepts_what_the_schema_rejects(entr
     data = {"apiVersion": "netpolscan.io/v1", "kind": "ConnectivityExpectations", "expectations": [entry]}
     valid = jsonschema.Draft202012Validator(load_schema(SCHEMA)).is_valid(data)
     assert _plainly_valid(data) == valid
+
+
+def test_cluster_policies_split_at_the_crd_limits(run_cli: Run, tmp_path: Path) -> None:
+    """30 sources on 30 different ports: 30 ingress rules for one destination, over the CRD's 25."""
+    docs = []
+    for name, port in [("dst", 9000), *((f"s{i}", 9000) for i in range(30))]:
+        docs.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": "shop"},
+                "spec": {
+                    "template": {
+                        "metadata": {"labels": {"app": name}},
+                        "spec": {
+                            "containers": [{"name": "c", "image": "i", "ports": [{"containerPort": port}]}]
+                        },
+                    }
+                },
+            }
+        )
+    (tmp_path / "in.yaml").write_text("---\n".join(json.dumps(d) + "\n" for d in docs))
+    entries = "".join(
+        f"- from: {{namespace: shop, workload: s{i}}}\n  to: {{namespace: shop, workload: dst}}\n"
+        f"  ports: ['{1000 + i}/TCP']\n  expect: allow\n"
+        for i in range(30)
+    )
+    expectations = tmp_path / "e.yaml"
+    expectations.write_text(
+        "apiVersion: netpolscan.io/v1\nkind: ConnectivityExpectations\nexpectations:\n" + entries
+    )
+    out = tmp_path / "g.yaml"
+    result = run_cli(
+        "generate",
+        str(tmp_path / "in.yaml"),
+        "--from-expectations",
+        str(expectations),
+        "--kind",
+        "cluster",
+        "-o",
+        str(out),
+    )
+    assert result.exit_code == 0, result.stderr
+    policies = {d["metadata"]["name"]: d["spec"] for d in documents_of(out.read_text())}
+    assert len(policies["netpolscan-shop-ingress-dst"]["ingress"]) == 25
+    assert len(policies["netpolscan-shop-ingress-dst-2"]["ingress"]) == 5
+    scan = run_cli(
+        "scan", str(tmp_path / "in.yaml"), str(out), "--select", "NPS002,NPS801", "--format", "json"
+    )
+    assert json.loads(scan.stdout)["findings"] == []
