@@ -558,3 +558,31 @@ def test_json_report_carries_the_fix(workdir: Path, run_cli: Run) -> None:
             ],
         }
     }
+
+
+def test_what_the_walk_leaves_out_and_failing_rules_are_said(
+    workdir: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "k8s" / "chart" / "templates").mkdir(parents=True)
+    (workdir / "k8s" / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (workdir / "k8s" / "app.yaml").write_text(CASES["NPS505"][0])
+    result = run_cli("fix", "k8s", "--apply")
+    assert result.exit_code == 0
+    assert result.stderr.startswith("netpolscan: note: not scanned, as they are not manifests: ")
+    assert "--helm k8s/chart" in result.stderr
+    assert "  - Ingress" in (workdir / "k8s" / "app.yaml").read_text()
+
+    from netpolscan import Rule, ScanContext, Severity
+    from netpolscan.fixes import run
+
+    def broken(ctx: ScanContext) -> list[object]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(
+        run, "chosen_rules", lambda options: [Rule("ACME901", "broken", Severity.NOTE, broken, "")]
+    )
+    failed = run_cli("fix", "k8s/app.yaml")
+    assert (failed.exit_code, failed.stdout) == (0, "")
+    assert failed.stderr == (
+        "netpolscan: error: rule ACME901 (broken) failed and was skipped: RuntimeError: boom\n"
+    )

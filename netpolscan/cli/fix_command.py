@@ -76,6 +76,8 @@ def fix(
         chart_roots=chart_roots,
     )
     result = run_fixes(options)
+    for note in result.notes:
+        click.echo(f"netpolscan: {note}", err=True)
     if diff:
         return _diff(result)
     if apply_:

@@ -16,7 +16,7 @@ from netpolscan.fixes.edits import apply, choose, unified_diff
 from netpolscan.plugin_api import Finding
 from netpolscan.scan import ScanOptions, chosen_rules, scan_documents
 from netpolscan.sources.document import Document
-from netpolscan.sources.files import decode, display_path, iter_paths
+from netpolscan.sources.files import Skipped, decode, display_path, iter_paths, skipped_note
 from netpolscan.sources.yamlparse import parse_text
 
 _OTHER_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)  # UTF-32 LE starts as UTF-16 LE
@@ -59,6 +59,7 @@ class FixResult:
     applied: list[Finding] = field(default_factory=list)  # in the order they were made
     manual: list[ManualFix] = field(default_factory=list)
     stale: list[Finding] = field(default_factory=list)  # fixed once, yet found again: not repeated
+    notes: list[str] = field(default_factory=list)  # what the walk left out, rules that failed (stderr)
     rounds: int = 0
 
     @property
@@ -66,10 +67,11 @@ class FixResult:
         return [f for f in self.files.values() if f.changed]
 
 
-def read_files(paths: list[str]) -> dict[str, SourceFile]:
-    """The UTF-8 files of ``paths`` (directories walked as ``scan`` does) by display path."""
+def read_files(paths: list[str], skipped: list[Skipped] | None = None) -> dict[str, SourceFile]:
+    """The UTF-8 files of ``paths`` (directories walked as ``scan`` does, what it leaves out appended to
+    ``skipped``) by display path."""
     files: dict[str, SourceFile] = {}
-    for source in iter_paths(paths, []):
+    for source in iter_paths(paths, skipped if skipped is not None else []):
         if source == "-" or not isinstance(source, Path):
             raise NetpolscanError("fix rewrites files: give PATH..., not - (standard input)")
         shown = display_path(source)
@@ -96,13 +98,20 @@ def run_fixes(options: ScanOptions, max_rounds: int = MAX_ROUNDS) -> FixResult:
     """Scan ``options.paths`` and fix, round after round, every active finding whose fix is a local
     edit of a scanned file; return the fixed texts (nothing is written)."""
     rules = chosen_rules(options)
-    result = FixResult(files=read_files(list(options.paths)))
+    skipped: list[Skipped] = []
+    result = FixResult(files=read_files(list(options.paths), skipped))
+    note = skipped_note(skipped)
+    result.notes.extend([f"note: {note}"] if note else [])
     files = result.files
     fixed: set[tuple[str, str]] = set()
     manual: set[tuple[str, str]] = set()
     for _ in range(max_rounds):
         report = scan_documents(_documents(files), options, rules)
         result.rounds += 1
+        for notification in report.notifications:
+            line = f"{notification.level.value}: {notification.message}"
+            if line not in result.notes:
+                result.notes.append(line)
         candidates: list[Finding] = []
         for finding in report.active:
             fix = finding.fix
