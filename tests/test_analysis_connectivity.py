@@ -180,3 +180,40 @@ def test_diff_and_findings(tmp_path: Path) -> None:
     assert added and all(r.kind in ("added", "changed") for r in added)
     findings = diff_findings(opened, rows)
     assert findings and all(f.location.path.endswith("open.yaml") for f in findings)
+
+
+def test_diff_compares_named_external_endpoints_by_name(tmp_path: Path) -> None:
+    # each input numbers its named endpoints on its own (fqdn:a here, fqdn:b there, both the first): the
+    # diff crashed printing them as address ranges; they are compared by name, as workloads are
+    from netpolscan.policykinds import builtin_kinds
+
+    policy = """\
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: out, namespace: default}
+spec:
+  endpointSelector: {matchLabels: {role: frontend}}
+  egress:
+  - toFQDNs: [{matchName: %s.example.com}]
+    toPorts: [{ports: [{port: "443", protocol: TCP}]}]
+"""
+
+    def side(name: str) -> Inventory:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(PODS + policy % name)
+        return Inventory.from_documents(load_documents([str(path)]), kinds=builtin_kinds())
+
+    base, head = side("a"), side("b")
+    rows = {
+        (r.kind, r.src, r.dst, str(r.base), str(r.head))
+        for r in diff_rows(base, head)
+        if r.src.startswith("default/frontend")
+    }
+    assert rows == {
+        ("removed", "default/frontend[Deployment]", "fqdn:a.example.com", "TCP 443", "No Connections"),
+        ("added", "default/frontend[Deployment]", "fqdn:b.example.com", "No Connections", "TCP 443"),
+    }
+    assert "workload" not in format_diff(diff_rows(base, head), "txt")  # no "workload fqdn:… added"
+    newly = [f.message for f in diff_findings(head, diff_rows(base, head))]  # the other pods: not isolated
+    assert any("default/frontend[Deployment] => fqdn:b.example.com : TCP 443" in m for m in newly), newly

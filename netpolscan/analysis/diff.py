@@ -3,6 +3,7 @@
 Workload endpoints are compared by name (``namespace/name[Kind]``). For external addresses, each side's
 segments are refined to their common boundaries per workload and direction, then adjacent pieces with the
 same (base, head) connections are merged again, so a range is reported once with the widest extent.
+External endpoints known by name (``fqdn:…``, ``entity:…``) are compared by name, as workloads are.
 
 ``diff_rows(base, head)`` returns every compared pair, unchanged ones included (the dot view draws them);
 ``DiffRow.kind`` is ``changed``, ``added``, ``removed`` or ``unchanged``. ``allowing_rules`` names the
@@ -15,8 +16,8 @@ import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass
 
-from netpolscan.analysis.addresses import SPACE_END, Segment
-from netpolscan.analysis.connectivity import Grant, connectivity
+from netpolscan.analysis.addresses import SPACE_END, NamedEndpoint, Segment
+from netpolscan.analysis.connectivity import Connectivity, Grant, connectivity
 from netpolscan.analysis.endpoints import workload_label
 from netpolscan.analysis.ports import NO_PORTS, PortSet
 from netpolscan.model.inventory import Inventory
@@ -61,7 +62,10 @@ def _side(inventory: Inventory) -> _Side:
     workloads = {workload_label(w): w for w in inventory.workloads}
     for connection in connectivity(inventory).pairs():
         src, dst = connection.src, connection.dst
-        if isinstance(src, Segment) and isinstance(dst, Workload):
+        if isinstance(src, NamedEndpoint) or isinstance(dst, NamedEndpoint):  # by name: its segment
+            labels = (_label(src), _label(dst))  # number differs between inputs
+            pairs[labels] = pairs.get(labels, NO_PORTS) | connection.ports
+        elif isinstance(src, Segment) and isinstance(dst, Workload):
             ranges = external[("ingress", workload_label(dst))]
             key = (src.first, src.last)
             ranges[key] = ranges.get(key, NO_PORTS) | connection.ports
@@ -81,6 +85,13 @@ def _side(inventory: Inventory) -> _Side:
     return _Side(
         pairs, {k: sorted((a, b, p) for (a, b), p in v.items()) for k, v in external.items()}, workloads
     )
+
+
+def _label(endpoint: Workload | Segment) -> str:
+    if isinstance(endpoint, NamedEndpoint):
+        return endpoint.name
+    assert isinstance(endpoint, Workload)  # a named endpoint's peer is a workload
+    return workload_label(endpoint)
 
 
 def _lookup(ranges: list[tuple[int, int, PortSet]], address: int) -> PortSet:
@@ -120,12 +131,11 @@ def diff_rows(base: Inventory, head: Inventory) -> list[DiffRow]:
     old, new = _side(base), _side(head)
 
     def info(kind: str, labels: list[str]) -> str:
-        labels = [label for label in labels if not label.startswith("{")]  # {ingress-controller}
-        if kind == "added":
-            found = [label for label in labels if label not in old.workloads]
+        if kind == "added":  # not {ingress-controller} nor a named external endpoint: workloads
+            found = [label for label in labels if label in new.workloads and label not in old.workloads]
             verb = "added"
         elif kind == "removed":
-            found = [label for label in labels if label not in new.workloads]
+            found = [label for label in labels if label in old.workloads and label not in new.workloads]
             verb = "removed"
         else:
             return ""
@@ -157,18 +167,28 @@ def diff_rows(base: Inventory, head: Inventory) -> list[DiffRow]:
     return rows
 
 
-def _endpoint(label: str, workloads: dict[str, Workload]) -> Workload | ipaddress.IPv4Address:
+def _endpoint(
+    label: str, workloads: dict[str, Workload], conn: Connectivity
+) -> Workload | ipaddress.IPv4Address | NamedEndpoint:
     if label.endswith("[External]"):
         return ipaddress.IPv4Address(label.split("-", 1)[0])
-    return workloads[label]
+    if label in workloads:
+        return workloads[label]
+    for space in (conn.egress_space, conn.ingress_space):
+        index = space.named_index.get(label)
+        if index is not None:
+            segment = space.segments[index]
+            assert isinstance(segment, NamedEndpoint)
+            return segment
+    raise KeyError(label)
 
 
 def allowing_rules(head: Inventory, row: DiffRow) -> list[Grant]:
     """The HEAD rules (egress at the source, ingress at the destination) allowing ``row``'s HEAD ports."""
     conn = connectivity(head)
     workloads = {workload_label(w): w for w in head.workloads}
-    src = _endpoint(row.src, workloads)
-    dst = _endpoint(row.dst, workloads)
+    src = _endpoint(row.src, workloads, conn)
+    dst = _endpoint(row.dst, workloads, conn)
     grants: list[Grant] = []
     for direction in ("egress", "ingress"):
         verdict = conn.verdict(src, dst, direction)
