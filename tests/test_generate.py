@@ -18,6 +18,7 @@ from netpolscan.analysis.connectivity import connectivity
 from netpolscan.expectations import load_expectations
 from netpolscan.generate import KINDS, generate
 from netpolscan.model.inventory import Inventory
+from netpolscan.model.objects import Workload
 from netpolscan.scan import available_kinds
 from netpolscan.sources import load_documents
 from netpolscan.sources.yamlparse import parse_text
@@ -33,6 +34,10 @@ Run = Callable[..., CliResult]
 
 def inventory_of(*paths: Path | str) -> Inventory:
     return Inventory.from_documents(load_documents([str(p) for p in paths]), "default", available_kinds())
+
+
+def workload(inventory: Inventory, name: str) -> Workload:
+    return next(w for w in inventory.workloads if w.name == name)
 
 
 def documents_of(text: str) -> list[dict[str, object]]:
@@ -165,22 +170,11 @@ def test_demo_connectivity_is_frozen_with_every_kind(run_cli: Run, kind: str) ->
     assert all(d.error is None for d in generated)
     before = inventory_of(DEMO)
     after = Inventory.from_documents([*load_documents([str(DEMO)]), *generated], "default", available_kinds())
-    frontend, backend, db = (
-        next(w for w in inv.workloads if w.name == name)
-        for inv in (after,)
-        for name in ("frontend", "backend", "payments-db")
-    )
+    frontend, backend, db = (workload(after, name) for name in ("frontend", "backend", "payments-db"))
     conn = connectivity(after)
     # today every workload reaches payments-db on every port; frozen: its declared port 5432 only
-    assert (
-        str(
-            connectivity(before).allowed(
-                next(w for w in before.workloads if w.name == "backend"),
-                next(w for w in before.workloads if w.name == "payments-db"),
-            )
-        )
-        == "All Connections"
-    )
+    today = connectivity(before).allowed(workload(before, "backend"), workload(before, "payments-db"))
+    assert str(today) == "All Connections"
     assert str(conn.allowed(backend, db)) == "TCP 5432"
     assert str(conn.allowed(frontend, backend)) == "TCP 8080"
     assert str(conn.allowed(db, frontend)) == "TCP 80"
