@@ -86,10 +86,12 @@ def generate_command(
     from netpolscan.expectations import load_expectations
     from netpolscan.generate import generate
     from netpolscan.generate.output import write_component, write_per_namespace
+    from netpolscan.sources.gc_pause import paused_gc
 
     expectations = load_expectations(expectations_path) if expectations_path else None
     inventory = load_input(paths, namespace, strict)
-    generated = generate(inventory, kind, expectations, expectations_path or ", ".join(paths))
+    with paused_gc(freeze=True):  # plans, manifests and the combined model: large, long-lived, acyclic
+        generated = generate(inventory, kind, expectations, expectations_path or ", ".join(paths))
     for note in generated.plan.notes:
         click.echo(f"netpolscan: warning: {note}", err=True)
     if kustomize_component:
@@ -103,7 +105,8 @@ def generate_command(
     if no_verify:
         click.echo("netpolscan: not verified (--no-verify)", err=True)
         return 0
-    result = generated.verify(inventory, (expectations_path,) if expectations_path else ())
+    with paused_gc():
+        result = generated.verify(inventory, (expectations_path,) if expectations_path else ())
     if result.limits:
         click.echo(
             f"netpolscan: note: {kind} cannot deny ingress from outside the cluster (the API has no such "
