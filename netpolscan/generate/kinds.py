@@ -325,9 +325,7 @@ def _cluster_rules(rule: RuleSpec, direction: str, index: int) -> list[Note]:
     return out
 
 
-def _cluster_object(
-    name: str, priority: int, namespace: str, subject: Obj, rules: dict[str, list[object]]
-) -> Obj:
+def _cluster_object(name: str, priority: int, subject: Obj, rules: dict[str, list[object]]) -> Obj:
     body: Obj = {"tier": "Baseline", "priority": priority, "subject": subject}
     body.update({direction: items for direction, items in rules.items() if items})
     return {
@@ -338,53 +336,43 @@ def _cluster_object(
     }
 
 
+DENY_OTHERS = "everything else is denied"
+
+
+def _cluster_default_deny(spec: PolicySpec, subject: Obj) -> list[Manifest]:
+    no_outside = " (ingress from outside the cluster cannot be named here)"
+    deny_in = {"name": "default-deny", "action": "Deny", "from": [{"namespaces": {}}]}
+    deny_out = {
+        "name": "default-deny",
+        "action": "Deny",
+        "to": [{"namespaces": {}}, {"networks": ["0.0.0.0/0", "::/0"]}],
+    }
+    egress: list[object] = [
+        r for i, rule in enumerate(spec.egress) for r in _cluster_rules(rule, "egress", i)
+    ]
+    rules: dict[str, list[object]] = {
+        "ingress": [Note(deny_in, (DENY_OTHERS + no_outside,))],
+        "egress": [*egress, Note(deny_out, (DENY_OTHERS,))],
+    }
+    name = object_name(spec.namespace, spec.name)
+    body = _cluster_object(name, CLUSTER_DENY_PRIORITY, {"namespaces": subject}, rules)
+    return [Manifest(spec.namespace, name, body, tuple(spec.comment))]
+
+
 def cluster(spec: PolicySpec) -> list[Manifest]:
     namespace_subject = _namespace_selector((spec.namespace,))
     if spec.is_default_deny:
-        deny_in: Obj = {"name": "default-deny", "action": "Deny", "from": [{"namespaces": {}}]}
-        egress: list[object] = [
-            r for i, rule in enumerate(spec.egress) for r in _cluster_rules(rule, "egress", i)
-        ]
-        egress.append(
-            Note(
-                {
-                    "name": "default-deny",
-                    "action": "Deny",
-                    "to": [{"namespaces": {}}, {"networks": ["0.0.0.0/0", "::/0"]}],
-                },
-                ("everything else is denied",),
-            )
-        )
-        name = object_name(spec.namespace, spec.name)
-        body = _cluster_object(
-            name,
-            CLUSTER_DENY_PRIORITY,
-            spec.namespace,
-            {"namespaces": namespace_subject},
-            {
-                "ingress": [
-                    Note(
-                        deny_in,
-                        (
-                            "everything else is denied (ingress from outside the cluster cannot be named here)",
-                        ),
-                    )
-                ],
-                "egress": egress,
-            },
-        )
-        return [Manifest(spec.namespace, name, body, tuple(spec.comment))]
+        return _cluster_default_deny(spec, namespace_subject)
     direction = spec.directions[0]
     rules = spec.ingress if direction == "ingress" else spec.egress
     items: list[object] = [r for i, rule in enumerate(rules) for r in _cluster_rules(rule, direction, i)]
-    subject: Obj = {
-        "pods": {"namespaceSelector": namespace_subject, "podSelector": _match(spec.subject or Sel())}
-    }
+    selector = _match(spec.subject or Sel())
+    subject: Obj = {"pods": {"namespaceSelector": namespace_subject, "podSelector": selector}}
     out = []  # none when every rule only admitted addresses outside the cluster
     for part, i in enumerate(range(0, len(items), CLUSTER_LIMIT)):
         name = object_name(spec.namespace, spec.name) + (f"-{part + 1}" if part else "")
         body = _cluster_object(
-            name, CLUSTER_ALLOW_PRIORITY, spec.namespace, subject, {direction: items[i : i + CLUSTER_LIMIT]}
+            name, CLUSTER_ALLOW_PRIORITY, subject, {direction: items[i : i + CLUSTER_LIMIT]}
         )
         out.append(Manifest(spec.namespace, name, body, tuple(spec.comment)))
     return out
