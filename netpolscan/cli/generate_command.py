@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from netpolscan.cli.group import cli, load_input, strict_option, write_text
+from netpolscan.cli.group import cli, load_input, namespace_option, strict_option, write_text
 from netpolscan.errors import NetpolscanError
 
 MAX_LINES = 200  # differences listed on stderr
@@ -48,12 +48,7 @@ KIND_CHOICES = ("networkpolicy", "cilium", "calico", "cluster")  # netpolscan.ge
     help="Write the files per namespace and a kustomization.yaml of kind Component to DIR.",
 )
 @click.option("--no-verify", is_flag=True, help="Skip the verification (analysing input + generated).")
-@click.option(
-    "-n",
-    "--namespace",
-    default=None,
-    help="Namespace of objects that have none [default: the config file's namespace, else default].",
-)
+@namespace_option
 @strict_option
 def generate_command(
     paths: tuple[str, ...],

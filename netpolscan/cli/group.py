@@ -111,6 +111,13 @@ strict_option = click.option(
     "stderr and analyse the rest).",
 )
 
+namespace_option = click.option(
+    "-n",
+    "--namespace",
+    default=None,
+    help="Namespace of objects that have none [default: the config file's namespace, else default].",
+)
+
 
 def load_input(paths: Sequence[str], namespace: str | None, strict: bool, side: str = "") -> Inventory:
     """The inventory of ``paths``; each document it leaves out is named on stderr (an error with --strict)."""
