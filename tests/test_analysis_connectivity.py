@@ -182,12 +182,7 @@ def test_diff_and_findings(tmp_path: Path) -> None:
     assert findings and all(f.location.path.endswith("open.yaml") for f in findings)
 
 
-def test_diff_compares_named_external_endpoints_by_name(tmp_path: Path) -> None:
-    # each input numbers its named endpoints on its own (fqdn:a here, fqdn:b there, both the first): the
-    # diff crashed printing them as address ranges; they are compared by name, as workloads are
-    from netpolscan.policykinds import builtin_kinds
-
-    policy = """\
+FQDN_POLICY = """\
 ---
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
@@ -199,9 +194,15 @@ spec:
     toPorts: [{ports: [{port: "443", protocol: TCP}]}]
 """
 
+
+def test_diff_compares_named_external_endpoints_by_name(tmp_path: Path) -> None:
+    # each input numbers its named endpoints on its own (fqdn:a here, fqdn:b there, both the first): the
+    # diff crashed printing them as address ranges; they are compared by name, as workloads are
+    from netpolscan.policykinds import builtin_kinds
+
     def side(name: str) -> Inventory:
         path = tmp_path / f"{name}.yaml"
-        path.write_text(PODS + policy % name)
+        path.write_text(PODS + FQDN_POLICY % name)
         return Inventory.from_documents(load_documents([str(path)]), kinds=builtin_kinds())
 
     base, head = side("a"), side("b")
@@ -217,3 +218,22 @@ spec:
     assert "workload" not in format_diff(diff_rows(base, head), "txt")  # no "workload fqdn:… added"
     newly = [f.message for f in diff_findings(head, diff_rows(base, head))]  # the other pods: not isolated
     assert any("default/frontend[Deployment] => fqdn:b.example.com : TCP 443" in m for m in newly), newly
+
+
+def test_explain_an_external_endpoint_known_by_name(tmp_path: Path) -> None:
+    # `connectivity` prints fqdn:… and entity:… endpoints; `explain --dst` takes the same names
+    from netpolscan.policykinds import builtin_kinds
+
+    path = tmp_path / "in.yaml"
+    path.write_text(PODS + FQDN_POLICY % "api")
+    inventory = Inventory.from_documents(load_documents([str(path)]), kinds=builtin_kinds())
+    frontend = _workload(inventory, "default", "frontend")
+    result = explain(inventory, frontend, find_endpoint(inventory, "fqdn:api.example.com"), ("TCP", 443))
+    assert result.port_allowed and str(result.allowed) == "TCP 443"
+    text = format_explanation(result)
+    assert text.startswith(
+        "Connection default/frontend[Deployment] => fqdn:api.example.com\nTCP 443: ALLOWED"
+    )
+    assert "CiliumNetworkPolicy default/out egress rule 1: allow" in text
+    with pytest.raises(NetpolscanError, match="no external endpoint fqdn:api.exampl.com .*closest: fqdn:api"):
+        find_endpoint(inventory, "fqdn:api.exampl.com")

@@ -96,6 +96,12 @@ class AddressSpace:
             self._cache[block] = cached
         return cached
 
+    def named(self, name: str) -> NamedEndpoint | None:
+        """The external endpoint called ``name`` (``fqdn:…``, ``entity:…``), if a policy names it."""
+        index = self.named_index.get(name)
+        segment = None if index is None else self.segments[index]
+        return segment if isinstance(segment, NamedEndpoint) else None
+
     def name_bits(self, name: str) -> int:
         index = self.named_index.get(name)
         return 0 if index is None else 1 << index

@@ -174,13 +174,10 @@ def _endpoint(
         return ipaddress.IPv4Address(label.split("-", 1)[0])
     if label in workloads:
         return workloads[label]
-    for space in (conn.egress_space, conn.ingress_space):
-        index = space.named_index.get(label)
-        if index is not None:
-            segment = space.segments[index]
-            assert isinstance(segment, NamedEndpoint)
-            return segment
-    raise KeyError(label)
+    named = conn.egress_space.named(label) or conn.ingress_space.named(label)
+    if named is None:
+        raise KeyError(label)
+    return named
 
 
 def allowing_rules(head: Inventory, row: DiffRow) -> list[Grant]:

@@ -3,8 +3,9 @@
 ``explain(inventory, src, dst, port)`` returns an :class:`Explanation`: the egress verdict at the source,
 the ingress verdict at the destination (each with the selecting policies and the matching rules with the
 ports they allow), the allowed ports, and, when ``port`` is given, whether it passes and which side is
-missing. ``find_endpoint`` turns ``NS/NAME`` or an IP address into an endpoint, naming the closest
-workloads when none matches.
+missing. ``find_endpoint`` turns ``NS/NAME``, an IP address or an external endpoint known by name
+(``fqdn:api.example.com``, ``entity:kube-apiserver``, as ``connectivity`` prints them) into an endpoint,
+naming the closest ones when none matches.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import difflib
 import ipaddress
 from dataclasses import dataclass
 
+from netpolscan.analysis.addresses import NamedEndpoint
 from netpolscan.analysis.connectivity import Endpoint, Verdict, connectivity
 from netpolscan.analysis.endpoints import owner_of, workload_label
 from netpolscan.analysis.ports import PortSet
@@ -23,8 +25,8 @@ from netpolscan.model.objects import Workload
 
 @dataclass(frozen=True)
 class Explanation:
-    src: Endpoint
-    dst: Endpoint
+    src: Endpoint | NamedEndpoint
+    dst: Endpoint | NamedEndpoint
     egress: Verdict
     ingress: Verdict
     allowed: PortSet
@@ -42,16 +44,28 @@ class Explanation:
         return [v.direction for v in (self.egress, self.ingress) if not v.ports.contains(*self.port)]
 
 
-def endpoint_name(endpoint: Endpoint) -> str:
+def endpoint_name(endpoint: Endpoint | NamedEndpoint) -> str:
     return workload_label(endpoint) if isinstance(endpoint, Workload) else str(endpoint)
 
 
-def find_endpoint(inventory: Inventory, text: str) -> Endpoint:
-    """``NS/NAME`` (workload or owner name; ``NAME`` alone means the default namespace) or an IP address."""
+def find_endpoint(inventory: Inventory, text: str) -> Endpoint | NamedEndpoint:
+    """``NS/NAME`` (workload or owner name; ``NAME`` alone means the default namespace), an IP address, or
+    an external endpoint known by name (``fqdn:NAME``, ``entity:NAME``)."""
     try:
         return ipaddress.ip_address(text)
     except ValueError:
         pass
+    if ":" in text:  # not a namespace/name: Kubernetes names have no colon
+        conn = connectivity(inventory)
+        known: set[str] = set()
+        for space in (conn.egress_space, conn.ingress_space):
+            found = space.named(text)
+            if found is not None:
+                return found
+            known.update(space.named_index)
+        close = difflib.get_close_matches(text, sorted(known), n=3, cutoff=0.5)
+        hint = f"; closest: {', '.join(close)}" if close else ("" if known else "; no policy names one")
+        raise NetpolscanError(f"no external endpoint {text} in the input's policies{hint}")
     namespace, _, name = text.rpartition("/")
     namespace = namespace or inventory.default_namespace
     for workload in inventory.workloads_in(namespace):
@@ -73,7 +87,10 @@ def parse_port(text: str) -> tuple[str, int]:
 
 
 def explain(
-    inventory: Inventory, src: Endpoint, dst: Endpoint, port: tuple[str, int] | None = None
+    inventory: Inventory,
+    src: Endpoint | NamedEndpoint,
+    dst: Endpoint | NamedEndpoint,
+    port: tuple[str, int] | None = None,
 ) -> Explanation:
     """Explain the connection ``src`` -> ``dst`` (optionally one protocol/port)."""
     if not isinstance(src, Workload) and not isinstance(dst, Workload):

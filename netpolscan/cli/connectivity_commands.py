@@ -143,8 +143,14 @@ def connectivity_command(
 
 @cli.command("explain")
 @click.argument("paths", nargs=-1)
-@click.option("--src", required=True, help="Source: NS/NAME of a workload, or an IP address.")
-@click.option("--dst", required=True, help="Destination: NS/NAME of a workload, or an IP address.")
+@click.option(
+    "--src", required=True, help="Source: NS/NAME of a workload, an IP address, or fqdn:NAME / entity:NAME."
+)
+@click.option(
+    "--dst",
+    required=True,
+    help="Destination: NS/NAME of a workload, an IP address, or fqdn:NAME / entity:NAME.",
+)
 @click.option("--port", default=None, help="One port to decide, PORT or PORT/PROTOCOL (e.g. 8080/TCP).")
 @cluster_options
 @strict_option
