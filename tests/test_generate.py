@@ -413,3 +413,36 @@ def test_cluster_policies_split_at_the_crd_limits(run_cli: Run, tmp_path: Path) 
         "scan", str(tmp_path / "in.yaml"), str(out), "--select", "NPS002,NPS801", "--format", "json"
     )
     assert json.loads(scan.stdout)["findings"] == []
+
+
+def test_output_does_not_depend_on_hash_seeds(tmp_path: Path) -> None:
+    """Byte-identical across processes (set and dict orders of strings change with PYTHONHASHSEED)."""
+    import os
+    import sys
+
+    docs = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "template": {
+                    "metadata": {"labels": {"app": name, "team": namespace}},
+                    "spec": {"containers": [{"name": "c", "image": "i", "ports": [{"containerPort": 8080}]}]},
+                }
+            },
+        }
+        for namespace in ("alpha", "beta", "gamma", "delta")
+        for name in ("web", "api", "db")
+    ]
+    source = tmp_path / "cluster.yaml"
+    source.write_text("---\n".join(json.dumps(d) + "\n" for d in docs))
+    outputs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO)}
+        out = tmp_path / f"seed-{seed}"
+        argv = [sys.executable, "-m", "netpolscan", "generate", str(source), "--from-connectivity"]
+        done = subprocess.run([*argv, "--kind", "calico", "--output-dir", str(out)], env=env, check=False)
+        assert done.returncode == 0
+        outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
+    assert outputs[0] == outputs[1]
