@@ -43,6 +43,7 @@ SCENARIOS = sorted({row["scenario"] for row in ROWS})
 # The recipes' own expectations deny these sources DNS, which every generated default deny keeps open
 # (without it NPS501 fires): the expectation and the catalog contradict each other, and the run says so.
 DNS_DENIED = {"r11": "default/foo", "r12": "default/test"}
+ADMITS_EVERY_SOURCE = {"r02a", "r05", "r08"}  # ingress: [{}], from every namespace, from: []
 
 
 def bare(path: Path, tmp_path: Path) -> Path:
@@ -123,10 +124,22 @@ def test_np_recipes_expectations_round_trip(run_cli: Any, scenario: str, kind: s
     "scenario",
     SCENARIOS or [pytest.param("none", marks=pytest.mark.skip(reason="np-recipes corpus not found"))],
 )
-def test_np_recipes_connectivity_is_frozen(run_cli: Any, scenario: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_np_recipes_connectivity_is_frozen(run_cli: Any, scenario: str, kind: str, tmp_path: Path) -> None:
     manifests = require_corpus("np-recipes", "scenarios", scenario, "manifests.yaml")
     out = tmp_path / "generated.yaml"
-    result = run_cli("generate", str(manifests), "--from-connectivity", "-o", str(out))
+    result = run_cli("generate", str(manifests), "--from-connectivity", "--kind", kind, "-o", str(out))
+    if kind != "networkpolicy" and scenario in ADMITS_EVERY_SOURCE:
+        # the recipe's own NetworkPolicy admits every source on every port to a workload: a default deny
+        # of another kind does not count as one for NPS101 then (a NetworkPolicy default deny does)
+        assert result.exit_code == 1
+        assert [line.split(": ")[1].split()[0] for line in result.stderr.splitlines()[1:]] == ["NPS101"]
+        return
+    if kind == "cluster" and scenario in DNS_DENIED:
+        # the recipe's NetworkPolicy closes egress without DNS: a Baseline DNS rule cannot reopen it
+        assert result.exit_code == 1
+        assert "kube-system/kube-dns[Pod] : TCP 53,UDP 53  (planned, not allowed)" in result.stderr
+        return
     assert result.exit_code == 0, result.stderr
     before = Inventory.from_documents(load_documents([str(manifests)]), "default", available_kinds())
     after = Inventory.from_documents(load_documents([str(manifests), str(out)]), "default", available_kinds())
