@@ -446,3 +446,22 @@ def test_output_does_not_depend_on_hash_seeds(tmp_path: Path) -> None:
         assert done.returncode == 0
         outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
     assert outputs[0] == outputs[1]
+
+
+def test_rerunning_on_its_own_output_replaces_it(run_cli: Run, tmp_path: Path) -> None:
+    """An input that holds the previous output: the new objects replace the old ones (same names)."""
+    first = tmp_path / "first.yaml"
+    args = ("--from-expectations", str(EXPECTATIONS))
+    assert run_cli("generate", str(APP), *args, "-o", str(first)).exit_code == 0
+    # the old output allowed more: the backend also accepted the payments-db; the new run must not keep it
+    first.write_text(
+        first.read_text().replace(
+            "role: frontend\n    ports:",
+            "role: frontend\n    - podSelector:\n        matchLabels:\n          role: db\n    ports:",
+            1,
+        )
+    )
+    assert "role: db" in first.read_text()
+    second = run_cli("generate", str(APP), str(first), *args)
+    assert second.exit_code == 0, second.stderr
+    assert "role: db\n    ports" not in second.stdout
