@@ -237,3 +237,40 @@ def test_explain_an_external_endpoint_known_by_name(tmp_path: Path) -> None:
     assert "CiliumNetworkPolicy default/out egress rule 1: allow" in text
     with pytest.raises(NetpolscanError, match="no external endpoint fqdn:api.exampl.com .*closest: fqdn:api"):
         find_endpoint(inventory, "fqdn:api.exampl.com")
+
+
+def test_named_port_from_outside_resolves_on_each_destination(tmp_path: Path) -> None:
+    # Loki's Cilium flavour opens `port: http-metrics` to every source on pods serving it as 3100, 3500
+    # and 9150: the walk for external sources was shared by every pod the same policies select, so all of
+    # them got the first pod's number
+    from netpolscan.policykinds import builtin_kinds
+
+    pods = "".join(
+        f"""\
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, namespace: shop, labels: {{app: m}}}}
+spec: {{containers: [{{name: c, image: i, ports: [{{containerPort: {port}, name: metrics}}]}}]}}
+"""
+        for name, port in (("a", 8080), ("b", 9090))
+    )
+    policy = """\
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: metrics, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: m}}
+  ingress:
+  - toPorts: [{ports: [{port: metrics, protocol: TCP}]}]
+"""
+    path = tmp_path / "in.yaml"
+    path.write_text(pods + policy)
+    inventory = Inventory.from_documents(load_documents([str(path)]), kinds=builtin_kinds())
+    text = format_connlist(connection_rows(inventory), "txt")
+    rows = [line for line in text.splitlines() if line.startswith("0.0.0.0")]  # from outside
+    assert rows == [
+        "0.0.0.0-255.255.255.255[External] => shop/a[Pod] : TCP 8080",
+        "0.0.0.0-255.255.255.255[External] => shop/b[Pod] : TCP 9090",
+    ]

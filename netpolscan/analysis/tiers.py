@@ -418,7 +418,8 @@ class TieredEngine:
                 external,
                 steps,
                 tuple((t.name, end) for t, _, end in self._tier_plan(direction, owner)),
-                self.conn.classes[owner].ports if direction == "ingress" and not external else None,
+                # ingress: named ports resolve on the owner, for an external peer too
+                self.conn.classes[owner].ports if direction == "ingress" else None,
             )
             found = self._parts.get(plan_key)
             if found is None:
