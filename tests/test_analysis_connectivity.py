@@ -274,3 +274,22 @@ spec:
         "0.0.0.0-255.255.255.255[External] => shop/a[Pod] : TCP 8080",
         "0.0.0.0-255.255.255.255[External] => shop/b[Pod] : TCP 9090",
     ]
+
+
+def test_diff_findings_point_at_the_cluster_or_cni_rule_that_allows(tmp_path: Path) -> None:
+    # a connection a Cilium (or cluster-wide, Calico) rule newly allows was put at the workload's first
+    # line as "(no policy isolates it)": only NetworkPolicy rules were looked up
+    from netpolscan.policykinds import builtin_kinds
+
+    def side(name: str, text: str) -> Inventory:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(PODS + text)
+        return Inventory.from_documents(load_documents([str(path)]), kinds=builtin_kinds())
+
+    base = side("base", FQDN_POLICY % "api")
+    head = side("head", (FQDN_POLICY % "api").replace('port: "443"', 'port: "8443"'))
+    found = [f for f in diff_findings(head, diff_rows(base, head)) if "frontend" in f.message]
+    rule_line = (PODS + FQDN_POLICY).splitlines().index("  - toFQDNs: [{matchName: %s.example.com}]") + 1
+    assert [(f.message.split("; ")[-1], f.location.line) for f in found] == [
+        ("allowed by egress rule 1 of CiliumNetworkPolicy default/out", rule_line)
+    ]

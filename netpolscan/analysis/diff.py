@@ -6,8 +6,9 @@ same (base, head) connections are merged again, so a range is reported once with
 External endpoints known by name (``fqdn:…``, ``entity:…``) are compared by name, as workloads are.
 
 ``diff_rows(base, head)`` returns every compared pair, unchanged ones included (the dot view draws them);
-``DiffRow.kind`` is ``changed``, ``added``, ``removed`` or ``unchanged``. ``allowing_rules`` names the
-HEAD policy rules that allow a row's HEAD connection (for SARIF locations).
+``DiffRow.kind`` is ``changed``, ``added``, ``removed`` or ``unchanged``. ``allowing_rules`` (NetworkPolicy)
+and ``allowing_tier_rules`` (the other kinds) name the HEAD rules that allow a row's HEAD connection (for
+SARIF locations).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from netpolscan.analysis.addresses import SPACE_END, NamedEndpoint, Segment
-from netpolscan.analysis.connectivity import Connectivity, Grant, connectivity
+from netpolscan.analysis.connectivity import Connectivity, Grant, Verdict, connectivity
 from netpolscan.analysis.endpoints import workload_label
 from netpolscan.analysis.ports import NO_PORTS, PortSet
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import Workload
+from netpolscan.model.tiers import ALLOW, TierPolicy, TierRule
 
 KIND_ORDER = {"changed": 0, "added": 1, "removed": 2, "unchanged": 3}
 
@@ -180,14 +182,37 @@ def _endpoint(
     return named
 
 
-def allowing_rules(head: Inventory, row: DiffRow) -> list[Grant]:
-    """The HEAD rules (egress at the source, ingress at the destination) allowing ``row``'s HEAD ports."""
+def _head_verdicts(head: Inventory, row: DiffRow) -> list[Verdict]:
+    """HEAD's egress verdict at ``row``'s source and ingress verdict at its destination."""
     conn = connectivity(head)
     workloads = {workload_label(w): w for w in head.workloads}
     src = _endpoint(row.src, workloads, conn)
     dst = _endpoint(row.dst, workloads, conn)
-    grants: list[Grant] = []
-    for direction in ("egress", "ingress"):
-        verdict = conn.verdict(src, dst, direction)
-        grants.extend(grant for grant, ports in verdict.allowing if ports & row.head)
-    return grants
+    return [conn.verdict(src, dst, direction) for direction in ("egress", "ingress")]
+
+
+def allowing_rules(head: Inventory, row: DiffRow) -> list[Grant]:
+    """The HEAD NetworkPolicy rules (egress at the source, ingress at the destination) allowing ``row``'s
+    HEAD ports."""
+    return [
+        grant
+        for verdict in _head_verdicts(head, row)
+        for grant, ports in verdict.allowing
+        if ports & row.head
+    ]
+
+
+def allowing_tier_rules(head: Inventory, row: DiffRow) -> list[tuple[str, TierPolicy, TierRule]]:
+    """The HEAD rules of the other policy kinds (cluster-wide, Cilium, Calico) whose Allow decides some of
+    ``row``'s HEAD ports: ``(direction, policy, rule)``, once each."""
+    found: dict[tuple[int, int], tuple[str, TierPolicy, TierRule]] = {}
+    for verdict in _head_verdicts(head, row):
+        for decision in verdict.decisions:
+            step = decision.step
+            if decision.action != ALLOW or step is None or not decision.ports & row.head:
+                continue
+            if isinstance(step.policy, TierPolicy) and isinstance(step.rule, TierRule):
+                found.setdefault(
+                    (id(step.policy), id(step.rule)), (verdict.direction, step.policy, step.rule)
+                )
+    return list(found.values())

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 
-from netpolscan.analysis.diff import DiffRow, allowing_rules
+from netpolscan.analysis.diff import DiffRow, allowing_rules, allowing_tier_rules
 from netpolscan.model.inventory import Inventory
 from netpolscan.model.objects import Workload
 from netpolscan.plugin_api import Finding, Location, ObjectRef, Report, Rule
 from netpolscan.sourcemap import SourceMapper
+from netpolscan.sources.document import Document, Pointer
 
 DIFF_RULE_ID = "NPS790"
 
@@ -48,51 +49,41 @@ def diff_findings(
     mapper = mapper or SourceMapper()
     rule = diff_rule()
     findings: list[Finding] = []
+
+    def at(document: Document, pointer: Pointer, text: str, obj: ObjectRef, fingerprint: str) -> Finding:
+        """A finding at ``pointer`` of ``document``, mapped to the file the user edits."""
+        line, column = document.position(pointer)
+        location, _reason = mapper.map(document, pointer, Location(document.path, line, column))
+        return Finding(rule.id, rule.name, rule.level, text, location, obj, fingerprint)
+
     for row in rows:
         if row.kind not in ("added", "changed") or not row.newly_allowed:
             continue
         message = f"newly allowed: {row.src} => {row.dst} : {row.newly_allowed} (was: {row.base})"
         grants = allowing_rules(head, row)
-        if not grants:
+        tiered = allowing_tier_rules(head, row)
+        if not grants and not tiered:
             workload = _workload(head, row.dst) or _workload(head, row.src)
-            if workload is None:
-                continue
-            line, column = workload.document.position(())
-            location, _reason = mapper.map(
-                workload.document, (), Location(workload.document.path, line, column)
-            )
-            findings.append(
-                Finding(
-                    rule.id,
-                    rule.name,
-                    rule.level,
-                    message + " (no policy isolates it)",
-                    location,
-                    workload.ref,
-                    _fingerprint(row),
-                )
-            )
+            if workload is not None:
+                text = message + " (no policy isolates it)"
+                findings.append(at(workload.document, (), text, workload.ref, _fingerprint(row)))
             continue
         for grant in grants:
-            line, column = grant.policy.document.position(grant.rule.pointer)
-            rendered = Location(grant.policy.document.path, line, column)
-            location, _reason = mapper.map(grant.policy.document, grant.rule.pointer, rendered)
             policy_name = f"NetworkPolicy {grant.policy.namespace}/{grant.policy.name}"
             text = (
                 f"{message}; allowed by {grant.rule.direction} rule {grant.rule.index + 1} of {policy_name}"
             )
             obj = ObjectRef("NetworkPolicy", grant.policy.namespace, grant.policy.name)
-            findings.append(
-                Finding(
-                    rule.id,
-                    rule.name,
-                    rule.level,
-                    text,
-                    location,
-                    obj,
-                    _fingerprint(row, f"{obj}#{grant.rule.direction}/{grant.rule.index}"),
-                )
+            fingerprint = _fingerprint(row, f"{obj}#{grant.rule.direction}/{grant.rule.index}")
+            findings.append(at(grant.policy.document, grant.rule.pointer, text, obj, fingerprint))
+        for direction, policy, tier_rule in tiered:
+            where = f"{policy.namespace}/{policy.name}" if policy.namespace else policy.name
+            label = f" ({tier_rule.name})" if tier_rule.name else ""
+            text = (
+                f"{message}; allowed by {direction} rule {tier_rule.number}{label} of {policy.kind} {where}"
             )
+            fingerprint = _fingerprint(row, f"{policy.ref}#{direction}/{tier_rule.number}")
+            findings.append(at(policy.document, tier_rule.pointer, text, policy.ref, fingerprint))
     findings.sort(key=lambda f: f.sort_key())
     return findings
 
