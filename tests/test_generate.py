@@ -465,3 +465,50 @@ def test_rerunning_on_its_own_output_replaces_it(run_cli: Run, tmp_path: Path) -
     second = run_cli("generate", str(APP), str(first), *args)
     assert second.exit_code == 0, second.stderr
     assert "role: db\n    ports" not in second.stdout
+
+
+def _deployments(*items: tuple[str, str, dict[str, str]]) -> str:
+    docs = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "containers": [
+                            {"name": "c", "image": "i", "ports": [{"containerPort": 53, "protocol": "UDP"}]}
+                        ]
+                    },
+                }
+            },
+        }
+        for namespace, name, labels in items
+    ]
+    return "---\n".join(json.dumps(d) + "\n" for d in docs)
+
+
+def test_the_cluster_dns_is_found_where_the_input_has_it(run_cli: Run, tmp_path: Path) -> None:
+    source = tmp_path / "in.yaml"
+    source.write_text(
+        _deployments(("dns-system", "coredns", {"k8s-app": "kube-dns"}), ("shop", "web", {"app": "web"}))
+    )
+    result = run_cli("generate", str(source), "--from-connectivity")
+    assert result.exit_code == 0, result.stderr
+    deny = next(d["spec"] for d in documents_of(result.stdout) if d["metadata"]["namespace"] == "shop")  # type: ignore[index]
+    assert deny["egress"][0]["to"] == [  # type: ignore[index]
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "dns-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+    ]
+    # kube-system in the input without DNS pods: the standard labels, and a warning
+    source.write_text(
+        _deployments(("kube-system", "proxy", {"app": "proxy"}), ("shop", "web", {"app": "web"}))
+    )
+    result = run_cli("generate", str(source), "--from-connectivity")
+    assert result.exit_code == 0
+    warning = "namespace kube-system is in the input but no workload of it has the labels of the cluster DNS"
+    assert warning in result.stderr
+    assert "kubernetes.io/metadata.name: kube-system" in result.stdout

@@ -214,7 +214,8 @@ def choose_selector(members: Sequence[Workload], others: Sequence[Workload]) -> 
 
 def find_dns(inventory: Inventory, targets: dict[Key, Target]) -> Dns:
     """The DNS pods: the selector of the input's ``kube-system/kube-dns`` Service, else the standard
-    labels (``k8s-app: kube-dns`` in kube-system)."""
+    labels (``k8s-app: kube-dns``) in kube-system, or in the one namespace of the input whose workloads
+    carry them when kube-system has none."""
     service = next(
         (
             s
@@ -227,17 +228,33 @@ def find_dns(inventory: Inventory, targets: dict[Key, Target]) -> Dns:
     if isinstance(service, Service) and service.selector:
         labels = tuple(sorted(service.selector.items()))
         origin = "the selector of Service kube-system/kube-dns"
-    found = tuple(
-        key
-        for key, target in targets.items()
-        if key[0] == DNS_NAMESPACE and all(w.labels.get(k) == v for w in target.workloads for k, v in labels)
-    )
-    return Dns(DNS_NAMESPACE, Sel(labels), found, origin)
+    selector = Sel(labels)
+
+    def dns_targets(namespace: str | None) -> tuple[Key, ...]:
+        return tuple(
+            key
+            for key, target in targets.items()
+            if namespace in (None, key[0]) and all(selector.matches(w.labels) for w in target.workloads)
+        )
+
+    found = dns_targets(DNS_NAMESPACE)
+    namespace = DNS_NAMESPACE
+    elsewhere = {key[0] for key in dns_targets(None)}
+    if not found and service is None and len(elsewhere) == 1:
+        namespace = elsewhere.pop()
+        found = dns_targets(namespace)
+        origin = f"the workloads of namespace {namespace} with the standard labels of the cluster DNS"
+    return Dns(namespace, selector, found, origin)
 
 
 def _plan(inventory: Inventory, origin: str, source: str) -> Plan:
     targets = build_targets(inventory)
     plan = Plan(origin, source, tuple(sorted(inventory.namespaces)), targets, find_dns(inventory, targets))
+    if not plan.dns.targets and inventory.in_scope(plan.dns.namespace):
+        plan.notes.append(
+            f"namespace {plan.dns.namespace} is in the input but no workload of it has the labels of the "
+            f"cluster DNS ({plan.dns.labels}): the DNS rules name pods the input lacks"
+        )
     for target in targets.values():
         if not target.distinct:
             plan.notes.append(
