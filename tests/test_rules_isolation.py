@@ -128,9 +128,8 @@ spec:
 
 
 def test_namespace_without_policy_points_at_its_manifest_and_covers_kube_system() -> None:
-    text = (
-        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-system\n---\n"
-        + _deployment("coredns", "kube-system", "k8s-app: kube-dns")
+    text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-system\n---\n" + _deployment(
+        "coredns", "kube-system", "k8s-app: kube-dns"
     )
     [(line, message)] = _findings(text, "NPS105")
     assert line == 1
@@ -195,3 +194,32 @@ spec:
 """ + _deployment("web")
     [(line, message)] = _findings(text, "NPS103")
     assert line == 11 and "(1 policy in the namespace, none selects it)" in message
+
+
+EMPTY_NAMESPACE = "apiVersion: v1\nkind: Namespace\nmetadata: {name: quiet, labels: {team: a}}\n---\n"
+
+
+def test_a_namespace_without_workloads_is_closed_by_a_policy_of_another_kind() -> None:
+    """No pod to judge by: a Cilium policy selecting every pod of the namespace, or a Calico global policy
+    selecting every pod, is its default deny; one that selects some pods only, or one direction, is not."""
+    cilium = (
+        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: deny, namespace: quiet}\n"
+        "spec:\n  endpointSelector: {}\n  ingress: [{}]\n  egress: [{}]\n"
+    )
+    assert run_example(EMPTY_NAMESPACE + cilium, ["NPS101", "NPS102"]) == []
+    calico = (
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: deny-all}\n"
+        "spec:\n  selector: all()\n  types: [Ingress]\n"
+    )
+    assert [f.rule_id for f in run_example(EMPTY_NAMESPACE + calico, ["NPS101", "NPS102"])] == ["NPS102"]
+    some_pods = cilium.replace("endpointSelector: {}", "endpointSelector: {matchLabels: {app: web}}")
+    assert sorted(f.rule_id for f in run_example(EMPTY_NAMESPACE + some_pods, ["NPS101", "NPS102"])) == [
+        "NPS101",
+        "NPS102",
+    ]
+    other_team = (
+        "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: a}\n"
+        "spec:\n  tier: Admin\n  priority: 1\n  subject: {namespaces: {matchLabels: {team: b}}}\n"
+        "  ingress:\n  - action: Deny\n    from: [{namespaces: {}}]\n"
+    )
+    assert len(run_example(EMPTY_NAMESPACE + other_team, ["NPS101"])) == 1

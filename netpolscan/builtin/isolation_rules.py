@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from netpolscan.analysis.connectivity import connectivity
 from netpolscan.builtin.helpers import namespace_anchors, reported_workloads
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
 from netpolscan.model.objects import Workload
+from netpolscan.model.parse import NAME_LABEL
+from netpolscan.model.selectors import LabelSelector
+from netpolscan.model.tiers import DENY, AnyOf, PeerExpr, Pods
 from netpolscan.plugin_api import ObjectRef, Violation
 
 
@@ -19,6 +22,35 @@ def _tiers_isolate(ctx: ScanContext, workload: Workload, direction: str) -> bool
         return False
     conn = connectivity(ctx.inventory)
     return conn.decided_by_tiers(workload, direction) and conn.default_denied(workload, direction)
+
+
+def _every_pod_of(expr: PeerExpr, namespace: str, labels: Mapping[str, str]) -> bool:
+    """Whether a subject expression holds every pod of ``namespace`` (labels of the namespace given)."""
+    if isinstance(expr, AnyOf):
+        return any(_every_pod_of(item, namespace, labels) for item in expr.items)
+    if not isinstance(expr, Pods) or expr.node_names is not None:
+        return False
+    if expr.pod_selector is not None and not (
+        isinstance(expr.pod_selector, LabelSelector) and expr.pod_selector.is_empty
+    ):
+        return False
+    if expr.namespace_names is not None and namespace not in expr.namespace_names:
+        return False
+    return expr.namespace_selector is None or expr.namespace_selector.matches(labels)
+
+
+def _tier_policy_closes(ctx: ScanContext, namespace: str, direction: str) -> bool:
+    """For a namespace without workloads: whether a policy of another kind gives every pod of it a
+    default deny for ``direction`` (it selects them all, and its tier ends in deny for what it selects)."""
+    known = ctx.inventory.namespaces.get(namespace)
+    labels = dict(known.labels) if known is not None else {}
+    labels.setdefault(NAME_LABEL, namespace)
+    return any(
+        direction in policy.isolates
+        and policy.tier.end == DENY
+        and _every_pod_of(policy.subject, namespace, labels)
+        for policy in ctx.inventory.tier_policies
+    )
 
 
 def _tiered_kinds(ctx: ScanContext, workloads: list[Workload], direction: str) -> str:
@@ -46,6 +78,8 @@ def _missing_default_deny(ctx: ScanContext, policy_type: str) -> Iterator[Violat
         workloads = inventory.workloads_in(namespace)
         if workloads and all(_tiers_isolate(ctx, w, direction) for w in workloads):
             continue  # a cluster-wide or CNI policy gives every workload of it a default deny
+        if not workloads and inventory.tier_policies and _tier_policy_closes(ctx, namespace, direction):
+            continue  # no pod to judge by: a policy of another kind closes every pod of the namespace
         consequence = ""
         if workloads:
             does = "accept connections from anywhere" if direction == "ingress" else "may connect anywhere"
