@@ -496,12 +496,10 @@ def _backends(ctx: ScanContext, service: Service) -> tuple[Workload, ...]:
 def _closed_by_tiers(conn: Connectivity, workload: Workload, protocol: str, number: int) -> bool:
     """For a workload whose ingress a policy of another kind decides: whether the effective verdict (every
     kind and tier) admits ``number``/``protocol`` from no source at all: pods, addresses, unnamed peers."""
-    if not conn.default_denied(workload, "ingress"):
+    if conn.tiered is None or not conn.default_denied(workload, "ingress"):
         return False
-    ports = conn.external_ports(workload, "ingress") | conn.unnamed_peer_ports(workload, "ingress")
-    for _bits, allowed in conn.peer_parts(workload, "ingress"):
-        ports = ports | allowed
-    return not ports.contains(protocol, number)
+    port = PortSet.single(protocol, number)
+    return not conn.tiered.reaches("ingress", conn.class_of(workload).index, port)
 
 
 def _closing_policies(ctx: ScanContext, conn: Connectivity | None, workloads: Iterable[Workload]) -> list[str]:
