@@ -96,6 +96,39 @@ def test_hubble_export_is_read_skipping_replies_l7_icmp_node_and_dropped_records
     assert (str(world.ip), world.entity, world.is_pod) == ("93.184.216.34", "reserved:world", False)
 
 
+@pytest.mark.parametrize("style", ["array", "pretty"])
+def test_a_hubble_export_reshaped_by_jq_gives_the_same_flows(tmp_path: Path, style: str) -> None:
+    """``jq -s`` (one array) and ``jq .`` (pretty-printed objects) of the same export: the same flows and
+    skips; the record that does not decode is still one bad entry, and the rest is read."""
+    lines = Path(HUBBLE).read_text().splitlines()
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            records.append(None)  # the fixture's truncated line
+    if style == "array":
+        # as jq -s prints it: the items indented by two spaces inside the array
+        shown = [json.dumps(r, indent=2) if r is not None else lines[i] for i, r in enumerate(records)]
+        text = "[\n" + ",\n".join("  " + part.replace("\n", "\n  ") for part in shown) + "\n]\n"
+    else:
+        parts = [json.dumps(r, indent=2) if r is not None else lines[i] for i, r in enumerate(records)]
+        text = "\n".join(parts) + "\n"
+    reshaped = tmp_path / "flows.json"
+    reshaped.write_text(text)
+    log, original = read_flow_log(str(reshaped)), read_flow_log(HUBBLE)
+    assert log.format == "hubble"
+    key = [
+        (f.src.namespace, f.src.workloads, f.dst.namespace, str(f.dst.ip), f.port, f.count) for f in log.flows
+    ]
+    assert key == [
+        (f.src.namespace, f.src.workloads, f.dst.namespace, str(f.dst.ip), f.port, f.count)
+        for f in original.flows
+    ]
+    assert dict(log.skipped) == dict(original.skipped)
+    assert len(log.bad) == 1 and "invalid JSON" in log.bad[0].reason
+
+
 def test_csv_is_read_with_header_comments_label_lists_and_addresses() -> None:
     log = read_flow_log(CSV)
     assert log.format == "csv"

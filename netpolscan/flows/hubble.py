@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from netpolscan.flows.records import Flow, FlowEndpoint, Skip
@@ -154,6 +154,39 @@ def parse_line(text: str, path: str, line: int) -> Flow:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    return parse_record(record, path, line)
+
+
+def json_values(text: str) -> Iterator[tuple[int, Any]]:
+    """(line, value) of each JSON value of a log that is not one object per line: the items of an array
+    (``jq -s``) or a sequence of pretty-printed objects (``jq .``). A part that does not decode is yielded
+    as a ``ValueError`` and reading goes on at the next object opening at the same column."""
+    decoder = json.JSONDecoder()
+    position, size = 0, len(text)
+    while True:
+        while position < size and text[position] in " \t\r\n,":
+            position += 1
+        if position >= size:
+            return
+        line = text.count("\n", 0, position) + 1
+        if text[position] in "[]":  # the array's own brackets: its items are the records
+            position += 1
+            continue
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            yield line, ValueError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
+            indent = position - (text.rfind("\n", 0, position) + 1)  # the next value opens at this column
+            following = text.find("\n" + " " * indent + "{", position)
+            if following < 0:
+                return
+            position = following + 1
+            continue
+        yield line, value
+
+
+def parse_record(record: Any, path: str, line: int) -> Flow:
+    """One decoded record of a Hubble export as a flow; raises :class:`Skip` or ``ValueError``."""
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
     flow = record.get("flow", record)

@@ -7,11 +7,13 @@ file that cannot be read at all (missing, binary, not text) stops the run (:clas
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from netpolscan.errors import NetpolscanError
 from netpolscan.flows import csvlog, hubble
-from netpolscan.flows.records import BadLine, FlowLog, Skip
+from netpolscan.flows.records import BadLine, Flow, FlowLog, Skip
 from netpolscan.sources.files import decode
 
 
@@ -32,8 +34,15 @@ def detect_format(path: str, text: str) -> str:
         return "csv"
     for line in text.splitlines():
         if line.strip():
-            return "hubble" if line.lstrip().startswith("{") else "csv"
+            return "hubble" if line.lstrip().startswith(("{", "[")) else "csv"
     return "hubble"
+
+
+def _one_object_per_line(text: str) -> bool:
+    """Whether a Hubble log has one JSON object per line (``hubble observe -o json``), not an array
+    (``jq -s``) or pretty-printed objects (``jq .``)."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first.startswith("{") and first.endswith("}")
 
 
 def read_flow_log(path: str) -> FlowLog:
@@ -49,13 +58,27 @@ def read_flow_log(path: str) -> FlowLog:
             except ValueError as exc:
                 log.bad.append(BadLine(path, number, str(exc)))
         return log
+    if not _one_object_per_line(text):
+        for number, value in hubble.json_values(text):
+            _add(log, number, _parse_value, value, path, number)
+        return log
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            log.add(hubble.parse_line(line, path, number))
-        except Skip as skip:
-            log.skipped[str(skip)] += 1
-        except ValueError as exc:
-            log.bad.append(BadLine(path, number, str(exc)))
+        if line.strip():
+            _add(log, number, hubble.parse_line, line, path, number)
     return log
+
+
+def _parse_value(value: Any, path: str, number: int) -> Flow:
+    if isinstance(value, ValueError):  # the part of the log that did not decode
+        raise value
+    return hubble.parse_record(value, path, number)
+
+
+def _add(log: FlowLog, number: int, parse: Callable[..., Flow], *args: Any) -> None:
+    """Add the flow ``parse(*args)`` returns; a skipped record is counted, a bad one recorded with its line."""
+    try:
+        log.add(parse(*args))
+    except Skip as skip:
+        log.skipped[str(skip)] += 1
+    except ValueError as exc:
+        log.bad.append(BadLine(log.path, number, str(exc)))
