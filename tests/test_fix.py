@@ -351,6 +351,18 @@ def test_default_lists_the_fixes_and_changes_nothing(workdir: Path, run_cli: Run
     assert run_cli("fix", "clean").exit_code == 0
 
 
+def test_a_broken_document_is_named_and_the_others_are_fixed(workdir: Path, run_cli: Run) -> None:
+    (workdir / "app.yaml").write_text(CASES["NPS303"][0])
+    broken = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n  bad: [\n"
+    (workdir / "broken.yaml").write_text(broken)
+    result = run_cli("fix", ".", "--apply")
+    assert result.exit_code == 0, result.stderr
+    assert "broken.yaml:4: document 1 cannot be analysed: invalid YAML" in result.stderr
+    assert "(left as it is)" in result.stderr
+    assert (workdir / "broken.yaml").read_text() == broken
+    assert "169.254.169.254/32" in (workdir / "app.yaml").read_text()
+
+
 @pytest.mark.skipif(
     shutil.which("git") is None or shutil.which("patch") is None, reason="needs git and patch"
 )

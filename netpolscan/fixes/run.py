@@ -94,6 +94,9 @@ def _documents(files: dict[str, SourceFile]) -> list[Document]:
     return documents
 
 
+UNREADABLE = "NPS001"  # a document that is not YAML or not an object: nothing in it can be fixed
+
+
 def run_fixes(options: ScanOptions, max_rounds: int = MAX_ROUNDS) -> FixResult:
     """Scan ``options.paths`` and fix, round after round, every active finding whose fix is a local
     edit of a scanned file; return the fixed texts (nothing is written)."""
@@ -112,6 +115,11 @@ def run_fixes(options: ScanOptions, max_rounds: int = MAX_ROUNDS) -> FixResult:
             line = f"{notification.level.value}: {notification.message}"
             if line not in result.notes:
                 result.notes.append(line)
+        if result.rounds == 1:  # a document that cannot be read is named, never left out silently
+            for finding in report.active:
+                if finding.rule_id == UNREADABLE:
+                    where = f"{finding.location.path}:{finding.location.line}"
+                    result.notes.append(f"warning: {where}: {finding.message} (left as it is)")
         candidates: list[Finding] = []
         for finding in report.active:
             fix = finding.fix
