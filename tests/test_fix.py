@@ -355,9 +355,11 @@ def test_a_broken_document_is_named_and_the_others_are_fixed(workdir: Path, run_
     (workdir / "app.yaml").write_text(CASES["NPS303"][0])
     broken = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n  bad: [\n"
     (workdir / "broken.yaml").write_text(broken)
+    (workdir / "binary.yaml").write_bytes(b"\x00\x01kind: x\n")
     result = run_cli("fix", ".", "--apply")
     assert result.exit_code == 0, result.stderr
     assert "broken.yaml:4: document 1 cannot be analysed: invalid YAML" in result.stderr
+    assert "binary.yaml:1: binary file (contains NUL bytes), not YAML or JSON text (left as it is)" in result.stderr
     assert "(left as it is)" in result.stderr
     assert (workdir / "broken.yaml").read_text() == broken
     assert "169.254.169.254/32" in (workdir / "app.yaml").read_text()

@@ -67,9 +67,11 @@ class FixResult:
         return [f for f in self.files.values() if f.changed]
 
 
-def read_files(paths: list[str], skipped: list[Skipped] | None = None) -> dict[str, SourceFile]:
+def read_files(
+    paths: list[str], skipped: list[Skipped] | None = None, unread: list[str] | None = None
+) -> dict[str, SourceFile]:
     """The UTF-8 files of ``paths`` (directories walked as ``scan`` does, what it leaves out appended to
-    ``skipped``) by display path."""
+    ``skipped``) by display path; ``unread`` gets one line per file that is not UTF-8 text."""
     files: dict[str, SourceFile] = {}
     for source in iter_paths(paths, skipped if skipped is not None else []):
         if source == "-" or not isinstance(source, Path):
@@ -81,8 +83,11 @@ def read_files(paths: list[str], skipped: list[Skipped] | None = None) -> dict[s
             raise NetpolscanError(f"{shown}: cannot read file: {exc.strerror or exc}") from None
         bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
         decoded = decode(raw, shown)
-        if decoded.text is None or raw.startswith(_OTHER_BOMS):
-            continue  # not UTF-8 text: scanned as NPS001 or left alone, never rewritten
+        if decoded.text is None or raw.startswith(_OTHER_BOMS):  # never rewritten
+            if unread is not None:
+                why = decoded.error if decoded.text is None else "not UTF-8 text (a UTF-16 or UTF-32 mark)"
+                unread.append(f"{shown}:{decoded.error_line or 1}: {why}")
+            continue
         files[shown] = SourceFile(source, shown, decoded.text, decoded.text, bom)
     return dict(sorted(files.items()))
 
@@ -102,7 +107,9 @@ def run_fixes(options: ScanOptions, max_rounds: int = MAX_ROUNDS) -> FixResult:
     edit of a scanned file; return the fixed texts (nothing is written)."""
     rules = chosen_rules(options)
     skipped: list[Skipped] = []
-    result = FixResult(files=read_files(list(options.paths), skipped))
+    unread: list[str] = []
+    result = FixResult(files=read_files(list(options.paths), skipped, unread))
+    result.notes.extend(f"warning: {line} (left as it is)" for line in unread)
     note = skipped_note(skipped)
     result.notes.extend([f"note: {note}"] if note else [])
     files = result.files
