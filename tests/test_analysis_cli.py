@@ -175,3 +175,30 @@ def test_connectivity_explain_and_diff_read_the_config_namespace(
     (tmp_path / ".netpolscan.yaml").write_text("namespace: [not, a, name]\n")
     result = run_cli("connectivity", str(manifests))
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_explain_says_when_an_address_is_in_the_configured_cluster_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Callable[..., CliResult]
+) -> None:
+    """cluster.podCIDRs / serviceCIDRs of .netpolscan.yaml: an address given to explain that is a pod's or a
+    cluster IP gets a note saying what policies make of it; other addresses get none."""
+    (tmp_path / ".netpolscan.yaml").write_text(
+        "cluster:\n  podCIDRs: [10.244.0.0/16]\n  serviceCIDRs: [10.96.0.0/12, 'fd00:10:96::/112']\n"
+    )
+    manifests = tmp_path / "m.yaml"
+    manifests.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, labels: {app: web}}\n"
+        "spec: {containers: [{name: c, image: i}]}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    pod = run_cli("explain", str(manifests), "--src", "default/web", "--dst", "10.244.3.9")
+    assert pod.exit_code == 0, pod.stderr
+    assert pod.stderr.strip() == (
+        "netpolscan: note: --dst 10.244.3.9 is in the cluster's pod range 10.244.0.0/16 (cluster.podCIDRs): "
+        "the address of a pod, which ipBlock rules match or not depending on the CNI; name the workload "
+        "(NS/NAME) instead"
+    )
+    service = run_cli("explain", str(manifests), "--src", "fd00:10:96::a", "--dst", "default/web")
+    assert "--src fd00:10:96::a is in the cluster's Service range fd00:10:96::/112" in service.stderr
+    outside = run_cli("explain", str(manifests), "--src", "default/web", "--dst", "8.8.8.8")
+    assert outside.exit_code == 0 and outside.stderr == ""

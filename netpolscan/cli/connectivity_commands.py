@@ -172,7 +172,41 @@ def explain_command(
     wanted = parse_port(port) if port else None
     result = explain(inventory, find_endpoint(inventory, src), find_endpoint(inventory, dst), wanted)
     click.echo(format_explanation(result), nl=False)
+    for option, value in (("--src", src), ("--dst", dst)):
+        note = cluster_range_note(value)
+        if note:
+            click.echo(f"netpolscan: note: {option} {note}", err=True)
     return 0
+
+
+def cluster_range_note(endpoint: str) -> str | None:
+    """What the configuration's cluster ranges say of an address given as an endpoint (None: nothing).
+
+    An address in ``cluster.podCIDRs`` is a pod, which ipBlock rules match or not depending on the CNI;
+    one in ``cluster.serviceCIDRs`` is a Service's cluster IP, which policies never see (they see the pod
+    behind it, after the address translation)."""
+    import ipaddress
+
+    from netpolscan.config import load_config
+
+    try:
+        address = ipaddress.ip_address(endpoint)
+    except ValueError:
+        return None
+    config = load_config(None)
+    for network in config.pod_cidrs:
+        if address.version == network.version and address in network:
+            return (
+                f"{address} is in the cluster's pod range {network} (cluster.podCIDRs): the address of a pod, "
+                "which ipBlock rules match or not depending on the CNI; name the workload (NS/NAME) instead"
+            )
+    for network in config.service_cidrs:
+        if address.version == network.version and address in network:
+            return (
+                f"{address} is in the cluster's Service range {network} (cluster.serviceCIDRs): a cluster "
+                "IP, which policies never see (they see the pod behind it); name the backend workload instead"
+            )
+    return None
 
 
 @cli.command("probe-plan")
