@@ -187,3 +187,57 @@ def test_egress_open_only_to_domain_names_blocks_dns(
         (tmp_path / "m.yaml").write_text(POD + "---\n" + document)
         lines = [line for line in run_cli("scan", str(tmp_path)).stdout.splitlines() if " NPS501 " in line]
         assert len(lines) == 1 and f"({kind} " in lines[0], (kind, lines)
+
+
+CILIUM_WEB = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web:1}]}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web-egress, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+%s  egress:
+  - toCIDR: [0.0.0.0/0]
+    toPorts:
+    - ports: [{port: "80", protocol: TCP}, {port: "443", protocol: TCP}]
+"""
+
+
+def test_nps303_heeds_a_deny_of_the_metadata_address(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    """The message's own advice, "a Deny rule first", silences it: a Cilium egressDeny, or an Admin-tier
+    Deny; an egressDeny of another address does not; with no pod of the input, a deny of the same policy."""
+    cases = {
+        "open": ("", True),
+        "egress-deny": ("  egressDeny:\n  - toCIDR: [169.254.169.254/32]\n", False),
+        "deny-elsewhere": ("  egressDeny:\n  - toCIDR: [169.254.0.0/32]\n", True),
+    }
+    for name, (deny, fires) in cases.items():
+        (tmp_path / "m.yaml").write_text(CILIUM_WEB % deny)
+        result = run_cli("scan", str(tmp_path), "--select", "NPS303")
+        assert ("NPS303" in _ids(result)) is fires, (name, result.stdout)
+    admin_deny = """---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: no-metadata}
+spec:
+  tier: Admin
+  priority: 1
+  subject: {namespaces: {}}
+  egress:
+  - {name: metadata, action: Deny, to: [{networks: ["169.254.169.254/32"]}]}
+"""
+    (tmp_path / "m.yaml").write_text(CILIUM_WEB % "" + admin_deny)
+    assert "NPS303" not in _ids(run_cli("scan", str(tmp_path), "--select", "NPS303"))
+    # no pod of the input: judged on the policy, whose own egressDeny (it comes first) keeps it silent
+    policy_only = (CILIUM_WEB % "  egressDeny:\n  - toCIDR: [169.254.169.254/32]\n").split("---\n")[1]
+    (tmp_path / "m.yaml").write_text(policy_only)
+    assert "NPS303" not in _ids(run_cli("scan", str(tmp_path), "--select", "NPS303"))
+    (tmp_path / "m.yaml").write_text((CILIUM_WEB % "").split("---\n")[1])
+    assert "NPS303" in _ids(run_cli("scan", str(tmp_path), "--select", "NPS303"))

@@ -15,6 +15,7 @@ from netpolscan.context import ScanContext
 from netpolscan.model.objects import IPBlock
 from netpolscan.model.tiers import (
     ALLOW,
+    DENY,
     AnyOf,
     Everything,
     Network,
@@ -149,31 +150,63 @@ def internet(ctx: ScanContext, direction: str) -> Iterator[Violation]:
         )
 
 
+def _opens_tcp_80(rule: TierRule) -> bool:
+    return rule.all_ports or any(
+        spec.protocol == "TCP"
+        and (
+            spec.port is None
+            or (isinstance(spec.port, int) and spec.port <= 80 <= (spec.end_port or spec.port))
+        )
+        for spec in rule.ports
+    )
+
+
+def _holds(rule: TierRule, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether the rule's peers include ``address`` (the world, everything, or a CIDR holding it)."""
+    return any(isinstance(p, World | Everything) for p in _alternatives(rule.peers)) or any(
+        block.contains(address) for block in _blocks(rule.peers)
+    )
+
+
+def _metadata_closed(
+    ctx: ScanContext,
+    policy: TierPolicy,
+    rule: TierRule,
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> bool:
+    """Whether the effective verdict (every kind and tier: a Deny rule first, a Cilium ``egressDeny``)
+    keeps every pod of the input that the rule applies to from TCP 80 at ``address``; when the input holds
+    none of its pods, whether a deny rule of the same policy that comes first does."""
+    from netpolscan.analysis.addresses import iter_bits
+    from netpolscan.analysis.connectivity import connectivity
+
+    conn = connectivity(ctx.inventory)
+    engine = conn.tiered
+    if engine is None:
+        return False
+    subject = rule.subject if rule.subject is not None else policy.subject
+    classes = [conn.classes[index] for index in iter_bits(engine.bits(subject, "egress")[0])]
+    pods = [cls.members[0] for cls in classes if cls.members]
+    if not pods:  # judged on the policy: a deny rule of its own that comes first
+        return any(
+            other.action == DENY
+            and (other.precedence, other.number) < (rule.precedence, rule.number)
+            and _opens_tcp_80(other)
+            and _holds(other, address)
+            for other in policy.egress
+        )
+    return not any(conn.allowed(pod, address).contains("TCP", 80) for pod in pods)
+
+
 def metadata(ctx: ScanContext) -> Iterator[Violation]:
     """NPS303: an egress allow rule whose peers include the cloud metadata address on TCP 80."""
     for policy, rule in _allow_rules(ctx, "egress"):
         if _anywhere(rule.peers) and rule.all_ports:
             continue  # NPS301's message names the metadata service
-        if not rule.all_ports and not any(
-            spec.protocol == "TCP"
-            and (
-                spec.port is None
-                or (isinstance(spec.port, int) and spec.port <= 80 <= (spec.end_port or spec.port))
-            )
-            for spec in rule.ports
-        ):
+        if not _opens_tcp_80(rule):
             continue
-        parts = list(_alternatives(rule.peers))
-        hit = next(
-            (
-                address
-                for address in METADATA
-                if any(isinstance(p, World | Everything) for p in parts)
-                or any(block.contains(address) for block in _blocks(rule.peers))
-            ),
-            None,
-        )
-        if hit is None:
+        hit = next((address for address in METADATA if _holds(rule, address)), None)
+        if hit is None or _metadata_closed(ctx, policy, rule, hit):
             continue
         yield Violation(
             f"{_label(policy, 'egress', rule)} allows the cloud metadata service {hit}: pods can read node "
