@@ -496,13 +496,23 @@ def _backends(ctx: ScanContext, service: Service) -> tuple[Workload, ...]:
 def _closed_by_tiers(conn: Connectivity, workload: Workload, protocol: str, number: int) -> bool:
     """For a workload whose ingress a policy of another kind decides: whether the effective verdict (every
     kind and tier) admits ``number``/``protocol`` from no source at all: pods, addresses, unnamed peers."""
-    if conn.tiered is None or not conn.default_denied(workload, "ingress"):
+    engine = conn.tiered
+    if engine is None or not conn.default_denied(workload, "ingress"):
         return False
-    port = PortSet.single(protocol, number)
-    return not conn.tiered.reaches("ingress", conn.class_of(workload).index, port)
+    port, index = PortSet.single(protocol, number), conn.class_of(workload).index
+    if engine.default_ports("ingress", index) & port:
+        return False
+    # pods first: the common answer (a client pod admitted) spares the walk over external sources
+    return not any(
+        allowed
+        for external in (False, True)
+        for _, allowed in engine.walk("ingress", index, external, ports=port)
+    )
 
 
-def _closing_policies(ctx: ScanContext, conn: Connectivity | None, workloads: Iterable[Workload]) -> list[str]:
+def _closing_policies(
+    ctx: ScanContext, conn: Connectivity | None, workloads: Iterable[Workload]
+) -> list[str]:
     """The policies that close the workloads' ingress: NetworkPolicies by name, other kinds as KIND NAME."""
     names: set[str] = set()
     for workload in workloads:
