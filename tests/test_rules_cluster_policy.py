@@ -306,3 +306,11 @@ def test_nps805_domain_names_allowed_on_port_53_do_not_count_as_dns() -> None:
     assert len(findings("NPS805", RUNNER + DOMAIN_CNP)) == 1
     open_ports = DOMAIN_CNP + "    protocols:\n    - udp:\n        destinationPort: {number: 53}\n"
     assert len(findings("NPS805", RUNNER + open_ports)) == 1
+
+
+def test_nps501_under_a_cluster_policy_heeds_namespace_dns_egress_to_a_namespace_the_input_lacks() -> None:
+    """A NetworkPolicy allowing 53/UDP to kube-system, which the input does not hold, is DNS egress whether or
+    not a cluster policy also selects the pods (it was NPS501 as soon as one did)."""
+    assert findings("NPS501", NP_DNS_EGRESS + RUNNER) == []
+    assert findings("NPS501", NP_DNS_EGRESS + RUNNER + DOMAIN_CNP) == []
+    assert len(findings("NPS501", RUNNER + DOMAIN_CNP)) == 1

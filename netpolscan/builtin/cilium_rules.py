@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from netpolscan.analysis.addresses import NamedEndpoint, iter_bits
+from netpolscan.analysis.addresses import iter_bits
 from netpolscan.analysis.connectivity import Connectivity, connectivity
+from netpolscan.builtin.correctness_rules import UDP_DNS, may_reach_dns
 from netpolscan.builtin.helpers import document_ref
 from netpolscan.builtin.registry import check
 from netpolscan.context import ScanContext
-from netpolscan.model.objects import PortSpec, Workload
+from netpolscan.model.objects import Workload
 from netpolscan.model.tiers import ALLOW, Named, PeerExpr, Pods, TierPolicy, TierRule, walk_expression
 from netpolscan.plugin_api import Violation
-from netpolscan.sources.document import Pointer
+from netpolscan.sources.document import Pointer, value_at
 
 if TYPE_CHECKING:  # the kind's module is imported when a scan holds Cilium policies, not at start-up
     from netpolscan.policykinds.cilium import CiliumRule, CiliumSpec
@@ -73,12 +74,12 @@ def _names_unseen(rule: CiliumRule, known: Mapping[str, object]) -> bool:
 
 
 def _reaches_dns(conn: Connectivity, workload: Workload) -> bool:
-    """Whether the effective egress of ``workload`` allows 53/UDP to some destination (a destination known
-    only by domain name does not count: its addresses come from DNS)."""
-    reachable = conn.unnamed_peer_ports(workload, "egress")
-    for segment, ports in conn.external_connections("egress", conn.class_of(workload).index):
-        if not (isinstance(segment, NamedEndpoint) and segment.name.startswith("fqdn:")):
-            reachable = reachable | ports
+    """Whether the effective egress of ``workload`` allows 53/UDP to some address or pod (a destination
+    known only by name does not count: its addresses come from DNS)."""
+    index = conn.class_of(workload).index
+    if conn.tiered is not None and conn.decided_by_tiers(workload, "egress"):
+        return bool(conn.tiered.reaches("egress", index, UDP_DNS, named=False))
+    reachable = conn.external_ports(workload, "egress") | conn.unnamed_peer_ports(workload, "egress")
     for _bits, ports in conn.peer_parts(workload, "egress"):
         reachable = reachable | ports
     return reachable.contains("UDP", 53)
@@ -164,75 +165,33 @@ def _domain_rules(ctx: ScanContext) -> list[tuple[TierPolicy, TierRule, list[str
 
 def _domain_peer(policy: TierPolicy, rule: TierRule) -> Pointer:
     """The pointer of the rule's first ``to`` peer with ``domainNames`` (the rule itself if not found)."""
-    node: object = policy.document.data
-    for part in rule.pointer:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
-            return rule.pointer
-    peers = node.get("to") if isinstance(node, dict) else None
+    peers = value_at(policy.document.data, (*rule.pointer, "to"))
     for index, peer in enumerate(peers if isinstance(peers, list) else []):
         if isinstance(peer, dict) and "domainNames" in peer:
             return (*rule.pointer, "to", index, "domainNames")
     return rule.pointer
 
 
-def _allows_udp_53(ports: tuple[PortSpec, ...]) -> bool:
-    return not ports or any(
-        spec.protocol == "UDP"
-        and (
-            spec.port is None
-            or (isinstance(spec.port, int) and spec.port <= 53 <= (spec.end_port or spec.port))
-        )
-        for spec in ports
-    )
-
-
-def _dns_outside_input(ctx: ScanContext, conn: Connectivity) -> int:
-    """Pod classes with an egress allow on 53/UDP towards pods of namespaces the input lacks (kube-system
-    left out of the scan): their DNS pods are real, so they get the benefit of the doubt."""
-    engine = conn.tiered
-    known = ctx.inventory.namespaces
-    bits = 0
-    for tier_policy in ctx.inventory.tier_policies:
-        for rule in tier_policy.egress:
-            unseen = any(
-                isinstance(part, Pods)
-                and (part.namespace_names is None or not part.namespace_names <= set(known))
-                for part in walk_expression(rule.peers)
-            )
-            if engine is not None and rule.action == ALLOW and unseen and _allows_udp_53(rule.ports):
-                subject = rule.subject if rule.subject is not None else tier_policy.subject
-                bits |= engine.bits(subject, "egress")[0]
-    for policy in ctx.inventory.policies:
-        for policy_rule in policy.egress:
-            if _allows_udp_53(policy_rule.ports) and any(
-                peer.ip_block is None and ctx.selection.peer_scope(policy, peer).unknown_namespaces
-                for peer in policy_rule.peers
-            ):
-                for workload in ctx.selection.selected(policy):
-                    bits |= 1 << conn.class_of(workload).index
-    return bits
-
-
-def _domain_names_without_dns(ctx: ScanContext, view: _DnsView) -> Iterator[Violation]:
+def _domain_names_without_dns(ctx: ScanContext, conn: Connectivity) -> Iterator[Violation]:
     """NPS805 for ``domainNames``: the implementation resolves the names from the pods' own DNS traffic, so
-    pods that may reach DNS nowhere never match the rule. Judged on the pods of the input only."""
-    engine = view.conn.tiered
+    pods that may reach DNS nowhere (as NPS501 decides it) never match the rule. Judged on the pods of the
+    input only."""
+    engine = conn.tiered
     if engine is None:
         return
-    outside = _dns_outside_input(ctx, view.conn)
     for policy, rule, names in _domain_rules(ctx):
         subject = rule.subject if rule.subject is not None else policy.subject
-        blocked = view.blocked(engine.bits(subject, "egress")[0] & ~outside)
+        blocked = sum(
+            1 << index
+            for index in iter_bits(engine.bits(subject, "egress")[0])
+            if conn.classes[index].members and not may_reach_dns(ctx, conn, index)
+        )
         if not blocked:
             continue
         shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
         label = rule.name or f"egress rule {rule.number}"
         yield Violation(
-            f"{policy.kind} {policy.name} {label} allows domain names ({shown}) but {_names(view.conn, blocked)} "
+            f"{policy.kind} {policy.name} {label} allows domain names ({shown}) but {_names(conn, blocked)} "
             "may not reach DNS (53/UDP) at all: a domain name matches only the addresses the pods' own DNS "
             "answers returned, so the rule never matches; allow egress to the cluster DNS on 53/UDP and 53/TCP",
             policy.document,
@@ -249,9 +208,10 @@ def fqdn_rule_without_dns(ctx: ScanContext) -> Iterator[Violation]:
     domain_rules = any(p.kind in CLUSTER_POLICY_KINDS for p in ctx.inventory.tier_policies)
     if not with_fqdns and not domain_rules:
         return
-    view = _DnsView(connectivity(ctx.inventory), [spec for spec in specs if _has_dns_proxy(spec)])
+    conn = connectivity(ctx.inventory)
     if domain_rules:
-        yield from _domain_names_without_dns(ctx, view)
+        yield from _domain_names_without_dns(ctx, conn)
+    view = _DnsView(conn, [spec for spec in specs if _has_dns_proxy(spec)])
     for spec, rule in with_fqdns:
         problem = view.problem(spec)
         if problem is None:

@@ -126,7 +126,7 @@ def egress_isolation_blocks_dns(ctx: ScanContext) -> Iterator[Violation]:
     tiered = connectivity(ctx.inventory) if ctx.inventory.tier_policies else None
     for workload in reported_workloads(ctx.inventory):  # once per owner chain (Deployment, not its Pods)
         if tiered is not None and tiered.decided_by_tiers(workload, "egress"):
-            yield from _tiered_dns(tiered, workload)
+            yield from _tiered_dns(ctx, tiered, workload)
             continue
         policies = selection.policies_for(workload, "egress")
         if not policies:
@@ -146,29 +146,45 @@ def egress_isolation_blocks_dns(ctx: ScanContext) -> Iterator[Violation]:
         )
 
 
-_UDP_DNS = PortSet.single("UDP", 53)
+UDP_DNS = PortSet.single("UDP", 53)
 
 
-def _may_reach_absent_dns(step: Step) -> bool:
-    """An allow rule of a cluster or CNI policy, open on 53/UDP, whose peers name pods by labels."""
+def _may_reach_absent_dns(ctx: ScanContext, step: Step) -> bool:
+    """An allow rule open on 53/UDP whose peers may hold pods the input lacks: a rule of a cluster or CNI
+    policy that names pods by labels, or a NetworkPolicy peer whose namespaces the input does not hold."""
     rule = step.rule
-    if step.action != ALLOW or not isinstance(rule, TierRule):
+    if step.action != ALLOW:
         return False
-    if not spec_ports(rule.ports, None).contains("UDP", 53):
+    if isinstance(rule, TierRule):
+        if not spec_ports(rule.ports, None).contains("UDP", 53):
+            return False
+        return any(isinstance(expr, Pods) for expr in walk_expression(rule.peers))
+    policy = step.policy
+    if not isinstance(policy, NetworkPolicy) or rule.all_peers:
         return False
-    return any(isinstance(expr, Pods) for expr in walk_expression(rule.peers))
+    udp_53 = rule.all_ports or rule_ports(rule, None).contains("UDP", DNS_PORT)
+    named = any(spec.is_named and spec.protocol == "UDP" for spec in rule.ports)
+    return (udp_53 or named) and any(peer_is_open(ctx, policy, peer) for peer in rule.peers)
 
 
-def _tiered_dns(conn: Connectivity, workload: Workload) -> Iterator[Violation]:
+def may_reach_dns(ctx: ScanContext, conn: Connectivity, index: int) -> bool:
+    """Whether pod class ``index``, whose egress a cluster or CNI policy takes part in, may reach 53/UDP
+    somewhere after every tier: an address (``fqdn:…`` needs DNS first), or pods the input may lack through
+    an allow rule that names pods (the cluster DNS is often not in the input)."""
+    assert conn.tiered is not None
+    if conn.tiered.reaches("egress", index, UDP_DNS, named=False):
+        return True
+    return any(_may_reach_absent_dns(ctx, step) for step in conn.tiered.owner_steps("egress", index))
+
+
+def _tiered_dns(ctx: ScanContext, conn: Connectivity, workload: Workload) -> Iterator[Violation]:
     """NPS501 where cluster-wide or CNI policies take part: can the pods reach 53/UDP anywhere?"""
     if not conn.default_denied(workload, "egress"):
         return
     assert conn.tiered is not None
     index = conn.class_of(workload).index
-    if conn.tiered.reaches("egress", index, _UDP_DNS, named=False):  # fqdn:… needs DNS first
+    if may_reach_dns(ctx, conn, index):
         return
-    if any(_may_reach_absent_dns(step) for step in conn.tiered.owner_steps("egress", index)):
-        return  # an allow rule towards pods the input may lack (the cluster DNS is often not in it)
     kinds = sorted({f"{p.kind} {p.name}" for p in conn.tiered.isolating_policies("egress", index)})
     yield Violation(
         f"{_workload_name(workload)} may not reach port 53/UDP anywhere after every policy tier "
