@@ -67,7 +67,6 @@ PREFERRED: tuple[str, ...] = (
     "role",
     "tier",
 )
-VOLATILE = CONTROLLER_LABELS
 MAX_SELECTOR_SIZE = 3  # beyond this, the target is selected by all its labels
 
 
@@ -177,7 +176,7 @@ def build_targets(inventory: Inventory) -> dict[Key, Target]:
 def _rank(item: tuple[str, str]) -> tuple[int, int, str, str]:
     key = item[0]
     preferred = PREFERRED.index(key) if key in PREFERRED else len(PREFERRED)
-    return (key in VOLATILE, preferred, key, item[1])
+    return (key in CONTROLLER_LABELS, preferred, key, item[1])
 
 
 def choose_selector(members: Sequence[Workload], others: Sequence[Workload]) -> tuple[Sel, bool]:
