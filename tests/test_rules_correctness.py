@@ -255,3 +255,14 @@ def test_nps509_reads_the_effective_verdict_of_every_kind() -> None:
     found = run_example(text, ["NPS509"])
     assert lines(found) == [("NPS509", line_of(text, "- name: http"))]
     assert "CiliumNetworkPolicy web-from-api isolate(s) for ingress" in found[0].message
+
+
+def test_nps509_names_a_default_deny_of_another_kind_that_has_no_rule() -> None:
+    """A Calico global default deny (no rules at all) closes the Service: the message names it."""
+    web = pod("web").replace("app: web", "app: web, role: web")
+    global_deny = (
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: default-deny}\n"
+        "spec:\n  selector: all()\n  types: [Ingress]\n"
+    )
+    [finding] = run_example(docs(web, SERVICE, global_deny), ["NPS509"])
+    assert "which GlobalNetworkPolicy default-deny isolate(s) for ingress" in finding.message

@@ -137,6 +137,9 @@ class TieredEngine:
         self.steps: dict[str, list[Step]] = {d: [] for d in DIRECTIONS}
         self.selected: dict[str, int] = dict.fromkeys(DIRECTIONS, 0)  # classes some tiered policy selects
         self._isolating: dict[tuple[str, str], int] = defaultdict(int)  # (tier name, direction) -> classes
+        self._isolators: dict[str, list[tuple[TierPolicy, int]]] = defaultdict(
+            list
+        )  # direction -> (policy, classes)
         self._tiers: dict[str, Tier] = {NAMESPACE.name: NAMESPACE}
         self._parts: dict[tuple[object, ...], list[tuple[int, PortSet]]] = {}
         self._memo: dict[tuple[str, int, bool], list[tuple[int, PortSet]]] = {}
@@ -247,6 +250,7 @@ class TieredEngine:
                 self.selected[direction] |= subject
                 if direction in policy.isolates:
                     self._isolating[(policy.tier.name, direction)] |= subject
+                    self._isolators[direction].append((policy, subject))
                 for rule in policy.rules(direction):
                     selected = subject
                     if rule.subject is not None:
@@ -467,11 +471,15 @@ class TieredEngine:
         return found
 
     def isolating_policies(self, direction: str, owner: int) -> list[TierPolicy]:
-        """The tiered policies that take part in ``direction`` for class ``owner``, in walk order."""
+        """The tiered policies that take part in ``direction`` for class ``owner``: those whose rules apply
+        to it, in walk order, then those that isolate it without a rule (a default deny), by tier."""
         seen: dict[int, TierPolicy] = {}
         for step in self.owner_steps(direction, owner):
             if isinstance(step.policy, TierPolicy):
                 seen.setdefault(id(step.policy), step.policy)
+        ruleless = [policy for policy, bits in self._isolators[direction] if bits >> owner & 1]
+        for policy in sorted(ruleless, key=lambda p: (p.tier.rank, p.order)):
+            seen.setdefault(id(policy), policy)
         return list(seen.values())
 
     def decisions(

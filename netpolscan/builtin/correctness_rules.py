@@ -561,12 +561,13 @@ def service_port_blocked(ctx: ScanContext) -> Iterator[Violation]:
                 continue
             targets = sorted({f"{n}/{service_port.protocol}" for _, n in serving})
             policies = _closing_policies(ctx, conn, (w for w, _ in serving))
-            kind = "NetworkPolicy " if all(" " not in name for name in policies) else ""
+            named = _names(policies) if policies else "the policies of its tiers"
+            kind = "NetworkPolicy " if policies and all(" " not in name for name in policies) else ""
             shown = f" ({service_port.name})" if service_port.name else ""
             yield Violation(
                 f"Service {service.namespace}/{service.name} port {service_port.port}{shown} targets "
                 f"{', '.join(targets)} on {_names([_workload_name(w) for w, _ in serving])}, which {kind}"
-                f"{_names(policies)} isolate(s) for ingress without admitting that port from any source: the "
+                f"{named} isolate(s) for ingress without admitting that port from any source: the "
                 "Service is unreachable; add an ingress rule allowing its clients on that port",
                 service.document,
                 ("spec", "ports", service_port.index),
